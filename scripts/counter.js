@@ -1,0 +1,3 @@
+const session = require("http/v4/session");
+const response = require("http/v4/response");
+response.println("visits: " + session.increment("visits"));

@@ -1,0 +1,2 @@
+const response = require("http/v4/response");
+response.println("Hello from blimp!");

@@ -1,0 +1,113 @@
+//! Building a worker's long-lived Context: limits, job queue, module
+//! loader, console, the native modules and the CommonJS prelude.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use boa_engine::object::builtins::JsFunction;
+use boa_engine::property::Attribute;
+use boa_engine::{js_string, Context, JsError, JsNativeError, JsObject, JsResult, Script, Source};
+
+use super::cache::ScriptCache;
+use super::esm::EsmLoader;
+use super::exchange::Exchange;
+use super::jobs::Jobs;
+use super::require;
+use crate::modules;
+
+/// Loop iterations one loop may run before the script is stopped: catches
+/// runaway loops inside built-in callbacks, where the timeout cannot look.
+const LOOP_ITERATION_LIMIT: u64 = 50_000_000;
+const RECURSION_LIMIT: usize = 4_000;
+
+/// What native functions reach through the Context.
+pub struct Host {
+    pub root: PathBuf,
+    pub cache: RefCell<ScriptCache>,
+    pub exchange: RefCell<Option<Rc<RefCell<Exchange>>>>,
+    /// The CommonJS function of the request's own script, set before it runs.
+    pub entry: RefCell<Option<(JsFunction, PathBuf)>>,
+}
+
+pub struct JsRuntime {
+    pub context: Context,
+    pub host: Rc<Host>,
+    pub jobs: Rc<Jobs>,
+    pub loader: Rc<EsmLoader>,
+    /// `__blimp.main()`: runs the request's script through the prelude.
+    pub bootstrap: Script,
+    /// `__blimp.reset()`: fresh request state for ES modules.
+    pub reset: JsFunction,
+}
+
+impl JsRuntime {
+    pub fn new(root: PathBuf) -> JsResult<Self> {
+        let jobs = Rc::new(Jobs::default());
+        let loader = Rc::new(EsmLoader::new(root.clone()));
+        let mut context = Context::builder()
+            .job_executor(jobs.clone())
+            .module_loader(loader.clone())
+            .build()?;
+        let limits = context.runtime_limits_mut();
+        limits.set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
+        limits.set_recursion_limit(RECURSION_LIMIT);
+
+        let host = Rc::new(Host {
+            root,
+            cache: RefCell::default(),
+            exchange: RefCell::default(),
+            entry: RefCell::default(),
+        });
+        context.insert_data(host.clone());
+
+        modules::console::install(&mut context)?;
+        let natives = modules::install(&mut context)?;
+        let blimp = require::install_prelude(natives, &mut context)?;
+        context.register_global_property(
+            js_string!("__blimp"),
+            blimp.clone(),
+            Attribute::empty(), // not writable, enumerable or configurable
+        )?;
+        let reset = blimp
+            .get(js_string!("reset"), &mut context)?
+            .as_object()
+            .and_then(JsFunction::from_object)
+            .ok_or_else(|| JsError::from(JsNativeError::error().with_message("prelude has no reset()")))?;
+        let bootstrap = Script::parse(Source::from_bytes("__blimp.main()"), None, &mut context)?;
+        Ok(JsRuntime {
+            context,
+            host,
+            jobs,
+            loader,
+            bootstrap,
+            reset,
+        })
+    }
+}
+
+/// The host data of a Context.
+pub fn host(context: &Context) -> Rc<Host> {
+    context.get_data::<Rc<Host>>().expect("every Context has a Host").clone()
+}
+
+/// The exchange of the request being served, or an Error outside one.
+pub fn exchange(context: &Context) -> JsResult<Rc<RefCell<Exchange>>> {
+    host(context)
+        .exchange
+        .borrow()
+        .clone()
+        .ok_or_else(|| JsNativeError::error().with_message("not inside a request").into())
+}
+
+pub fn in_request(context: &Context) -> bool {
+    host(context).exchange.borrow().is_some()
+}
+
+pub fn blimp_object(context: &mut Context) -> JsResult<JsObject> {
+    context
+        .global_object()
+        .get(js_string!("__blimp"), context)?
+        .as_object()
+        .ok_or_else(|| JsNativeError::error().with_message("__blimp missing").into())
+}

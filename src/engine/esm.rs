@@ -1,0 +1,113 @@
+//! ES module loading: `sdk/http` (and friends) map to the native modules,
+//! relative imports to files under the scripts root. Never the working
+//! directory, never outside the root.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use boa_engine::module::{ModuleLoader, Referrer};
+use boa_engine::{Context, JsNativeError, JsResult, Module, Source};
+
+use boa_engine::module::ModuleRequest;
+
+pub struct EsmLoader {
+    root: PathBuf,
+    /// The SDK modules, built once per Context.
+    sdk: RefCell<HashMap<String, Module>>,
+    /// User modules of the current request: one instance per file per run.
+    user: RefCell<HashMap<PathBuf, Module>>,
+}
+
+impl EsmLoader {
+    pub fn new(root: PathBuf) -> Self {
+        EsmLoader {
+            root,
+            sdk: RefCell::default(),
+            user: RefCell::default(),
+        }
+    }
+
+    /// Forgets the previous request's module instances.
+    pub fn begin_request(&self) {
+        self.user.borrow_mut().clear();
+    }
+
+    /// Parses a module file; `relative` names it in messages and stacks.
+    pub fn parse(source: &str, relative: &str, context: &mut Context) -> JsResult<Module> {
+        Module::parse(Source::from_bytes(source).with_path(Path::new(relative)), None, context)
+    }
+
+    fn load(&self, referrer: &Referrer, specifier: &str, context: &mut Context) -> JsResult<Module> {
+        if let Some(text) = sdk_source(specifier) {
+            if let Some(module) = self.sdk.borrow().get(specifier) {
+                return Ok(module.clone());
+            }
+            let module = Module::parse(Source::from_bytes(&text), None, context)?;
+            self.sdk.borrow_mut().insert(specifier.to_string(), module.clone());
+            return Ok(module);
+        }
+        let not_found = || JsNativeError::typ().with_message(format!("Cannot find module '{specifier}'"));
+        if !(specifier.starts_with("./") || specifier.starts_with("../")) {
+            return Err(not_found().into());
+        }
+        // Referrer paths are relative to the root (that is how we name them).
+        let base = referrer.path().and_then(Path::parent).unwrap_or(Path::new(""));
+        let file = self
+            .root
+            .join(base)
+            .join(specifier)
+            .canonicalize()
+            .ok()
+            .filter(|f| f.starts_with(&self.root) && f.is_file())
+            .ok_or_else(not_found)?;
+        if let Some(module) = self.user.borrow().get(&file) {
+            return Ok(module.clone());
+        }
+        let relative = file.strip_prefix(&self.root).unwrap_or(&file).to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&file)
+            .map_err(|e| JsNativeError::error().with_message(format!("cannot read {relative}: {e}")))?;
+        let module = Self::parse(&source, &relative, context)?;
+        self.user.borrow_mut().insert(file, module.clone());
+        Ok(module)
+    }
+}
+
+/// Re-exports of the native modules, as module source.
+fn sdk_source(specifier: &str) -> Option<String> {
+    let single = |native: &str, capitalized: &str, lower: &str| {
+        format!(
+            "const m = __blimp.modules[\"{native}\"];\n\
+             export {{ m as default, m as {lower}, m as {capitalized} }};"
+        )
+    };
+    Some(match specifier {
+        "sdk/http" => "const m = __blimp.modules;\n\
+             export const request = m[\"http/v4/request\"], Request = request;\n\
+             export const response = m[\"http/v4/response\"], Response = response;\n\
+             export const session = m[\"http/v4/session\"], Session = session;\n\
+             export const sessions = m[\"http/v4/sessions\"], Sessions = sessions;\n\
+             export default { request, response, session, sessions };"
+            .to_string(),
+        "sdk/http/request" | "http/v4/request" | "http/request" => single("http/v4/request", "Request", "request"),
+        "sdk/http/response" | "http/v4/response" | "http/response" => single("http/v4/response", "Response", "response"),
+        "sdk/http/session" | "http/v4/session" | "http/session" => single("http/v4/session", "Session", "session"),
+        "sdk/http/sessions" | "http/v4/sessions" | "http/sessions" => single("http/v4/sessions", "Sessions", "sessions"),
+        _ => return None,
+    })
+}
+
+impl ModuleLoader for EsmLoader {
+    fn load_imported_module(
+        self: Rc<Self>,
+        referrer: Referrer,
+        request: ModuleRequest,
+        context: &RefCell<&mut Context>,
+    ) -> impl Future<Output = JsResult<Module>> {
+        let specifier = request.specifier().to_std_string_escaped();
+        let result = self.load(&referrer, &specifier, &mut context.borrow_mut());
+        async { result }
+    }
+}

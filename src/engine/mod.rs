@@ -1,0 +1,12 @@
+//! Everything that touches Boa. Not `Send`: each worker thread owns one.
+
+pub mod cache;
+pub mod context;
+pub mod esm;
+pub mod exchange;
+pub mod failure;
+pub mod jobs;
+pub mod require;
+pub mod worker;
+
+pub use worker::{error_body, retry_after, Shared, Worker};

@@ -1,0 +1,107 @@
+//! CommonJS `require`: the JavaScript half is prelude.js, this is the
+//! native half that finds and compiles files under the scripts root.
+
+use std::path::{Path, PathBuf};
+
+use boa_engine::object::ObjectInitializer;
+use boa_engine::property::Attribute;
+use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Source};
+
+use super::cache::Unit;
+use super::context::host;
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// Evaluates the prelude with the native half; returns its `__blimp` object.
+pub fn install_prelude(modules: JsObject, context: &mut Context) -> JsResult<JsObject> {
+    let native = ObjectInitializer::new(context)
+        .property(js_string!("modules"), modules, Attribute::all())
+        .function(NativeFunction::from_fn_ptr(entry), js_string!("entry"), 0)
+        .function(NativeFunction::from_fn_ptr(resolve), js_string!("resolve"), 2)
+        .build();
+    let factory = context.eval(Source::from_bytes(PRELUDE))?;
+    let factory = factory
+        .as_callable()
+        .ok_or_else(|| JsNativeError::error().with_message("prelude is not a function"))?;
+    factory
+        .call(&JsValue::undefined(), &[native.into()], context)?
+        .as_object()
+        .ok_or_else(|| JsNativeError::error().with_message("prelude returned no object").into())
+}
+
+fn found(filename: &Path, what: (&str, JsValue), context: &mut Context) -> JsValue {
+    let dirname = filename.parent().unwrap_or(Path::new("/"));
+    ObjectInitializer::new(context)
+        .property(js_string!("filename"), js_path(filename), Attribute::all())
+        .property(js_string!("dirname"), js_path(dirname), Attribute::all())
+        .property(JsString::from(what.0), what.1, Attribute::all())
+        .build()
+        .into()
+}
+
+fn js_path(path: &Path) -> JsValue {
+    JsString::from(path.to_string_lossy().as_ref()).into()
+}
+
+/// `native.entry()`: the request's own script.
+fn entry(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let (function, file) = host(context)
+        .entry
+        .borrow_mut()
+        .take()
+        .ok_or_else(|| JsNativeError::error().with_message("no script to run"))?;
+    Ok(found(&file, ("fn", function.into()), context))
+}
+
+/// `native.resolve(name, dirname)`: a relative module under the root.
+fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = args.first().cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped();
+    let dirname = args.get(1).cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped();
+    let host = host(context);
+    let not_found = || {
+        JsNativeError::error().with_message(format!(
+            "Cannot find module '{name}' (require takes http/v4/* modules and paths like ./lib/x under the scripts root)"
+        ))
+    };
+    if !(name.starts_with("./") || name.starts_with("../")) {
+        return Err(not_found().into());
+    }
+    let file = candidates(&Path::new(&dirname).join(&name))
+        .into_iter()
+        .find_map(|c| c.canonicalize().ok().filter(|f| f.starts_with(&host.root) && f.is_file()))
+        .ok_or_else(not_found)?;
+    let relative = file.strip_prefix(&host.root).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+    let unit = host
+        .cache
+        .borrow_mut()
+        .get(&file, &relative, context)
+        .map_err(|e| JsNativeError::error().with_message(format!("cannot read {relative}: {e}")))?;
+    match unit {
+        Unit::CommonJs(function) => Ok(found(&file, ("fn", function.into()), context)),
+        Unit::Json(text) => {
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| JsNativeError::syntax().with_message(format!("{relative}: {e}")))?;
+            let value = JsValue::from_json(&value, context)?;
+            Ok(found(&file, ("json", value), context))
+        }
+        Unit::Esm(_) => Err(JsNativeError::error()
+            .with_message(format!("{relative} is an ES module: load it with import, not require"))
+            .into()),
+        Unit::Broken(description) => Err(JsNativeError::syntax()
+            .with_message(description.strip_prefix("SyntaxError: ").unwrap_or(&description).to_string())
+            .into()),
+    }
+}
+
+fn candidates(base: &Path) -> Vec<PathBuf> {
+    let mut list = Vec::new();
+    let extension = base.extension().and_then(|e| e.to_str());
+    if matches!(extension, Some("js" | "json" | "cjs")) {
+        list.push(base.to_path_buf());
+    }
+    let text = base.as_os_str().to_string_lossy();
+    list.push(PathBuf::from(format!("{text}.js")));
+    list.push(PathBuf::from(format!("{text}.json")));
+    list.push(base.join("index.js"));
+    list
+}

@@ -1,0 +1,262 @@
+//! One worker: a thread's long-lived Context, running one script at a time.
+//! The script runs on the thread that owns the connection (no channel hop);
+//! while it runs, the thread keeps serving I/O of its other connections.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::future::{poll_fn, Future};
+use std::path::PathBuf;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use boa_engine::builtins::promise::PromiseState;
+use boa_engine::object::builtins::JsPromise;
+use boa_engine::{JsError, JsValue};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Method, StatusCode};
+use tokio::sync::oneshot;
+
+use super::cache::Unit;
+use super::context::JsRuntime;
+use super::esm::EsmLoader;
+use super::exchange::Exchange;
+use super::failure::Failure;
+use crate::config::Config;
+use crate::server::request::RequestData;
+use crate::server::response::{ResponseState, Start};
+use crate::session::{cookie, RequestSession, Sessions};
+
+/// Instructions between checks of the deadline (and chances for the
+/// thread's other connections to make progress).
+const BUDGET: u32 = 20_000;
+
+/// What all workers share.
+pub struct Shared {
+    pub config: Config,
+    /// Canonical scripts root.
+    pub root: PathBuf,
+    pub sessions: Arc<Sessions>,
+}
+
+pub struct Worker {
+    shared: Arc<Shared>,
+    /// One script at a time per Context.
+    turn: tokio::sync::Mutex<()>,
+    runtime: RefCell<Option<JsRuntime>>,
+    /// Scripts seen touching the session: their sessions are loaded before
+    /// they run, without blocking the thread.
+    session_scripts: RefCell<HashSet<PathBuf>>,
+}
+
+impl Worker {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Worker {
+            shared,
+            turn: tokio::sync::Mutex::new(()),
+            runtime: RefCell::new(None),
+            session_scripts: RefCell::default(),
+        }
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Runs the request's script and sends its response through `start`.
+    pub async fn serve(self: Rc<Self>, request: RequestData, start: oneshot::Sender<Start>) {
+        let began = Instant::now();
+        let sessions = self.shared.sessions.clone();
+        let cookies = request.headers.get_all(hyper::header::COOKIE);
+        let incoming = cookie::incoming_id(cookies.iter().filter_map(|v| v.to_str().ok()), &sessions.settings.cookie_name);
+        let mut session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
+        if incoming.is_some() && self.session_scripts.borrow().contains(&request.route.file) {
+            session.preload().await;
+        }
+        let (method, path) = (request.method.clone(), request.path.clone());
+        let exchange = Rc::new(RefCell::new(Exchange {
+            response: ResponseState::new(start, request.method == Method::HEAD),
+            request,
+            session,
+            sessions,
+            store_failure: None,
+            parameters: None,
+        }));
+
+        let failure = {
+            let _turn = self.turn.lock().await;
+            self.run_script(&exchange).await
+        };
+        let Ok(exchange) = Rc::try_unwrap(exchange) else {
+            unreachable!("the Context released the exchange");
+        };
+        let (status, bytes) = self.finish(exchange.into_inner(), failure).await;
+        tracing::info!(target: "access", "{method} {path} {status} {bytes} {:.3}ms", began.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    async fn run_script(&self, exchange: &Rc<RefCell<Exchange>>) -> Option<Failure> {
+        let existing = self.runtime.borrow_mut().take();
+        let mut runtime = match existing {
+            Some(runtime) => runtime,
+            None => match JsRuntime::new(self.shared.root.clone()) {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    tracing::error!("cannot create a JavaScript context: {err}");
+                    return Some(Failure::Limit("the engine's start-up".into()));
+                }
+            },
+        };
+        let (file, relative) = {
+            let route = &exchange.borrow().request.route;
+            (route.file.clone(), route.relative.clone())
+        };
+        *runtime.host.exchange.borrow_mut() = Some(exchange.clone());
+        let deadline = Instant::now() + self.shared.config.timeout();
+        let failure = run_unit(&mut runtime, &file, &relative, deadline).await;
+        *runtime.host.exchange.borrow_mut() = None;
+        runtime.host.entry.borrow_mut().take();
+        runtime.jobs.clear();
+
+        if exchange.borrow().session.touched {
+            self.session_scripts.borrow_mut().insert(file);
+        }
+        match &failure {
+            // A stopped script may leave the Context mid-flight: start afresh.
+            Some(Failure::Timeout | Failure::Limit(_)) => {
+                tracing::warn!("{relative}: rebuilding this worker's JavaScript context");
+            }
+            _ => *self.runtime.borrow_mut() = Some(runtime),
+        }
+        failure
+    }
+
+    /// Writes the session back and ends the response; returns status and bytes for the log.
+    async fn finish(&self, exchange: Exchange, failure: Option<Failure>) -> (u16, u64) {
+        let Exchange {
+            mut response,
+            mut session,
+            request,
+            store_failure,
+            ..
+        } = exchange;
+        let relative = &request.route.relative;
+        match failure {
+            None => {
+                let cookie = if response.is_committed() { None } else { session.commit() };
+                match session.finish().await {
+                    Ok(()) => response.close(cookie),
+                    Err(err) => {
+                        tracing::error!("{relative}: session not saved: {err}");
+                        self.error(&mut response, StatusCode::SERVICE_UNAVAILABLE, err.to_string(), None);
+                    }
+                }
+            }
+            Some(failure) => {
+                drop(session); // a failed request leaves its session as it was
+                let (status, message) = match (&store_failure, &failure) {
+                    (Some(store), _) => (StatusCode::SERVICE_UNAVAILABLE, store.clone()),
+                    (None, Failure::Threw { .. }) => (StatusCode::INTERNAL_SERVER_ERROR, failure.describe()),
+                    (None, _) => (StatusCode::SERVICE_UNAVAILABLE, failure.describe()),
+                };
+                let stack = match &failure {
+                    Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
+                    _ => None,
+                };
+                if response.is_committed() {
+                    tracing::error!("{relative}: {message} (after the response was committed: body cut short)\n{}", stack.unwrap_or(""));
+                } else {
+                    tracing::error!("{relative}: {message}\n{}", stack.unwrap_or(""));
+                }
+                self.error(&mut response, status, message, stack);
+            }
+        }
+        (response.status(), response.bytes_sent())
+    }
+
+    fn error(&self, response: &mut ResponseState, status: StatusCode, message: String, stack: Option<&str>) {
+        let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
+        response.replace(status, "application/json", body, &[]);
+    }
+}
+
+/// The JSON body of every error response.
+pub fn error_body(status: StatusCode, message: &str, stack: Option<&str>) -> String {
+    let mut body = serde_json::json!({ "status": status.as_u16(), "message": message });
+    if let Some(stack) = stack {
+        body["stack"] = stack.into();
+    }
+    body.to_string()
+}
+
+/// Extra headers of a 503 for saturation.
+pub fn retry_after() -> [(HeaderName, HeaderValue); 1] {
+    [(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"))]
+}
+
+async fn run_unit(runtime: &mut JsRuntime, file: &std::path::Path, relative: &str, deadline: Instant) -> Option<Failure> {
+    let unit = runtime.host.cache.borrow_mut().get(file, relative, &mut runtime.context);
+    let unit = match unit {
+        Ok(unit) => unit,
+        Err(err) => {
+            return Some(Failure::Threw {
+                message: format!("cannot read {relative}: {err}"),
+                location: None,
+                stack: String::new(),
+            })
+        }
+    };
+    let context = &mut runtime.context;
+    let value = match unit {
+        Unit::Broken(description) => {
+            return Some(Failure::Threw {
+                message: description.to_string(),
+                location: None,
+                stack: String::new(),
+            })
+        }
+        Unit::Json(_) => return Some(Failure::Limit("a JSON file cannot be run".into())),
+        Unit::CommonJs(function) => {
+            *runtime.host.entry.borrow_mut() = Some((function, file.to_path_buf()));
+            let evaluation = runtime.bootstrap.evaluate_async_with_budget(context, BUDGET);
+            match with_deadline(evaluation, deadline).await {
+                None => return Some(Failure::Timeout),
+                Some(Err(err)) => return Some(Failure::from_js(err, context)),
+                Some(Ok(value)) => value,
+            }
+        }
+        Unit::Esm(source) => {
+            runtime.loader.begin_request();
+            if let Err(err) = runtime.reset.call(&JsValue::undefined(), &[], context) {
+                return Some(Failure::from_js(err, context));
+            }
+            let module = match EsmLoader::parse(&source, relative, context) {
+                Ok(module) => module,
+                Err(err) => return Some(Failure::syntax(err, relative, false)),
+            };
+            module.load_link_evaluate(context).into()
+        }
+    };
+    if let Err(err) = context.run_jobs() {
+        return Some(Failure::from_js(err, context));
+    }
+    // A script (or module) whose result is a promise fails when it rejects.
+    let promise = value.as_object().and_then(|o| JsPromise::from_object(o).ok())?;
+    match promise.state() {
+        PromiseState::Rejected(reason) => Some(Failure::from_js(JsError::from_opaque(reason), context)),
+        _ => None,
+    }
+}
+
+/// Polls `future` until it is ready or `deadline` passes. Evaluation with
+/// a budget yields regularly, so the deadline is checked regularly.
+async fn with_deadline<F: Future>(future: F, deadline: Instant) -> Option<F::Output> {
+    let mut future = pin!(future);
+    poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(value) => Poll::Ready(Some(value)),
+        Poll::Pending if Instant::now() >= deadline => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
+}

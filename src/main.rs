@@ -1,0 +1,26 @@
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = blimp::Config::parse();
+    let runtime = blimp::store_runtime();
+    let started = blimp::open_sessions(&config, &runtime).and_then(|sessions| {
+        tracing::info!("sessions: {} store", sessions.store.name());
+        blimp::Server::start(config, sessions)
+    });
+    match started {
+        Ok(server) => {
+            tracing::info!("listening on http://{}", server.addr());
+            blimp::server::run_until_signal(server, &runtime);
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            tracing::error!("{err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

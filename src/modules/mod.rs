@@ -1,0 +1,91 @@
+//! The JavaScript modules scripts `require`. Each file builds one module
+//! object of native functions that translate between JS values and plain
+//! Rust (`server::`, `session::`).
+
+pub mod console;
+pub mod request;
+pub mod response;
+pub mod session;
+pub mod sessions;
+pub mod values;
+
+use boa_engine::object::ObjectInitializer;
+use boa_engine::property::Attribute;
+use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, NativeFunction};
+
+use crate::engine::context::in_request;
+
+/// Builds every module once per Context; returns the table `require` uses,
+/// keyed by every name a module answers to.
+pub fn install(context: &mut Context) -> JsResult<JsObject> {
+    let request = request::build(context)?;
+    let response = response::build(context)?;
+    let session = session::build(context)?;
+    let sessions = sessions::build(context)?;
+    let table = JsObject::with_null_proto();
+    for (names, module) in [
+        (["http/v4/request", "http/request"], request),
+        (["http/v4/response", "http/response"], response),
+        (["http/v4/session", "http/session"], session),
+        (["http/v4/sessions", "http/sessions"], sessions),
+    ] {
+        for name in names {
+            table.set(JsString::from(name), module.clone(), true, context)?;
+        }
+    }
+    Ok(table)
+}
+
+/// A native method: `name`, its arity and its body.
+pub type Method = (&'static str, usize, fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>);
+
+/// A module object from its methods, plus `isValid()`.
+pub fn module_object(context: &mut Context, methods: &[Method]) -> JsObject {
+    let mut object = ObjectInitializer::new(context);
+    for &(name, length, function) in methods {
+        object.function(NativeFunction::from_fn_ptr(function), JsString::from(name), length);
+    }
+    object.function(NativeFunction::from_fn_ptr(is_valid), js_string!("isValid"), 0);
+    object.build()
+}
+
+fn is_valid(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    Ok(in_request(context).into())
+}
+
+pub fn define(object: &JsObject, name: &str, value: impl Into<JsValue>, context: &mut Context) -> JsResult<()> {
+    object.define_property_or_throw(
+        JsString::from(name),
+        boa_engine::property::PropertyDescriptor::builder()
+            .value(value)
+            .writable(false)
+            .enumerable(true)
+            .configurable(false),
+        context,
+    )?;
+    Ok(())
+}
+
+/// Argument `i` as a Rust string (`undefined` → "undefined", like String()).
+pub fn arg_string(args: &[JsValue], i: usize, context: &mut Context) -> JsResult<String> {
+    Ok(args.get(i).cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped())
+}
+
+/// A JS string, or `null` for `None`.
+pub fn string_or_null(value: Option<impl AsRef<str>>) -> JsValue {
+    value.map_or(JsValue::null(), |s| JsString::from(s.as_ref()).into())
+}
+
+pub fn string_array(items: impl IntoIterator<Item = impl AsRef<str>>, context: &mut Context) -> JsValue {
+    let values = items.into_iter().map(|s| JsValue::from(JsString::from(s.as_ref())));
+    boa_engine::object::builtins::JsArray::from_iter(values, context).into()
+}
+
+/// A plain object of string properties.
+pub fn object_of(pairs: &[(&str, JsValue)], context: &mut Context) -> JsValue {
+    let mut object = ObjectInitializer::new(context);
+    for (name, value) in pairs {
+        object.property(JsString::from(*name), value.clone(), Attribute::all());
+    }
+    object.build().into()
+}

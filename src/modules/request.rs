@@ -1,0 +1,232 @@
+//! `http/v4/request`: what the client sent. Attribute functions are added
+//! by the prelude (they hold JavaScript values).
+
+use boa_engine::object::builtins::JsUint8Array;
+use boa_engine::{Context, JsObject, JsResult, JsString, JsValue};
+use percent_encoding::percent_decode_str;
+
+use super::response::locale_object;
+use super::{arg_string, module_object, object_of, string_array, string_or_null, values, Method};
+use crate::engine::context::exchange;
+use crate::engine::exchange::Exchange;
+
+const METHODS: &[Method] = &[
+    ("getMethod", 0, |_, _, c| text(c, |e| Some(e.request.method.to_string()))),
+    ("getRequestURI", 0, |_, _, c| text(c, |e| Some(e.request.path.clone()))),
+    ("getRequestURL", 0, |_, _, c| text(c, |e| Some(request_url(e)))),
+    ("getQueryString", 0, |_, _, c| text(c, |e| e.request.query.clone())),
+    ("getPathInfo", 0, |_, _, c| text(c, |e| e.request.route.path_info.clone())),
+    ("getResourcePath", 0, |_, _, c| {
+        text(c, |e| Some(e.request.route.path_info.as_deref().unwrap_or("").trim_start_matches('/').to_string()))
+    }),
+    ("getServicePath", 0, |_, _, c| text(c, |e| Some(e.request.route.service_path.clone()))),
+    ("getPathTranslated", 0, |_, _, c| text(c, |e| Some(e.request.route.relative.clone()))),
+    ("getParameter", 1, get_parameter),
+    ("getParameters", 0, get_parameters),
+    ("getParameterNames", 0, get_parameter_names),
+    ("getParameterValues", 1, get_parameter_values),
+    ("getHeader", 1, get_header),
+    ("getHeaders", 1, get_headers),
+    ("getHeaderNames", 0, get_header_names),
+    ("getCookies", 0, get_cookies),
+    ("getText", 0, |_, _, c| text(c, |e| Some(String::from_utf8_lossy(&e.request.body).into_owned()))),
+    ("getJSON", 0, get_json),
+    ("json", 0, get_json),
+    ("getBytes", 0, get_bytes),
+    ("getContentType", 0, |_, _, c| text(c, |e| e.request.header("content-type").map(str::to_string))),
+    ("getContentLength", 0, get_content_length),
+    ("getCharacterEncoding", 0, |_, _, c| {
+        text(c, |e| {
+            e.request.header("content-type").and_then(|t| {
+                t.split(';').find_map(|p| p.trim().strip_prefix("charset=").map(|c| c.trim_matches('"').to_string()))
+            })
+        })
+    }),
+    ("getProtocol", 0, |_, _, c| text(c, |e| Some(e.request.version.to_string()))),
+    ("getScheme", 0, |_, _, c| text(c, |e| Some(e.request.scheme.to_string()))),
+    ("isSecure", 0, |_, _, c| Ok(exchange(c)?.borrow().request.is_secure().into())),
+    ("getServerName", 0, |_, _, c| text(c, |e| Some(e.request.server_name_port().0))),
+    ("getServerPort", 0, |_, _, c| Ok(exchange(c)?.borrow().request.server_name_port().1.into())),
+    ("getLocalName", 0, |_, _, c| text(c, |e| Some(e.request.local.ip().to_string()))),
+    ("getLocalAddress", 0, |_, _, c| text(c, |e| Some(e.request.local.ip().to_string()))),
+    ("getLocalPort", 0, |_, _, c| Ok(exchange(c)?.borrow().request.local.port().into())),
+    ("getRemoteAddress", 0, |_, _, c| text(c, |e| Some(e.request.remote.clone()))),
+    ("getRemoteHost", 0, |_, _, c| text(c, |e| Some(e.request.remote.clone()))),
+    ("getRemotePort", 0, |_, _, c| Ok(exchange(c)?.borrow().request.peer.port().into())),
+    ("getLocale", 0, get_locale),
+    ("getRemoteUser", 0, |_, _, _| Ok(JsValue::null())),
+    ("getAuthType", 0, |_, _, _| Ok(JsValue::null())),
+    ("isUserInRole", 1, |_, _, _| Ok(false.into())),
+];
+
+pub fn build(context: &mut Context) -> JsResult<JsObject> {
+    Ok(module_object(context, METHODS))
+}
+
+/// A string (or null) computed from the exchange.
+fn text(context: &mut Context, f: impl FnOnce(&Exchange) -> Option<String>) -> JsResult<JsValue> {
+    let exchange = exchange(context)?;
+    let value = f(&exchange.borrow());
+    Ok(string_or_null(value))
+}
+
+fn request_url(e: &Exchange) -> String {
+    let host = e.request.header("host").map(str::to_string).unwrap_or_else(|| e.request.local.to_string());
+    format!("{}://{}{}", e.request.scheme, host, e.request.path)
+}
+
+/// Query string, then a urlencoded form body, decoded as browsers encode.
+fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
+    let exchange = exchange(context)?;
+    let mut exchange = exchange.borrow_mut();
+    if exchange.parameters.is_none() {
+        let mut list = Vec::new();
+        if let Some(query) = &exchange.request.query {
+            decode_form(query, &mut list);
+        }
+        let is_form = exchange
+            .request
+            .header("content-type")
+            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            let body = String::from_utf8_lossy(&exchange.request.body).into_owned();
+            decode_form(&body, &mut list);
+        }
+        exchange.parameters = Some(list);
+    }
+    Ok(exchange.parameters.clone().unwrap_or_default())
+}
+
+fn decode_form(text: &str, into: &mut Vec<(String, String)>) {
+    let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        into.push((decode(name), decode(value)));
+    }
+}
+
+fn get_parameter(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    let params = parameters(context)?;
+    Ok(string_or_null(params.into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)))
+}
+
+fn names(params: &[(String, String)]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (name, _) in params {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+fn get_parameters(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let params = parameters(context)?;
+    let mut pairs = Vec::new();
+    for name in names(&params) {
+        let values = params.iter().filter(|(n, _)| *n == name).map(|(_, v)| v);
+        let array = string_array(values, context);
+        pairs.push((name, array));
+    }
+    let borrowed: Vec<(&str, JsValue)> = pairs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+    Ok(object_of(&borrowed, context))
+}
+
+fn get_parameter_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let params = parameters(context)?;
+    Ok(string_array(names(&params), context))
+}
+
+fn get_parameter_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    let params = parameters(context)?;
+    let values: Vec<&String> = params.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).collect();
+    if values.is_empty() {
+        return Ok(JsValue::null());
+    }
+    Ok(string_array(values, context))
+}
+
+fn get_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    text(context, |e| {
+        e.request.headers.get(name.as_str()).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    })
+}
+
+fn get_headers(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    let values: Vec<String> = exchange(context)?
+        .borrow()
+        .request
+        .headers
+        .get_all(name.as_str())
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    Ok(string_array(values, context))
+}
+
+fn get_header_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let names: Vec<String> = exchange(context)?.borrow().request.headers.keys().map(|k| k.to_string()).collect();
+    Ok(string_array(names, context))
+}
+
+fn get_cookies(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let pairs: Vec<(String, String)> = {
+        let exchange = exchange(context)?;
+        let exchange = exchange.borrow();
+        exchange
+            .request
+            .headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(cookie::Cookie::split_parse)
+            .filter_map(Result::ok)
+            .map(|c| (c.name().to_string(), c.value().to_string()))
+            .collect()
+    };
+    let cookies: Vec<JsValue> = pairs
+        .into_iter()
+        .map(|(name, value)| {
+            object_of(&[("name", JsString::from(name).into()), ("value", JsString::from(value).into())], context)
+        })
+        .collect();
+    Ok(values::js_array(cookies, context))
+}
+
+fn get_json(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&exchange(context)?.borrow().request.body).ok();
+    match parsed {
+        Some(value) => JsValue::from_json(&value, context),
+        None => Ok(JsValue::null()),
+    }
+}
+
+fn get_bytes(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let body = exchange(context)?.borrow().request.body.clone();
+    Ok(JsUint8Array::from_iter(body.iter().copied(), context)?.into())
+}
+
+fn get_content_length(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let length = exchange(context)?
+        .borrow()
+        .request
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(-1.0);
+    Ok(length.into())
+}
+
+fn get_locale(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let first = exchange(context)?.borrow().request.header("accept-language").and_then(|v| {
+        v.split(',').next().map(|t| t.split(';').next().unwrap_or("").trim().to_string())
+    });
+    match first.filter(|t| !t.is_empty() && t != "*") {
+        Some(tag) => Ok(locale_object(&tag, context)),
+        None => Ok(JsValue::null()),
+    }
+}
+

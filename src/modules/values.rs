@@ -1,0 +1,108 @@
+//! JSON values between JavaScript and Rust, strictly: what cannot round-trip
+//! (functions, symbols, BigInt, cycles) is a TypeError, never silently lost.
+
+use boa_engine::object::builtins::JsArray;
+use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsValue, JsVariant};
+use serde_json::{Map, Number, Value};
+
+const MAX_DEPTH: usize = 200;
+
+/// A JS value as JSON, for session attributes.
+pub fn to_json(value: &JsValue, context: &mut Context) -> JsResult<Value> {
+    let mut path = Vec::new();
+    convert(value, context, &mut path, "value")
+}
+
+fn type_error(message: String) -> boa_engine::JsError {
+    JsNativeError::typ().with_message(message).into()
+}
+
+fn convert(value: &JsValue, context: &mut Context, path: &mut Vec<JsObject>, at: &str) -> JsResult<Value> {
+    Ok(match value.variant() {
+        JsVariant::Null | JsVariant::Undefined => Value::Null,
+        JsVariant::Boolean(b) => Value::Bool(b),
+        JsVariant::Integer32(i) => Value::from(i),
+        JsVariant::Float64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        JsVariant::String(s) => Value::String(s.to_std_string_escaped()),
+        JsVariant::BigInt(_) => return Err(type_error(format!("{at} is a BigInt, which cannot be stored as JSON"))),
+        JsVariant::Symbol(_) => return Err(type_error(format!("{at} is a symbol, which cannot be stored"))),
+        JsVariant::Object(object) => {
+            if object.is_callable() {
+                return Err(type_error(format!("{at} is a function, which cannot be stored")));
+            }
+            if path.iter().any(|seen| JsObject::equals(seen, &object)) {
+                return Err(type_error(format!("{at} is a cycle (an object that contains itself)")));
+            }
+            if path.len() >= MAX_DEPTH {
+                return Err(type_error(format!("{at} is nested deeper than {MAX_DEPTH} levels")));
+            }
+            // Dates and other objects with toJSON store what JSON.stringify would.
+            let to_json = object.get(js_string!("toJSON"), context)?;
+            if let Some(function) = to_json.as_callable() {
+                let converted = function.call(value, &[], context)?;
+                return convert(&converted, context, path, at);
+            }
+            path.push(object.clone());
+            let result = if object.is_array() {
+                let length = length(&object, context)?;
+                let mut items = Vec::with_capacity(length as usize);
+                for i in 0..length {
+                    let item = object.get(i, context)?;
+                    items.push(convert(&item, context, path, &format!("{at}[{i}]"))?);
+                }
+                Value::Array(items)
+            } else {
+                let mut map = Map::new();
+                let object_constructor = context.intrinsics().constructors().object().constructor();
+                let keys = object_constructor.get(js_string!("keys"), context)?;
+                let keys = keys
+                    .as_callable()
+                    .ok_or_else(|| type_error("Object.keys is not a function".into()))?
+                    .call(&object_constructor.into(), std::slice::from_ref(value), context)?;
+                let keys = keys.as_object().ok_or_else(|| type_error("Object.keys failed".into()))?;
+                for i in 0..length(&keys, context)? {
+                    let name = keys.get(i, context)?.to_string(context)?;
+                    let item = object.get(name.clone(), context)?;
+                    if item.is_undefined() {
+                        continue;
+                    }
+                    let name = name.to_std_string_escaped();
+                    let converted = convert(&item, context, path, &format!("{at}.{name}"))?;
+                    map.insert(name, converted);
+                }
+                Value::Object(map)
+            };
+            path.pop();
+            result
+        }
+    })
+}
+
+/// A JSON text as a fresh JS value.
+pub fn from_json_text(text: &str, context: &mut Context) -> JsResult<JsValue> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| JsNativeError::syntax().with_message(format!("stored value is not JSON: {e}")))?;
+    JsValue::from_json(&value, context)
+}
+
+/// `JSON.stringify(value)`: `None` where it gives `undefined`.
+pub fn stringify(value: &JsValue, context: &mut Context) -> JsResult<Option<String>> {
+    let json = context.intrinsics().objects().json();
+    let stringify = json.get(js_string!("stringify"), context)?;
+    let function = stringify
+        .as_callable()
+        .ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is not a function"))?;
+    let result = function.call(&json.into(), std::slice::from_ref(value), context)?;
+    Ok(result.as_string().map(|s| s.to_std_string_escaped()))
+}
+
+/// An array of strings from a JS array-like, for headers etc.
+pub fn js_array(values: Vec<JsValue>, context: &mut Context) -> JsValue {
+    JsArray::from_iter(values, context).into()
+}
+
+/// The `length` of an array-like object.
+pub fn length(object: &JsObject, context: &mut Context) -> JsResult<u64> {
+    let n = object.get(js_string!("length"), context)?.to_number(context)?;
+    Ok(if n.is_finite() && n > 0.0 { n as u64 } else { 0 })
+}

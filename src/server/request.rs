@@ -1,0 +1,54 @@
+//! A request as plain data, handed from the HTTP layer to a worker's engine.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method};
+
+use super::router::Route;
+
+pub struct RequestData {
+    pub method: Method,
+    /// The path as sent, still percent-encoded.
+    pub path: String,
+    pub query: Option<String>,
+    pub version: &'static str,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub route: Route,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    /// `https` as the client sees it (X-Forwarded-Proto only with --trust-proxy).
+    pub scheme: &'static str,
+    /// The client address (X-Forwarded-For only with --trust-proxy).
+    pub remote: String,
+}
+
+impl RequestData {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn is_secure(&self) -> bool {
+        self.scheme == "https"
+    }
+
+    /// Host and port the client addressed, from Host, else the socket.
+    pub fn server_name_port(&self) -> (String, u16) {
+        let Some(host) = self.header("host") else {
+            return (self.local.ip().to_string(), self.local.port());
+        };
+        let (name, port) = match host.strip_prefix('[') {
+            Some(rest) => match rest.split_once(']') {
+                Some((ip, tail)) => (format!("[{ip}]"), tail.strip_prefix(':')),
+                None => (host.to_string(), None),
+            },
+            None => match host.rsplit_once(':') {
+                Some((name, port)) => (name.to_string(), Some(port)),
+                None => (host.to_string(), None),
+            },
+        };
+        let default_port = if self.is_secure() { 443 } else { 80 };
+        (name, port.and_then(|p| p.parse().ok()).unwrap_or(default_port))
+    }
+}

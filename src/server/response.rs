@@ -1,0 +1,277 @@
+//! The response a script builds: status, headers and a buffer, committed
+//! (head sent) at the first flush, streamed after that. Plain data; the
+//! `http/v4/response` module drives it.
+
+use bytes::{Bytes, BytesMut};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{HeaderMap, StatusCode};
+use tokio::sync::{mpsc, oneshot};
+
+use super::body::{Cut, ResponseBody};
+
+pub const DEFAULT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
+/// The start of a response, handed to hyper once.
+pub struct Start {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: ResponseBody,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum HeaderError {
+    #[error("invalid header name {0:?}")]
+    Name(String),
+    #[error("invalid value for header {0}: CR, LF and control characters are not allowed")]
+    Value(String),
+}
+
+pub struct ResponseState {
+    status: u16,
+    headers: HeaderMap,
+    buffer: BytesMut,
+    head_only: bool,
+    start: Option<oneshot::Sender<Start>>,
+    stream: Option<mpsc::UnboundedSender<Result<Bytes, Cut>>>,
+    committed: bool,
+    closed: bool,
+    declared_length: Option<u64>,
+    sent: u64,
+}
+
+impl ResponseState {
+    pub fn new(start: oneshot::Sender<Start>, head_only: bool) -> Self {
+        ResponseState {
+            status: 200,
+            headers: HeaderMap::new(),
+            buffer: BytesMut::new(),
+            head_only,
+            start: Some(start),
+            stream: None,
+            committed: false,
+            closed: false,
+            declared_length: None,
+            sent: 0,
+        }
+    }
+
+    pub fn is_committed(&self) -> bool {
+        self.committed
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Ignored (with a warning) after commit, as in servlets.
+    pub fn set_status(&mut self, status: u16) {
+        if self.warn_if_committed("setStatus") {
+            self.status = status;
+        }
+    }
+
+    pub fn append(&mut self, bytes: &[u8]) {
+        if self.closed {
+            tracing::warn!("write after close() ignored");
+            return;
+        }
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    pub fn set_header(&mut self, name: &str, value: &str, append: bool) -> Result<(), HeaderError> {
+        let (name, value) = header_pair(name, value)?;
+        if !self.warn_if_committed("setHeader") {
+            return Ok(());
+        }
+        if name == header::CONTENT_LENGTH {
+            self.declared_length = value.to_str().ok().and_then(|v| v.trim().parse().ok());
+        }
+        if append {
+            self.headers.append(name, value);
+        } else {
+            self.headers.insert(name, value);
+        }
+        Ok(())
+    }
+
+    pub fn remove_header(&mut self, name: &str) {
+        if self.warn_if_committed("setHeader") {
+            self.headers.remove(name);
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        self.headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+    }
+
+    pub fn header_names(&self) -> Vec<String> {
+        self.headers.keys().map(|k| k.as_str().to_string()).collect()
+    }
+
+    /// Clears buffer, status and headers; an error once committed.
+    pub fn reset(&mut self) -> Result<(), &'static str> {
+        if self.committed {
+            return Err("cannot reset() a response that is already committed");
+        }
+        self.status = 200;
+        self.headers.clear();
+        self.buffer.clear();
+        self.declared_length = None;
+        Ok(())
+    }
+
+    /// Discards what is buffered (sendError, sendRedirect).
+    pub fn discard_buffer(&mut self) {
+        self.buffer.clear();
+    }
+
+    /// Sends status and headers now, with `set_cookie` (the session's) and
+    /// the defaults; later output streams.
+    pub fn commit(&mut self, set_cookie: Option<String>) {
+        if self.committed {
+            return;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.stream = Some(tx);
+        let headers = self.final_headers(set_cookie);
+        self.send_start(headers, ResponseBody::Stream(rx));
+    }
+
+    /// Sends what is buffered (committing first if needed: see `commit`).
+    pub fn flush(&mut self) {
+        if self.closed {
+            return;
+        }
+        let chunk = self.buffer.split().freeze();
+        self.sent += chunk.len() as u64;
+        if let Some(stream) = &self.stream {
+            if !chunk.is_empty() && !self.head_only {
+                let _ = stream.send(Ok(chunk));
+            }
+        }
+    }
+
+    /// Ends the response for the client. Before commit, the whole body goes
+    /// out at once with a Content-Length.
+    pub fn close(&mut self, set_cookie: Option<String>) {
+        if self.closed {
+            return;
+        }
+        if !self.committed {
+            let body = self.buffer.split().freeze();
+            self.sent = body.len() as u64;
+            let mut headers = self.final_headers(set_cookie);
+            let body = if self.length_mismatch() {
+                ResponseBody::Stream(cut_stream(body))
+            } else {
+                if !headers.contains_key(header::CONTENT_LENGTH) {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+                }
+                ResponseBody::Full((!self.head_only && !body.is_empty()).then_some(body))
+            };
+            self.send_start(headers, body);
+        } else {
+            self.flush();
+            if self.length_mismatch() {
+                self.cut();
+            }
+        }
+        self.stream = None;
+        self.closed = true;
+    }
+
+    /// Ends a committed response abruptly: the client sees it incomplete.
+    pub fn cut(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.send(Err(Cut));
+        }
+        self.closed = true;
+    }
+
+    /// Replaces an uncommitted response with a complete error response.
+    pub fn replace(&mut self, status: StatusCode, content_type: &str, body: String, extra: &[(HeaderName, HeaderValue)]) {
+        if self.committed {
+            self.cut();
+            return;
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).expect("static content type"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        for (name, value) in extra {
+            headers.insert(name.clone(), value.clone());
+        }
+        let body = (!self.head_only && !body.is_empty()).then(|| Bytes::from(body));
+        self.status = status.as_u16();
+        self.send_start(headers, ResponseBody::Full(body));
+        self.closed = true;
+    }
+
+    fn length_mismatch(&self) -> bool {
+        match self.declared_length {
+            Some(declared) if declared != self.sent && !self.head_only => {
+                tracing::error!(declared, sent = self.sent, "body length does not match setContentLength: connection closed");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn final_headers(&mut self, set_cookie: Option<String>) -> HeaderMap {
+        let mut headers = std::mem::take(&mut self.headers);
+        if !headers.contains_key(header::CONTENT_TYPE) {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
+        }
+        if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.append(header::SET_COOKIE, cookie);
+            if !headers.contains_key(header::CACHE_CONTROL) {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            }
+        }
+        self.headers = headers.clone();
+        headers
+    }
+
+    fn send_start(&mut self, headers: HeaderMap, body: ResponseBody) {
+        self.committed = true;
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(start) = self.start.take() {
+            let _ = start.send(Start { status, headers, body });
+        }
+    }
+
+    fn warn_if_committed(&self, what: &str) -> bool {
+        if self.committed {
+            tracing::warn!("{what} after the response was committed is ignored");
+        }
+        !self.committed
+    }
+}
+
+fn cut_stream(body: Bytes) -> mpsc::UnboundedReceiver<Result<Bytes, Cut>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let _ = tx.send(Ok(body));
+    let _ = tx.send(Err(Cut));
+    rx
+}
+
+/// Validates a header a script wants to set: no injection through names or values.
+pub fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeaderError::Name(name.to_string()))?;
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(HeaderError::Value(name.to_string()));
+    }
+    let header_value = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| HeaderError::Value(name.to_string()))?;
+    Ok((header_name, header_value))
+}

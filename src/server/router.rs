@@ -1,0 +1,148 @@
+//! URL path → script file and path info. Every safety rule about which
+//! files may be served lives here: nothing outside the scripts root, no
+//! private (`_`/`.`) segments, no tricks with encodings or symlinks.
+
+use std::path::{Path, PathBuf};
+
+use percent_encoding::percent_decode_str;
+
+/// The script a request runs.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Canonical absolute path of the script file.
+    pub file: PathBuf,
+    /// The file relative to the scripts root, `/`-separated (`a/b.js`).
+    pub relative: String,
+    /// The URL path that names the script itself (`/a/b`).
+    pub service_path: String,
+    /// What follows the script's path (`/x/y`), if anything.
+    pub path_info: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteError {
+    NotFound,
+    BadRequest,
+}
+
+const PREFIXES: [&str; 2] = ["/services/v4/js", "/services/js"];
+
+/// `root` must be canonical.
+pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
+    let (prefix, rest) = PREFIXES
+        .iter()
+        .find_map(|p| {
+            let rest = raw_path.strip_prefix(p)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((*p, rest))
+        })
+        .unwrap_or(("", raw_path));
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+
+    let mut segments = Vec::new();
+    for raw in rest.split('/') {
+        let segment = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| RouteError::BadRequest)?;
+        if segment.starts_with('_')
+            || segment.starts_with('.')
+            || segment.contains(['/', '\\', '\0', ':'])
+        {
+            return Err(RouteError::NotFound);
+        }
+        segments.push(segment.into_owned());
+    }
+    // An empty segment anywhere but the end (`a//b`) names nothing.
+    if segments.iter().rev().skip(1).any(String::is_empty) {
+        return Err(RouteError::NotFound);
+    }
+    let trailing_empty = segments.last().is_some_and(String::is_empty);
+    let named = if trailing_empty { segments.len() - 1 } else { segments.len() };
+
+    for k in (0..=named).rev() {
+        let dir = &segments[..k];
+        let mut candidates: Vec<(String, bool)> = Vec::new();
+        if k == named {
+            // A folder answers only its own path: `/dir` and `/dir/`.
+            for index in ["index.js", "index.mjs"] {
+                let path = dir.iter().map(String::as_str).chain([index]).collect::<Vec<_>>();
+                candidates.push((path.join("/"), true));
+            }
+        }
+        if k > 0 {
+            let joined = dir.join("/");
+            if joined.ends_with(".js") || joined.ends_with(".mjs") {
+                candidates.push((joined, false));
+            } else {
+                candidates.push((format!("{joined}.js"), false));
+                candidates.push((format!("{joined}.mjs"), false));
+            }
+        }
+        for (relative, is_index) in candidates {
+            if let Some(file) = inside(root, &relative) {
+                let path_info = (k < segments.len() && !is_index).then(|| format!("/{}", segments[k..].join("/")));
+                return Ok(Route {
+                    file,
+                    relative,
+                    service_path: format!("{prefix}/{}", dir.join("/")),
+                    path_info,
+                });
+            }
+        }
+    }
+    Err(RouteError::NotFound)
+}
+
+/// The canonical path of `relative` under `root` if it is a regular file
+/// that really lies inside `root` (symlinks resolved).
+pub fn inside(root: &Path, relative: &str) -> Option<PathBuf> {
+    let file = root.join(relative).canonicalize().ok()?;
+    (file.starts_with(root) && file.is_file()).then_some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for file in ["index.js", "a/b.js", "a/c.mjs", "dir/index.js", "_lib/x.js", "ok.js"] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        (dir, root)
+    }
+
+    fn route(root: &Path, path: &str) -> Result<(String, Option<String>), RouteError> {
+        resolve(root, path).map(|r| (r.relative, r.path_info))
+    }
+
+    #[test]
+    fn maps_paths_to_scripts() {
+        let (_dir, root) = tree();
+        let ok = |p: &str, f: &str, info: Option<&str>| {
+            assert_eq!(route(&root, p), Ok((f.to_string(), info.map(String::from))), "{p}")
+        };
+        ok("/", "index.js", None);
+        ok("/a/b", "a/b.js", None);
+        ok("/a/b.js", "a/b.js", None);
+        ok("/a/c", "a/c.mjs", None);
+        ok("/a/b/x/y", "a/b.js", Some("/x/y"));
+        ok("/dir", "dir/index.js", None);
+        ok("/dir/", "dir/index.js", None);
+        ok("/services/js/a/b", "a/b.js", None);
+        ok("/services/v4/js/a/b/x", "a/b.js", Some("/x"));
+        assert_eq!(route(&root, "/dir/deeper"), Err(RouteError::NotFound));
+        assert_eq!(route(&root, "/nothing"), Err(RouteError::NotFound));
+    }
+
+    #[test]
+    fn refuses_private_and_escaping_paths() {
+        let (_dir, root) = tree();
+        for bad in ["/_lib/x", "/../etc/passwd", "/%2e%2e/x", "/a%2fb", "/a\\b", "/a%00", "/.hidden", "/a//b"] {
+            assert_eq!(route(&root, bad), Err(RouteError::NotFound), "{bad}");
+        }
+        assert_eq!(route(&root, "/%ff"), Err(RouteError::BadRequest));
+    }
+}

@@ -1,0 +1,374 @@
+//! One request's view of its session. Loaded (and locked) before the script
+//! runs when the request carries a session cookie, worked on locally while
+//! the script runs, written back in one batch when it ends.
+
+use std::sync::Arc;
+
+use super::store::{Meta, SessionLock, Stored, StoreError, Write};
+use super::{cookie, now_ms, touch_interval_ms, SessionError, SessionId, Sessions};
+
+type Result<T> = std::result::Result<T, SessionError>;
+
+pub struct RequestSession {
+    sessions: Arc<Sessions>,
+    incoming: Option<SessionId>,
+    secure: bool,
+    state: State,
+    lock: Option<SessionLock>,
+    live: Option<Live>,
+    /// Stored sessions invalidated by this request.
+    deleted: Vec<SessionId>,
+    committed: bool,
+    /// Another request's session (`sessions.get`): never created here.
+    foreign: bool,
+    /// The script touched the session (the engine learns from it).
+    pub touched: bool,
+}
+
+enum State {
+    Pending,
+    Ready,
+    Failed(StoreError),
+}
+
+struct Live {
+    id: SessionId,
+    /// The id it was loaded under; `None` for a session this request created.
+    stored_as: Option<SessionId>,
+    meta: Meta,
+    attrs: Vec<(String, String)>,
+    changed: Vec<String>,
+    idle_changed: bool,
+}
+
+/// Locks and loads a session, as one unit that can run anywhere.
+async fn open(sessions: Arc<Sessions>, id: SessionId) -> std::result::Result<(SessionLock, Option<Stored>), StoreError> {
+    let store = &sessions.store;
+    let lock = store.lock(id, sessions.settings.lock_timeout).await?;
+    match store.load(id).await {
+        Ok(stored) => Ok((lock, stored)),
+        Err(err) => {
+            store.unlock(id, lock).await;
+            Err(err)
+        }
+    }
+}
+
+impl RequestSession {
+    pub fn new(sessions: Arc<Sessions>, incoming: Option<SessionId>, secure: bool) -> Self {
+        RequestSession {
+            sessions,
+            incoming,
+            secure,
+            state: State::Pending,
+            lock: None,
+            live: None,
+            deleted: Vec::new(),
+            committed: false,
+            foreign: false,
+            touched: false,
+        }
+    }
+
+    /// Another live session, looked up by id, worked on one call at a time.
+    pub fn foreign(sessions: Arc<Sessions>, id: SessionId) -> Self {
+        let mut session = Self::new(sessions, Some(id), false);
+        session.foreign = true;
+        session
+    }
+
+    /// Runs one operation on a foreign session as a whole transaction:
+    /// lock, load, change, write back, unlock.
+    pub fn transact<T>(sessions: &Arc<Sessions>, id: SessionId, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let mut session = Self::foreign(sessions.clone(), id);
+        let value = op(&mut session)?;
+        sessions.block_on(session.finish())?;
+        Ok(value)
+    }
+
+    /// The id the client sent, if well-formed.
+    pub fn incoming(&self) -> Option<SessionId> {
+        self.incoming
+    }
+
+    /// Loads ahead of the script, without blocking the thread.
+    pub async fn preload(&mut self) {
+        if let (State::Pending, Some(id)) = (&self.state, self.incoming) {
+            let result = open(self.sessions.clone(), id).await;
+            self.loaded(result);
+        }
+    }
+
+    fn loaded(&mut self, result: std::result::Result<(SessionLock, Option<Stored>), StoreError>) {
+        match result {
+            Ok((lock, stored)) => {
+                self.lock = Some(lock);
+                let now = now_ms();
+                let expiry = self.sessions.settings.expiry;
+                self.live = stored.filter(|s| !expiry.is_expired(&s.meta, now)).map(|s| Live {
+                    id: self.incoming.expect("loaded without an id"),
+                    stored_as: self.incoming,
+                    meta: s.meta,
+                    attrs: s.attrs,
+                    changed: Vec::new(),
+                    idle_changed: false,
+                });
+                self.state = State::Ready;
+            }
+            Err(err) => {
+                tracing::warn!("session {}: {err}", self.incoming.map(|i| i.tag()).unwrap_or_default());
+                self.state = State::Failed(err);
+            }
+        }
+    }
+
+    fn ready(&mut self) -> Result<()> {
+        self.touched = true;
+        if let State::Pending = self.state {
+            match self.incoming {
+                None => self.state = State::Ready,
+                Some(id) => {
+                    let result = self.sessions.block_on(open(self.sessions.clone(), id));
+                    self.loaded(result);
+                }
+            }
+        }
+        match &self.state {
+            State::Failed(err) => Err(err.clone().into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn live_or_create(&mut self) -> Result<&mut Live> {
+        self.ready()?;
+        if self.live.is_none() {
+            if self.foreign {
+                return Err(SessionError::Gone);
+            }
+            if self.committed {
+                return Err(SessionError::Committed);
+            }
+            let now = now_ms();
+            let id = SessionId::generate();
+            tracing::debug!(session = %id.tag(), "session created");
+            self.live = Some(Live {
+                id,
+                stored_as: None,
+                meta: Meta {
+                    created: now,
+                    accessed: now,
+                    idle: self.sessions.settings.idle_secs,
+                },
+                attrs: Vec::new(),
+                changed: Vec::new(),
+                idle_changed: false,
+            });
+        }
+        Ok(self.live.as_mut().unwrap())
+    }
+
+    pub fn exists(&mut self) -> Result<bool> {
+        self.ready()?;
+        Ok(self.live.is_some())
+    }
+
+    pub fn get(&mut self, name: &str) -> Result<Option<&str>> {
+        self.ready()?;
+        Ok(self.live.as_ref().and_then(|l| l.attrs.iter().find(|(k, _)| k == name)).map(|(_, v)| v.as_str()))
+    }
+
+    pub fn names(&mut self) -> Result<Vec<String>> {
+        self.ready()?;
+        Ok(self.live.as_ref().map(|l| l.attrs.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default())
+    }
+
+    /// Stores the JSON text of a value.
+    pub fn set(&mut self, name: &str, json: String) -> Result<()> {
+        let limits = &self.sessions.settings;
+        if json.len() > limits.max_value {
+            return Err(SessionError::ValueTooLarge {
+                name: name.to_string(),
+                size: json.len(),
+                limit: limits.max_value,
+            });
+        }
+        let max_attributes = limits.max_attributes;
+        let live = self.live_or_create()?;
+        match live.attrs.iter().position(|(k, _)| k == name) {
+            Some(at) => live.attrs[at].1 = json,
+            None if live.attrs.len() >= max_attributes => {
+                return Err(SessionError::TooManyAttributes(max_attributes))
+            }
+            None => live.attrs.push((name.to_string(), json)),
+        }
+        live.mark(name);
+        Ok(())
+    }
+
+    pub fn remove(&mut self, name: &str) -> Result<()> {
+        self.ready()?;
+        if let Some(live) = &mut self.live {
+            if let Some(at) = live.attrs.iter().position(|(k, _)| k == name) {
+                live.attrs.remove(at);
+                live.mark(name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `delta` to a numeric attribute (missing counts as 0). Atomic:
+    /// the request holds the session's lock.
+    pub fn increment(&mut self, name: &str, delta: f64) -> Result<f64> {
+        let current = match self.get(name)? {
+            None => 0.0,
+            Some(json) => json.parse::<f64>().map_err(|_| SessionError::NotANumber(name.to_string()))?,
+        };
+        let next = current + delta;
+        self.set(name, number_json(next))?;
+        Ok(next)
+    }
+
+    pub fn id(&mut self) -> Result<SessionId> {
+        Ok(self.live_or_create()?.id)
+    }
+
+    /// True when this request created the session, or there is none yet.
+    pub fn is_new(&mut self) -> Result<bool> {
+        self.ready()?;
+        Ok(self.live.as_ref().is_none_or(|l| l.stored_as.is_none()))
+    }
+
+    /// Creation and last access (ms), or now when there is no session.
+    pub fn times(&mut self) -> Result<(i64, i64)> {
+        self.ready()?;
+        let now = now_ms();
+        Ok(self.live.as_ref().map_or((now, now), |l| (l.meta.created, l.meta.accessed)))
+    }
+
+    pub fn max_inactive(&mut self) -> Result<i64> {
+        self.ready()?;
+        Ok(self.live.as_ref().map_or(self.sessions.settings.idle_secs, |l| l.meta.idle))
+    }
+
+    pub fn set_max_inactive(&mut self, secs: i64) -> Result<()> {
+        let live = self.live_or_create()?;
+        live.meta.idle = secs;
+        live.idle_changed = true;
+        Ok(())
+    }
+
+    pub fn invalidate(&mut self) -> Result<()> {
+        self.ready()?;
+        if let Some(live) = self.live.take() {
+            self.deleted.extend(live.stored_as);
+            tracing::debug!(session = %live.id.tag(), "session invalidated");
+            if self.committed {
+                tracing::warn!("session invalidated after the response was committed: the cookie stays on the client (the session is gone)");
+            }
+        }
+        Ok(())
+    }
+
+    /// A new id for the same session; the old one stops working.
+    pub fn regenerate_id(&mut self) -> Result<SessionId> {
+        if self.committed {
+            self.ready()?;
+            return Err(SessionError::Committed);
+        }
+        let live = self.live_or_create()?;
+        live.id = SessionId::generate();
+        Ok(live.id)
+    }
+
+    /// Called once when the response commits: the Set-Cookie to send, if
+    /// any. Afterwards a new session can no longer reach the client.
+    pub fn commit(&mut self) -> Option<String> {
+        self.committed = true;
+        let settings = &self.sessions.settings;
+        let secure = self.secure || settings.secure_cookies;
+        match &self.live {
+            Some(live) if live.stored_as != Some(live.id) => Some(cookie::issue(&settings.cookie_name, &live.id, secure)),
+            None if !self.deleted.is_empty() => Some(cookie::clear(&settings.cookie_name, secure)),
+            _ => None,
+        }
+    }
+
+    /// Writes what the request changed, in one batch, and releases the lock.
+    pub async fn finish(mut self) -> Result<()> {
+        let writes = self.writes();
+        let store = &self.sessions.store;
+        let result = if writes.is_empty() { Ok(()) } else { store.apply(writes).await };
+        if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
+            store.unlock(id, lock).await;
+        }
+        result.map_err(SessionError::from)
+    }
+
+    fn writes(&mut self) -> Vec<Write> {
+        let mut writes: Vec<Write> = self.deleted.iter().map(|&id| Write::Delete { id }).collect();
+        let Some(live) = self.live.take() else {
+            return writes;
+        };
+        let now = now_ms();
+        let Some(stored_as) = live.stored_as else {
+            let meta = Meta { accessed: now, ..live.meta };
+            writes.push(Write::Create { id: live.id, stored: Stored { meta, attrs: live.attrs } });
+            return writes;
+        };
+        let renamed = stored_as != live.id;
+        if renamed {
+            writes.push(Write::Rename { from: stored_as, to: live.id });
+        }
+        let stale = now - live.meta.accessed >= touch_interval_ms(live.meta.idle);
+        if renamed || stale || live.idle_changed || !live.changed.is_empty() {
+            let (set, remove) = live.changes();
+            writes.push(Write::Update {
+                id: live.id,
+                accessed: Some(now),
+                idle: live.idle_changed.then_some(live.meta.idle),
+                set,
+                remove,
+            });
+        }
+        writes
+    }
+}
+
+impl Drop for RequestSession {
+    /// A request that ended without `finish` (it failed) still releases its lock.
+    fn drop(&mut self) {
+        if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
+            let store = self.sessions.store.clone();
+            self.sessions.runtime().spawn(async move { store.unlock(id, lock).await });
+        }
+    }
+}
+
+impl Live {
+    fn mark(&mut self, name: &str) {
+        if !self.changed.iter().any(|n| n == name) {
+            self.changed.push(name.to_string());
+        }
+    }
+
+    fn changes(&self) -> (Vec<(String, String)>, Vec<String>) {
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        for name in &self.changed {
+            match self.attrs.iter().find(|(k, _)| k == name) {
+                Some((k, v)) => set.push((k.clone(), v.clone())),
+                None => remove.push(name.clone()),
+            }
+        }
+        (set, remove)
+    }
+}
+
+/// JSON for a number, integral ones without a fraction.
+pub fn number_json(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        format!("{}", n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or_else(|| "null".into(), |n| n.to_string())
+    }
+}

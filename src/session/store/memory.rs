@@ -1,0 +1,215 @@
+//! Sessions in this process's memory: fast, gone at exit. Sharded maps plus
+//! a per-shard index ordered by deadline, so expiry and eviction cost is
+//! proportional to what expires, not to how many sessions live.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt};
+
+use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
+use crate::session::id::SessionId;
+use crate::session::locks::LocalLocks;
+
+const SHARDS: usize = 16;
+
+pub struct MemoryStore {
+    shards: Vec<Mutex<Shard>>,
+    hasher: std::collections::hash_map::RandomState,
+    locks: LocalLocks,
+    expiry: Expiry,
+    max_per_shard: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    sessions: HashMap<SessionId, Entry>,
+    by_deadline: BTreeSet<(i64, SessionId)>,
+}
+
+/// Compact on purpose: boxed strings, no spare capacity.
+struct Entry {
+    meta: Meta,
+    attrs: Box<[(Box<str>, Box<str>)]>,
+}
+
+impl MemoryStore {
+    pub fn new(max_count: usize, expiry: Expiry) -> Self {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: Default::default(),
+            locks: LocalLocks::default(),
+            expiry,
+            max_per_shard: max_count.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    fn shard(&self, id: &SessionId) -> &Mutex<Shard> {
+        let mut hasher = self.hasher.build_hasher();
+        id.hash(&mut hasher);
+        &self.shards[hasher.finish() as usize % SHARDS]
+    }
+
+    fn apply_one(&self, write: Write) -> StoreResult<()> {
+        match write {
+            Write::Create { id, stored } => {
+                let mut shard = self.shard(&id).lock().unwrap();
+                if shard.sessions.contains_key(&id) {
+                    return Err(StoreError::Collision);
+                }
+                if shard.sessions.len() >= self.max_per_shard {
+                    shard.evict_one();
+                }
+                let entry = Entry {
+                    meta: stored.meta,
+                    attrs: stored
+                        .attrs
+                        .into_iter()
+                        .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+                        .collect(),
+                };
+                shard.insert(id, entry, self.expiry);
+            }
+            Write::Update {
+                id,
+                accessed,
+                idle,
+                set,
+                remove,
+            } => {
+                let mut shard = self.shard(&id).lock().unwrap();
+                let Some(mut entry) = shard.take(&id, self.expiry) else {
+                    return Ok(()); // deleted meanwhile (expired or invalidated elsewhere)
+                };
+                entry.meta.accessed = accessed.unwrap_or(entry.meta.accessed);
+                entry.meta.idle = idle.unwrap_or(entry.meta.idle);
+                if !set.is_empty() || !remove.is_empty() {
+                    let mut attrs = std::mem::take(&mut entry.attrs).into_vec();
+                    attrs.retain(|(k, _)| !remove.iter().any(|r| r.as_str() == &**k));
+                    for (name, value) in set {
+                        match attrs.iter_mut().find(|(k, _)| **k == *name) {
+                            Some(slot) => slot.1 = value.into_boxed_str(),
+                            None => attrs.push((name.into_boxed_str(), value.into_boxed_str())),
+                        }
+                    }
+                    entry.attrs = attrs.into_boxed_slice();
+                }
+                shard.insert(id, entry, self.expiry);
+            }
+            Write::Delete { id } => {
+                self.shard(&id).lock().unwrap().take(&id, self.expiry);
+            }
+            Write::Rename { from, to } => {
+                let entry = self.shard(&from).lock().unwrap().take(&from, self.expiry);
+                if let Some(entry) = entry {
+                    let mut shard = self.shard(&to).lock().unwrap();
+                    if shard.sessions.contains_key(&to) {
+                        return Err(StoreError::Collision);
+                    }
+                    shard.insert(to, entry, self.expiry);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Shard {
+    fn insert(&mut self, id: SessionId, entry: Entry, expiry: Expiry) {
+        self.by_deadline.insert((expiry.deadline(&entry.meta), id));
+        self.sessions.insert(id, entry);
+    }
+
+    fn take(&mut self, id: &SessionId, expiry: Expiry) -> Option<Entry> {
+        let entry = self.sessions.remove(id)?;
+        self.by_deadline.remove(&(expiry.deadline(&entry.meta), *id));
+        Some(entry)
+    }
+
+    /// At the cap: drop the session nearest its deadline, which for equal
+    /// idle timeouts is the least recently used one.
+    fn evict_one(&mut self) {
+        if let Some((deadline, id)) = self.by_deadline.pop_first() {
+            self.sessions.remove(&id);
+            tracing::warn!(
+                session = %id.tag(),
+                deadline,
+                "session limit reached (--session-max-count): evicted the least recently used session"
+            );
+        }
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
+        async move {
+            let local = self.locks.lock(id, wait).await?;
+            Ok(SessionLock {
+                local: Some(local),
+                shared: None,
+            })
+        }
+        .boxed()
+    }
+
+    fn unlock(&self, _id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
+        drop(lock);
+        async {}.boxed()
+    }
+
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        let shard = self.shard(&id).lock().unwrap();
+        let stored = shard.sessions.get(&id).map(|entry| Stored {
+            meta: entry.meta,
+            attrs: entry
+                .attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+        drop(shard);
+        async move { Ok(stored) }.boxed()
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
+        let result = writes.into_iter().try_for_each(|w| self.apply_one(w));
+        async move { result }.boxed()
+    }
+
+    fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        let n: usize = self.shards.iter().map(|s| s.lock().unwrap().sessions.len()).sum();
+        async move { Ok(n as u64) }.boxed()
+    }
+
+    fn sweep(&self, now: i64, _rules: Expiry) -> BoxFuture<'_, StoreResult<u64>> {
+        let mut removed = 0;
+        for shard in &self.shards {
+            // Small batches so a request never waits long behind the sweeper.
+            loop {
+                let mut shard = shard.lock().unwrap();
+                let mut batch = 0;
+                while batch < 256 {
+                    match shard.by_deadline.first() {
+                        Some(&(deadline, id)) if deadline <= now => {
+                            shard.by_deadline.pop_first();
+                            shard.sessions.remove(&id);
+                            batch += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                removed += batch;
+                if batch < 256 {
+                    break;
+                }
+            }
+        }
+        async move { Ok(removed as u64) }.boxed()
+    }
+
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+}

@@ -1,0 +1,109 @@
+//! One trait, three stores. A store keeps sessions as plain data: metadata
+//! plus one JSON text per attribute. It knows nothing of expiry rules or
+//! requests; `session::` decides, the store records.
+
+pub mod memory;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use super::id::SessionId;
+use super::locks::LocalGuard;
+
+/// What a store keeps besides the attributes. Times are Unix milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    pub created: i64,
+    pub accessed: i64,
+    /// Idle timeout in seconds; `<= 0` means none.
+    pub idle: i64,
+}
+
+/// A session as loaded: attributes in the order they were first set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub meta: Meta,
+    pub attrs: Vec<(String, String)>,
+}
+
+/// One change, applied by `SessionStore::apply` together with the others of
+/// its request, atomically where the store allows.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Insert if absent; an existing id is a `StoreError::Collision`.
+    Create { id: SessionId, stored: Stored },
+    /// Only the fields that changed.
+    Update {
+        id: SessionId,
+        accessed: Option<i64>,
+        idle: Option<i64>,
+        set: Vec<(String, String)>,
+        remove: Vec<String>,
+    },
+    Delete { id: SessionId },
+    /// New id, same session; the old id stops existing.
+    Rename { from: SessionId, to: SessionId },
+}
+
+/// Exclusive use of one session for one request. Dropping it releases the
+/// in-process part; `SessionStore::unlock` also releases a shared one.
+#[derive(Debug)]
+pub struct SessionLock {
+    pub local: Option<LocalGuard>,
+    /// Token of a lock held in a shared store, for compare-and-delete.
+    pub shared: Option<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    #[error("timed out waiting for another request of this session")]
+    LockTimeout,
+    #[error("session id collision")]
+    Collision,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait SessionStore: Send + Sync + 'static {
+    /// Waits up to `wait` for exclusive use of `id`, across every instance
+    /// that shares the store.
+    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>>;
+    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()>;
+    /// The session as stored, expired or not (the caller judges expiry).
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>>;
+    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>>;
+    /// Live sessions, approximately.
+    fn count(&self) -> BoxFuture<'_, StoreResult<u64>>;
+    /// Deletes sessions whose deadline has passed; returns how many.
+    fn sweep(&self, now: i64, rules: Expiry) -> BoxFuture<'_, StoreResult<u64>>;
+    fn name(&self) -> &'static str;
+}
+
+/// The expiry rules every store shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Expiry {
+    /// Absolute lifetime in milliseconds.
+    pub max_age_ms: i64,
+}
+
+impl Expiry {
+    /// The instant after which the session is dead.
+    pub fn deadline(&self, meta: &Meta) -> i64 {
+        let absolute = meta.created.saturating_add(self.max_age_ms);
+        if meta.idle > 0 {
+            absolute.min(meta.accessed.saturating_add(meta.idle.saturating_mul(1000)))
+        } else {
+            absolute
+        }
+    }
+
+    pub fn is_expired(&self, meta: &Meta, now: i64) -> bool {
+        now >= self.deadline(meta)
+    }
+}
+
+pub type SharedStore = Arc<dyn SessionStore>;

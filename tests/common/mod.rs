@@ -1,0 +1,160 @@
+//! Test harness: the real `blimp` binary on 127.0.0.1:0 with a temporary
+//! scripts folder, and a real HTTP client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Blimp {
+    pub child: Child,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+    pub scripts: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A scripts folder with the given files.
+pub fn scripts(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        write(dir.path(), path, text);
+    }
+    dir
+}
+
+pub fn write(root: &Path, path: &str, text: &str) {
+    let file = root.join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, text).unwrap();
+}
+
+impl Blimp {
+    /// Starts blimp on `files` with the memory store and `extra` flags.
+    pub fn start(files: &[(&str, &str)], extra: &[&str]) -> Blimp {
+        let dir = scripts(files);
+        let mut blimp = Blimp::start_in(dir.path(), extra);
+        blimp._dir = Some(dir);
+        blimp
+    }
+
+    /// Starts blimp on an existing folder; flags in `extra` win.
+    pub fn start_in(root: &Path, extra: &[&str]) -> Blimp {
+        let mut args: Vec<String> = vec!["--port".into(), "0".into(), "--scripts".into(), root.display().to_string()];
+        if !extra.iter().any(|a| *a == "--session-store") {
+            args.extend(["--session-store".into(), "memory".into()]);
+        }
+        if !extra.iter().any(|a| *a == "--workers") {
+            args.extend(["--workers".into(), "2".into()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Blimp::spawn(&args, root)
+    }
+
+    pub fn spawn(args: &[String], root: &Path) -> Blimp {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_blimp"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start blimp");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let _ = tx.send(line[at + "listening on ".len()..].trim().to_string());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("blimp did not start:\n{}", log.lock().unwrap());
+            }
+        };
+        Blimp {
+            child,
+            base,
+            log,
+            scripts: root.to_path_buf(),
+            _dir: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Blimp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking client with a cookie jar.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// A blocking client without cookies.
+pub fn plain() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+pub fn get(client: &reqwest::blocking::Client, url: &str) -> (u16, String) {
+    let response = client.get(url).send().unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().unwrap())
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}

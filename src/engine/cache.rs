@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::SystemTime;
 
 use boa_engine::object::builtins::JsFunction;
 use boa_engine::{Context, Script, Source};
 
 use super::failure::Failure;
+use crate::server::router::Stamp;
 
 /// Scripts run as the body of this function (CommonJS): top-level
 /// declarations stay local to one run, and locals are fast.
@@ -29,12 +29,6 @@ pub enum Unit {
     Broken(Rc<str>),
 }
 
-#[derive(PartialEq, Clone, Copy)]
-struct Stamp {
-    modified: Option<SystemTime>,
-    len: u64,
-}
-
 #[derive(Default)]
 pub struct ScriptCache {
     units: HashMap<PathBuf, (Stamp, Unit)>,
@@ -43,11 +37,12 @@ pub struct ScriptCache {
 impl ScriptCache {
     /// The compiled form of `file` (`relative` names it in messages).
     pub fn get(&mut self, file: &Path, relative: &str, context: &mut Context) -> Result<Unit, std::io::Error> {
-        let meta = std::fs::metadata(file)?;
-        let stamp = Stamp {
-            modified: meta.modified().ok(),
-            len: meta.len(),
-        };
+        let stamp = Stamp::of(&std::fs::metadata(file)?);
+        self.get_stamped(file, stamp, relative, context)
+    }
+
+    /// Like `get`, with the stamp the caller already read.
+    pub fn get_stamped(&mut self, file: &Path, stamp: Stamp, relative: &str, context: &mut Context) -> Result<Unit, std::io::Error> {
         if let Some((cached, unit)) = self.units.get(file) {
             if *cached == stamp {
                 return Ok(unit.clone());

@@ -26,6 +26,7 @@ use super::exchange::Exchange;
 use super::failure::Failure;
 use crate::config::Config;
 use crate::server::request::RequestData;
+use crate::server::router::Stamp;
 use crate::server::response::{ResponseState, Start};
 use crate::session::{cookie, RequestSession, Sessions};
 
@@ -108,13 +109,13 @@ impl Worker {
                 }
             },
         };
-        let (file, relative) = {
+        let (file, relative, stamp) = {
             let route = &exchange.borrow().request.route;
-            (route.file.clone(), route.relative.clone())
+            (route.file.clone(), route.relative.clone(), route.stamp)
         };
         *runtime.host.exchange.borrow_mut() = Some(exchange.clone());
         let deadline = Instant::now() + self.shared.config.timeout();
-        let failure = run_unit(&mut runtime, &file, &relative, deadline).await;
+        let failure = run_unit(&mut runtime, &file, stamp, &relative, deadline).await;
         *runtime.host.exchange.borrow_mut() = None;
         runtime.host.entry.borrow_mut().take();
         runtime.jobs.clear();
@@ -164,10 +165,10 @@ impl Worker {
                     Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
                     _ => None,
                 };
-                if response.is_committed() {
-                    tracing::error!("{relative}: {message} (after the response was committed: body cut short)\n{}", stack.unwrap_or(""));
-                } else {
-                    tracing::error!("{relative}: {message}\n{}", stack.unwrap_or(""));
+                let cut = if response.is_committed() { " (after commit: body cut short)" } else { "" };
+                match stack {
+                    Some(stack) => tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end()),
+                    None => tracing::error!("{relative}: {message}{cut}"),
                 }
                 self.error(&mut response, status, message, stack);
             }
@@ -195,8 +196,14 @@ pub fn retry_after() -> [(HeaderName, HeaderValue); 1] {
     [(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"))]
 }
 
-async fn run_unit(runtime: &mut JsRuntime, file: &std::path::Path, relative: &str, deadline: Instant) -> Option<Failure> {
-    let unit = runtime.host.cache.borrow_mut().get(file, relative, &mut runtime.context);
+async fn run_unit(
+    runtime: &mut JsRuntime,
+    file: &std::path::Path,
+    stamp: Stamp,
+    relative: &str,
+    deadline: Instant,
+) -> Option<Failure> {
+    let unit = runtime.host.cache.borrow_mut().get_stamped(file, stamp, relative, &mut runtime.context);
     let unit = match unit {
         Ok(unit) => unit,
         Err(err) => {

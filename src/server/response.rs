@@ -212,6 +212,7 @@ impl ResponseState {
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
         }
+        self.sent = body.len() as u64;
         let body = (!self.head_only && !body.is_empty()).then(|| Bytes::from(body));
         self.status = status.as_u16();
         self.send_start(headers, ResponseBody::Full(body));

@@ -2,6 +2,8 @@
 //! files may be served lives here: nothing outside the scripts root, no
 //! private (`_`/`.`) segments, no tricks with encodings or symlinks.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
@@ -17,6 +19,29 @@ pub struct Route {
     pub service_path: String,
     /// What follows the script's path (`/x/y`), if anything.
     pub path_info: Option<String>,
+    /// Identity of the file's current version (the script cache compares it).
+    pub stamp: Stamp,
+}
+
+/// Which version of a file: changes whenever the file is edited or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    device: u64,
+    inode: u64,
+    modified_ns: i128,
+    len: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            device: meta.dev(),
+            inode: meta.ino(),
+            modified_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+            len: meta.len(),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -61,13 +86,6 @@ pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
     for k in (0..=named).rev() {
         let dir = &segments[..k];
         let mut candidates: Vec<(String, bool)> = Vec::new();
-        if k == named {
-            // A folder answers only its own path: `/dir` and `/dir/`.
-            for index in ["index.js", "index.mjs"] {
-                let path = dir.iter().map(String::as_str).chain([index]).collect::<Vec<_>>();
-                candidates.push((path.join("/"), true));
-            }
-        }
         if k > 0 {
             let joined = dir.join("/");
             if joined.ends_with(".js") || joined.ends_with(".mjs") {
@@ -77,14 +95,22 @@ pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
                 candidates.push((format!("{joined}.mjs"), false));
             }
         }
+        if k == named {
+            // A folder answers only its own path: `/dir` and `/dir/`.
+            for index in ["index.js", "index.mjs"] {
+                let path = dir.iter().map(String::as_str).chain([index]).collect::<Vec<_>>();
+                candidates.push((path.join("/"), true));
+            }
+        }
         for (relative, is_index) in candidates {
-            if let Some(file) = inside(root, &relative) {
+            if let Some((file, stamp)) = inside(root, &relative) {
                 let path_info = (k < segments.len() && !is_index).then(|| format!("/{}", segments[k..].join("/")));
                 return Ok(Route {
                     file,
                     relative,
                     service_path: format!("{prefix}/{}", dir.join("/")),
                     path_info,
+                    stamp,
                 });
             }
         }
@@ -93,10 +119,36 @@ pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
 }
 
 /// The canonical path of `relative` under `root` if it is a regular file
-/// that really lies inside `root` (symlinks resolved).
-pub fn inside(root: &Path, relative: &str) -> Option<PathBuf> {
-    let file = root.join(relative).canonicalize().ok()?;
-    (file.starts_with(root) && file.is_file()).then_some(file)
+/// that really lies inside `root` (symlinks resolved), with its stamp.
+///
+/// Resolving symlinks costs a syscall per path component, so each worker
+/// remembers the answer for a file until the file's stamp changes: the
+/// common case is one `stat`.
+pub fn inside(root: &Path, relative: &str) -> Option<(PathBuf, Stamp)> {
+    thread_local! {
+        static RESOLVED: RefCell<HashMap<PathBuf, (Stamp, Option<PathBuf>)>> = RefCell::default();
+    }
+    let joined = root.join(relative);
+    let meta = std::fs::metadata(&joined).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let stamp = Stamp::of(&meta);
+    let cached = RESOLVED.with_borrow(|r| r.get(&joined).filter(|(s, _)| *s == stamp).map(|(_, f)| f.clone()));
+    let file = match cached {
+        Some(file) => file,
+        None => {
+            let file = joined.canonicalize().ok().filter(|f| f.starts_with(root));
+            RESOLVED.with_borrow_mut(|r| {
+                if r.len() > 10_000 {
+                    r.clear();
+                }
+                r.insert(joined, (stamp, file.clone()));
+            });
+            file
+        }
+    };
+    file.map(|f| (f, stamp))
 }
 
 #[cfg(test)]

@@ -158,3 +158,46 @@ pub fn get(client: &reqwest::blocking::Client, url: &str) -> (u16, String) {
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+/// A response read whole, so the server can stop afterwards.
+pub struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Result<Vec<u8>, String>,
+}
+
+impl Reply {
+    pub fn read(response: reqwest::blocking::Response) -> Reply {
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.bytes().map(|b| b.to_vec()).map_err(|e| e.to_string()),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        self.body.clone()
+    }
+
+    pub fn text(&self) -> Result<String, String> {
+        self.body.clone().map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+}
+
+/// Runs one script (as /t) on a fresh server and reads the reply.
+pub fn run_script(script: &str) -> Reply {
+    let blimp = Blimp::start(&[("t.js", script)], &[]);
+    Reply::read(plain().get(blimp.url("/t")).send().unwrap())
+}

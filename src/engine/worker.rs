@@ -148,6 +148,10 @@ impl Worker {
                 let cookie = if response.is_committed() { None } else { session.commit() };
                 match session.finish().await {
                     Ok(()) => response.close(cookie),
+                    Err(err) if response.is_committed() => {
+                        tracing::error!("{relative}: session not saved: {err} (after commit: body cut short)");
+                        response.cut_after_flushed().await;
+                    }
                     Err(err) => {
                         tracing::error!("{relative}: session not saved: {err}");
                         self.error(&mut response, StatusCode::SERVICE_UNAVAILABLE, err.to_string(), None);
@@ -170,7 +174,11 @@ impl Worker {
                     Some(stack) => tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end()),
                     None => tracing::error!("{relative}: {message}{cut}"),
                 }
-                self.error(&mut response, status, message, stack);
+                if response.is_committed() {
+                    response.cut_after_flushed().await;
+                } else {
+                    self.error(&mut response, status, message, stack);
+                }
             }
         }
         (response.status(), response.bytes_sent())

@@ -2,6 +2,8 @@
 //! flushing (with Content-Length), or a stream of flushed chunks.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -16,7 +18,8 @@ pub struct Cut;
 
 pub enum ResponseBody {
     Full(Option<Bytes>),
-    Stream(UnboundedReceiver<Result<Bytes, Cut>>),
+    /// Chunks, and how many of them are still queued (shared with the sender).
+    Stream(UnboundedReceiver<Result<Bytes, Cut>>, Arc<AtomicUsize>),
 }
 
 impl ResponseBody {
@@ -32,7 +35,10 @@ impl Body for ResponseBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Cut>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data))),
+            ResponseBody::Stream(rx, queued) => rx.poll_recv(cx).map(|item| {
+                queued.fetch_sub(item.is_some() as usize, Ordering::Relaxed);
+                item.map(|r| r.map(Frame::data))
+            }),
         }
     }
 
@@ -43,7 +49,7 @@ impl Body for ResponseBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             ResponseBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            ResponseBody::Stream(_) => SizeHint::default(),
+            ResponseBody::Stream(..) => SizeHint::default(),
         }
     }
 }

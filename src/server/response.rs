@@ -2,6 +2,9 @@
 //! (head sent) at the first flush, streamed after that. Plain data; the
 //! `http/v4/response` module drives it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
@@ -33,6 +36,8 @@ pub struct ResponseState {
     head_only: bool,
     start: Option<oneshot::Sender<Start>>,
     stream: Option<mpsc::UnboundedSender<Result<Bytes, Cut>>>,
+    /// Chunks sent but not yet taken by the connection.
+    queued: Arc<AtomicUsize>,
     committed: bool,
     closed: bool,
     declared_length: Option<u64>,
@@ -48,6 +53,7 @@ impl ResponseState {
             head_only,
             start: Some(start),
             stream: None,
+            queued: Arc::default(),
             committed: false,
             closed: false,
             declared_length: None,
@@ -146,7 +152,7 @@ impl ResponseState {
         let (tx, rx) = mpsc::unbounded_channel();
         self.stream = Some(tx);
         let headers = self.final_headers(set_cookie);
-        self.send_start(headers, ResponseBody::Stream(rx));
+        self.send_start(headers, ResponseBody::Stream(rx, self.queued.clone()));
     }
 
     /// Sends what is buffered (committing first if needed: see `commit`).
@@ -158,6 +164,7 @@ impl ResponseState {
         self.sent += chunk.len() as u64;
         if let Some(stream) = &self.stream {
             if !chunk.is_empty() && !self.head_only {
+                self.queued.fetch_add(1, Ordering::Relaxed);
                 let _ = stream.send(Ok(chunk));
             }
         }
@@ -174,7 +181,7 @@ impl ResponseState {
             self.sent = body.len() as u64;
             let mut headers = self.final_headers(set_cookie);
             let body = if self.length_mismatch() {
-                ResponseBody::Stream(cut_stream(body))
+                ResponseBody::Stream(cut_stream(body), Arc::default())
             } else {
                 if !headers.contains_key(header::CONTENT_LENGTH) {
                     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -190,6 +197,17 @@ impl ResponseState {
         }
         self.stream = None;
         self.closed = true;
+    }
+
+    /// Like `cut`, once what was flushed has reached the connection, so
+    /// the client gets everything flushed before the body breaks off.
+    pub async fn cut_after_flushed(&mut self) {
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.queued.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < until {
+            tokio::task::yield_now().await;
+        }
+        tokio::task::yield_now().await;
+        self.cut();
     }
 
     /// Ends a committed response abruptly: the client sees it incomplete.

@@ -1,0 +1,329 @@
+//! Routing, require, ES modules, errors, limits, traversal, hot reload,
+//! streaming and shutdown: the runtime as a user meets it.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+const P: &str = "const response = require('http/v4/response');\n";
+
+fn say(text: &str) -> String {
+    format!("{P}response.print('{text}');")
+}
+
+#[test]
+fn url_rules() {
+    let files = [
+        ("index.js", say("root")),
+        ("a/b.js", format!("{P}response.print('b ' + require('http/v4/request').getPathInfo());")),
+        ("m.mjs", "import { response } from 'sdk/http'; response.print('mjs');".to_string()),
+        ("dir/index.js", say("dir index")),
+        ("_lib/x.js", say("private")),
+        (".hidden.js", say("hidden")),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let blimp = Blimp::start(&files, &[]);
+    let client = plain();
+    let check = |path: &str, status: u16, body: &str| {
+        let (s, b) = get(&client, &blimp.url(path));
+        assert_eq!(s, status, "{path}: {b}");
+        if status == 200 {
+            assert_eq!(b, body, "{path}");
+        } else {
+            assert_eq!(json(&b)["status"], status, "{path}");
+        }
+    };
+    check("/", 200, "root");
+    check("/a/b", 200, "b null");
+    check("/a/b.js", 200, "b null");
+    check("/a/b/x/y", 200, "b /x/y");
+    check("/m", 200, "mjs");
+    check("/m.mjs", 200, "mjs");
+    check("/dir", 200, "dir index");
+    check("/dir/", 200, "dir index");
+    check("/dir/deeper", 404, "");
+    check("/nothing", 404, "");
+    check("/services/js/a/b", 200, "b null");
+    check("/services/v4/js/a/b/z", 200, "b /z");
+    check("/services/js/", 200, "root");
+    check("/_lib/x", 404, "");
+    check("/.hidden", 404, "");
+}
+
+#[test]
+fn traversal_is_impossible() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.js", &say("SECRET"));
+    let blimp = Blimp::start(&[("ok.js", &say("ok"))], &[]);
+    std::os::unix::fs::symlink(outside.path().join("secret.js"), blimp.scripts.join("link.js")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), blimp.scripts.join("linkdir")).unwrap();
+    let secret = outside.path().join("secret").display().to_string();
+    let raw_paths = [
+        "/../secret".to_string(),
+        "/%2e%2e/secret".to_string(),
+        "/%2E%2E/%2e%2e/etc/passwd".to_string(),
+        "/a%2f..%2f..%2fsecret".to_string(),
+        "/..%5csecret".to_string(),
+        "/ok%00".to_string(),
+        format!("/{}", secret.trim_start_matches('/')),
+        format!("/%2f{}", secret.trim_start_matches('/')),
+        "/link".to_string(),
+        "/linkdir/secret".to_string(),
+        "/.%2e/secret".to_string(),
+    ];
+    for path in raw_paths {
+        let (status, body) = raw_get(&blimp, &path);
+        assert!(status == 404 || status == 400, "{path}: {status} {body}");
+        assert!(!body.contains("SECRET"), "{path}");
+    }
+    // A backslash is not even a valid request target.
+    let (status, _) = raw_get(&blimp, "/..\\secret");
+    assert!(status == 404 || status == 400);
+    assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok", "still serving");
+}
+
+/// Sends the path exactly as given (clients normalize `..` away).
+fn raw_get(blimp: &Blimp, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(blimp.base.trim_start_matches("http://")).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[test]
+fn require_native_relative_json_cycle_and_missing() {
+    let blimp = Blimp::start(
+        &[
+            ("t.js", &format!("{P}
+const util = require('./_lib/util'), again = require('./_lib/util.js'), data = require('./_lib/data.json');
+const a = require('./_lib/cycle_a');
+let missing; try {{ require('./_lib/nope') }} catch (e) {{ missing = e.message }}
+let bare; try {{ require('left-pad') }} catch (e) {{ bare = e.message }}
+response.json({{same: util === again, sum: util.add(2, 3), data, cycle: a.fromB, loaded: a.done, missing, bare,
+  native: require('http/request') === require('http/v4/request'), session: typeof require('http/v4/session').getAttribute,
+  filename: __filename.endsWith('t.js'), dirname: __dirname === require('./_lib/util').dir.replace(/\\/_lib$/, ''), count: util.count()}});")),
+            ("_lib/util.js", "let n = 0; exports.add = (a, b) => a + b; exports.count = () => ++n; exports.dir = __dirname;"),
+            ("_lib/data.json", r#"{"list": [1, 2], "ok": true}"#),
+            ("_lib/cycle_a.js", "exports.done = false; const b = require('./cycle_b'); exports.fromB = b.sawA; exports.done = true;"),
+            ("_lib/cycle_b.js", "const a = require('./cycle_a'); exports.sawA = a.done;"),
+        ],
+        &[],
+    );
+    for _ in 0..2 {
+        let body = json(&get(&plain(), &blimp.url("/t")).1);
+        assert_eq!(body["same"], true);
+        assert_eq!(body["sum"], 5);
+        assert_eq!(body["data"], serde_json::json!({"list": [1, 2], "ok": true}));
+        assert_eq!(body["cycle"], false, "a cycle sees the partial exports");
+        assert_eq!(body["loaded"], true);
+        assert!(body["missing"].as_str().unwrap().contains("./_lib/nope"), "{body}");
+        assert!(body["bare"].as_str().unwrap().contains("left-pad"), "{body}");
+        assert_eq!(body["native"], true);
+        assert_eq!(body["session"], "function");
+        assert_eq!(body["filename"], true);
+        assert_eq!(body["dirname"], true);
+        assert_eq!(body["count"], 1, "modules are evaluated once per request");
+    }
+}
+
+#[test]
+fn require_cannot_leave_the_root() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "evil.js", "exports.x = 'EVIL';");
+    let blimp = Blimp::start(&[("t.js", &format!("{P}const path = require('http/v4/request').getParameter('p'); try {{ response.print(require(path).x) }} catch (e) {{ response.print('refused: ' + e.message) }}"))], &[]);
+    let escape = format!("../../../../../../../../..{}", outside.path().join("evil").display());
+    for path in [escape.as_str(), "../evil", "/etc/passwd"] {
+        let url = format!("{}?p={}", blimp.url("/t"), path.replace('/', "%2F"));
+        let (_, body) = get(&plain(), &url);
+        assert!(body.starts_with("refused"), "{path}: {body}");
+    }
+}
+
+#[test]
+fn es_modules_and_promises() {
+    let blimp = Blimp::start(
+        &[
+            ("m.mjs", "import { request, response, Response } from 'sdk/http';\nimport resp from 'sdk/http/response';\nimport { Request } from 'sdk/http/request';\nimport { session, Session } from 'sdk/http';\nimport helper from './_lib/h.mjs';\nresponse.print([request === Request, resp === Response, session === Session, helper(), await Promise.resolve('awaited')].join(' '));"),
+            ("_lib/h.mjs", "export default () => 'helped';"),
+            ("uses_import.js", "import { response } from 'sdk/http';\nresponse.print('esm in .js');"),
+            ("async.js", &format!("{P}async function later() {{ await null; return 'later'; }}\n(async () => {{ response.print(await later()); }})();")),
+            ("then.js", &format!("{P}Promise.resolve(1).then(v => response.print('then ' + v));")),
+            ("reject.mjs", "await Promise.reject(new RangeError('nope'));"),
+        ],
+        &[],
+    );
+    assert_eq!(get(&plain(), &blimp.url("/m")).1, "true true true helped awaited");
+    assert_eq!(get(&plain(), &blimp.url("/uses_import")).1, "esm in .js");
+    assert_eq!(get(&plain(), &blimp.url("/async")).1, "later");
+    assert_eq!(get(&plain(), &blimp.url("/then")).1, "then 1");
+    let (status, body) = get(&plain(), &blimp.url("/reject"));
+    assert_eq!(status, 500);
+    assert!(json(&body)["message"].as_str().unwrap().contains("RangeError: nope"), "{body}");
+}
+
+#[test]
+fn errors_are_json_with_location_and_no_stack() {
+    let blimp = Blimp::start(
+        &[
+            ("syntax.js", "const ok = 1;\nlet broken = ;\n"),
+            ("throws.js", "const x = 1;\nfunction f() {\n  throw new TypeError('bad thing');\n}\nf();\n"),
+            ("throws_value.js", "throw 'just a string';"),
+            ("lib_syntax.js", "require('./_lib/broken');"),
+            ("_lib/broken.js", "}{"),
+            ("ok.js", &say("ok")),
+        ],
+        &[],
+    );
+    let (status, body) = get(&plain(), &blimp.url("/syntax"));
+    assert_eq!(status, 500);
+    let message = json(&body)["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("SyntaxError:") && message.contains("(at syntax.js:2:"), "{message}");
+    let (status, body) = get(&plain(), &blimp.url("/throws"));
+    assert_eq!(status, 500);
+    let body = json(&body);
+    assert_eq!(body["message"], "TypeError: bad thing (at throws.js:3:9)");
+    assert!(body.get("stack").is_none());
+    let (status, body) = get(&plain(), &blimp.url("/throws_value"));
+    assert_eq!(status, 500);
+    assert!(json(&body)["message"].as_str().unwrap().contains("just a string"));
+    let (status, body) = get(&plain(), &blimp.url("/lib_syntax"));
+    assert_eq!(status, 500);
+    assert!(json(&body)["message"].as_str().unwrap().contains("_lib/broken.js"), "{body}");
+    assert!(blimp.wait_for_log("throws.js: TypeError: bad thing"));
+    assert!(blimp.log().contains("at f (throws.js:3:9)"), "the log has the stack");
+    assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok");
+}
+
+#[test]
+fn dev_mode_adds_the_stack() {
+    let blimp = Blimp::start(&[("t.js", "function f() { throw new Error('x') }\nf();")], &["--dev"]);
+    let (status, body) = get(&plain(), &blimp.url("/t"));
+    assert_eq!(status, 500);
+    assert!(json(&body)["stack"].as_str().unwrap().contains("at f (t.js:1:"), "{body}");
+}
+
+#[test]
+fn exception_after_flush_cuts_the_body() {
+    let blimp = Blimp::start(&[("t.js", &format!("{P}response.print('partial'); response.flush(); throw new Error('late');")), ("ok.js", &say("ok"))], &[]);
+    let response = plain().get(blimp.url("/t")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().is_err(), "the client must see an incomplete body");
+    assert!(blimp.wait_for_log("Error: late"));
+    assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok");
+}
+
+#[test]
+fn runaway_scripts_end_in_503_and_the_worker_recovers() {
+    let blimp = Blimp::start(
+        &[
+            ("spin.js", "while (true) {}"),
+            ("nested.js", "for (;;) { for (let i = 0; i < 1000; i++) {} }"),
+            ("callback.js", "[1].forEach(() => { while (true) {} });"),
+            ("recurse.js", "function r(n) { return r(n + 1) + 1; }\nr(0);"),
+            ("ok.js", &format!("{P}let total = 0; for (let i = 0; i < 10; i++) total += i; response.print('ok ' + total);")),
+        ],
+        &["--timeout", "2", "--workers", "1"],
+    );
+    for (path, limit) in [("/spin", "limit"), ("/nested", "timeout"), ("/callback", "limit"), ("/recurse", "limit")] {
+        let started = Instant::now();
+        let (status, body) = get(&plain(), &blimp.url(path));
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{path} took {:?}", started.elapsed());
+        let message = json(&body)["message"].as_str().unwrap().to_string();
+        assert!(message.contains(limit), "{path}: {message}");
+        // Same (only) worker, fresh context, correct answer.
+        assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok 45");
+    }
+    assert!(blimp.log().contains("nested.js: script stopped"), "the log names the script");
+}
+
+#[test]
+fn flush_streams_before_the_script_ends() {
+    let blimp = Blimp::start(&[("t.js", &format!("{P}response.println('first'); response.flush(); const end = Date.now() + 1000; while (Date.now() < end) {{}} response.println('second');"))], &[]);
+    let started = Instant::now();
+    let mut response = plain().get(blimp.url("/t")).send().unwrap();
+    let mut first = [0u8; 6];
+    response.read_exact(&mut first).unwrap();
+    let first_at = started.elapsed();
+    assert_eq!(&first, b"first\n");
+    let mut rest = String::new();
+    response.read_to_string(&mut rest).unwrap();
+    let end_at = started.elapsed();
+    assert_eq!(rest, "second\n");
+    assert!(first_at < Duration::from_millis(500), "first chunk after {first_at:?}");
+    assert!(end_at >= Duration::from_millis(900), "end after {end_at:?}");
+}
+
+#[test]
+fn close_finishes_the_response_while_the_script_runs_on() {
+    let blimp = Blimp::start(&[("t.js", &format!("{P}response.print('done'); response.close(); const end = Date.now() + 1500; while (Date.now() < end) {{}} console.log('script finished');"))], &[]);
+    let started = Instant::now();
+    assert_eq!(get(&plain(), &blimp.url("/t")).1, "done");
+    assert!(started.elapsed() < Duration::from_millis(1000), "took {:?}", started.elapsed());
+    assert!(blimp.wait_for_log("t.js: script finished"));
+}
+
+#[test]
+fn hot_reload_edit_add_delete() {
+    let blimp = Blimp::start(&[("t.js", &say("one"))], &[]);
+    assert_eq!(get(&plain(), &blimp.url("/t")).1, "one");
+    write(&blimp.scripts, "t.js", &say("two, a longer version"));
+    assert_eq!(get(&plain(), &blimp.url("/t")).1, "two, a longer version");
+    write(&blimp.scripts, "t.js", &say("tri, a longer version"));
+    assert_eq!(get(&plain(), &blimp.url("/t")).1, "tri, a longer version", "same size, new content");
+    write(&blimp.scripts, "new.js", &say("new"));
+    assert_eq!(get(&plain(), &blimp.url("/new")).1, "new");
+    write(&blimp.scripts, "_lib/dep.js", "exports.v = 1;");
+    write(&blimp.scripts, "uses.js", &format!("{P}response.print(require('./_lib/dep').v);"));
+    assert_eq!(get(&plain(), &blimp.url("/uses")).1, "1");
+    write(&blimp.scripts, "_lib/dep.js", "exports.v = 2;");
+    assert_eq!(get(&plain(), &blimp.url("/uses")).1, "2", "required modules reload too");
+    std::fs::remove_file(blimp.scripts.join("new.js")).unwrap();
+    assert_eq!(get(&plain(), &blimp.url("/new")).0, 404);
+}
+
+#[test]
+fn console_goes_to_the_log_and_every_request_is_logged() {
+    let blimp = Blimp::start(&[("t.js", "console.log('hello', {a: 1}); console.warn('careful'); console.error('bad');")], &[]);
+    assert_eq!(get(&plain(), &blimp.url("/t")).0, 200);
+    assert!(blimp.wait_for_log("t.js: bad"));
+    let log = blimp.log();
+    assert!(log.contains("INFO") && log.contains("t.js: hello {\"a\":1}"), "{log}");
+    assert!(log.contains("WARN") && log.contains("t.js: careful"));
+    assert!(log.contains("ERROR") && log.contains("t.js: bad"));
+    assert!(blimp.wait_for_log("GET /t 200 0"), "access log line: method, path, status, bytes, duration");
+}
+
+#[test]
+fn graceful_shutdown_finishes_in_flight_requests() {
+    let mut blimp = Blimp::start(&[("slow.js", &format!("{P}const end = Date.now() + 1000; while (Date.now() < end) {{}} response.print('finished');"))], &[]);
+    let url = blimp.url("/slow");
+    let request = std::thread::spawn(move || get(&plain(), &url));
+    std::thread::sleep(Duration::from_millis(300));
+    let status = blimp.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(request.join().unwrap(), (200, "finished".to_string()));
+}
+
+#[test]
+fn many_concurrent_requests_are_all_answered() {
+    let blimp = Blimp::start(&[("t.js", &format!("{P}response.print(require('http/v4/request').getParameter('i'));"))], &[]);
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let base = blimp.url("/t");
+            std::thread::spawn(move || {
+                let client = plain();
+                for i in 0..50 {
+                    let n = t * 100 + i;
+                    assert_eq!(get(&client, &format!("{base}?i={n}")).1, n.to_string());
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+}

@@ -12,11 +12,15 @@ use std::time::Duration;
 
 pub use config::Config;
 pub use server::{Server, StartError};
-use session::store::{memory::MemoryStore, SharedStore};
+use session::store::{memory::MemoryStore, redis::RedisStore, sqlite::SqliteStore, SharedStore};
 use session::{SessionSettings, Sessions};
 
-/// How often expired sessions are swept.
+/// How often expired sessions are swept, at most (see `sweep_every`).
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// Shortest lease of a shared session lock: a killed process never blocks
+/// a session for longer (it is longer when scripts may run longer).
+const LOCK_TTL: Duration = Duration::from_secs(60);
 
 /// The runtime for session store work (connections, sweeper, signals).
 pub fn store_runtime() -> tokio::runtime::Runtime {
@@ -32,11 +36,30 @@ pub fn store_runtime() -> tokio::runtime::Runtime {
 pub fn open_sessions(config: &Config, runtime: &tokio::runtime::Runtime) -> Result<Arc<Sessions>, StartError> {
     let settings = SessionSettings::from_config(config);
     let spec = config.session_store.as_str();
+    // A lock must outlive the longest request that holds it.
+    let lock_ttl = LOCK_TTL.max(config.timeout() * 2 + config.session_lock_timeout());
     let store: SharedStore = match spec {
         "memory" => Arc::new(MemoryStore::new(config.session_max_count, settings.expiry)),
+        _ if spec.starts_with("sqlite:") => {
+            let path = &spec["sqlite:".len()..];
+            let store = SqliteStore::open(path, settings.expiry, lock_ttl, runtime.handle().clone());
+            Arc::new(store.map_err(StartError::Sessions)?)
+        }
+        _ if spec.starts_with("redis://") || spec.starts_with("rediss://") || spec.starts_with("redis+unix://") => {
+            let store = RedisStore::open(spec, &config.session_prefix, settings.expiry, lock_ttl, runtime);
+            Arc::new(store.map_err(StartError::Sessions)?)
+        }
         other => return Err(StartError::Sessions(format!("unknown session store {other:?}: use memory, sqlite:PATH or redis://HOST:PORT"))),
     };
     let sessions = Sessions::new(store, settings, runtime.handle().clone());
-    sessions.start_sweeper(SWEEP_EVERY);
+    sessions.start_sweeper(sweep_every(config));
     Ok(sessions)
+}
+
+/// Every 30 s, or as often as the shortest configured lifetime (idle
+/// timeout or absolute lifetime) but at most once a second, so a short
+/// `--session-idle` gets its dead sessions removed promptly.
+fn sweep_every(config: &Config) -> Duration {
+    let shortest = [config.session_idle, config.session_max_age].into_iter().filter(|s| *s > 0).min();
+    shortest.map_or(SWEEP_EVERY, |secs| SWEEP_EVERY.min(Duration::from_secs(secs as u64)).max(Duration::from_secs(1)))
 }

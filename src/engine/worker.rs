@@ -3,7 +3,7 @@
 //! while it runs, the thread keeps serving I/O of its other connections.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::path::PathBuf;
 use std::pin::pin;
@@ -26,7 +26,7 @@ use super::exchange::Exchange;
 use super::failure::Failure;
 use crate::config::Config;
 use crate::server::request::RequestData;
-use crate::server::router::Stamp;
+use crate::server::router::{Route, Stamp};
 use crate::server::response::{ResponseState, Start};
 use crate::session::{cookie, RequestSession, Sessions};
 
@@ -47,9 +47,9 @@ pub struct Worker {
     /// One script at a time per Context.
     turn: tokio::sync::Mutex<()>,
     runtime: RefCell<Option<JsRuntime>>,
-    /// Scripts seen touching the session: their sessions are loaded before
-    /// they run, without blocking the thread.
-    session_scripts: RefCell<HashSet<PathBuf>>,
+    /// Which scripts (at which version) use the session: their sessions are
+    /// loaded before they run, without blocking the thread.
+    session_scripts: RefCell<HashMap<PathBuf, (Stamp, bool)>>,
 }
 
 impl Worker {
@@ -73,7 +73,7 @@ impl Worker {
         let cookies = request.headers.get_all(hyper::header::COOKIE);
         let incoming = cookie::incoming_id(cookies.iter().filter_map(|v| v.to_str().ok()), &sessions.settings.cookie_name);
         let mut session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
-        if incoming.is_some() && self.session_scripts.borrow().contains(&request.route.file) {
+        if incoming.is_some() && self.uses_session(&request.route) {
             session.preload().await;
         }
         let (method, path) = (request.method.clone(), request.path.clone());
@@ -95,6 +95,20 @@ impl Worker {
         };
         let (status, bytes) = self.finish(exchange.into_inner(), failure).await;
         tracing::info!(target: "access", "{method} {path} {status} {bytes} {:.3}ms", began.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    /// Whether a script mentions the session, judged from its source once
+    /// per version (a module it requires may still touch it: then we learn).
+    fn uses_session(&self, route: &Route) -> bool {
+        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&route.file) {
+            if stamp == route.stamp {
+                return uses;
+            }
+        }
+        let source = std::fs::read_to_string(&route.file).unwrap_or_default();
+        let uses = source.contains("session") || source.contains("Session");
+        self.session_scripts.borrow_mut().insert(route.file.clone(), (route.stamp, uses));
+        uses
     }
 
     async fn run_script(&self, exchange: &Rc<RefCell<Exchange>>) -> Option<Failure> {
@@ -121,7 +135,8 @@ impl Worker {
         runtime.jobs.clear();
 
         if exchange.borrow().session.touched {
-            self.session_scripts.borrow_mut().insert(file);
+            // Learned for scripts that reach the session indirectly.
+            self.session_scripts.borrow_mut().insert(file, (stamp, true));
         }
         match &failure {
             // A stopped script may leave the Context mid-flight: start afresh.

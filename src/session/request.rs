@@ -2,12 +2,22 @@
 //! runs when the request carries a session cookie, worked on locally while
 //! the script runs, written back in one batch when it ends.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::store::{Meta, SessionLock, Stored, StoreError, Write};
 use super::{cookie, now_ms, touch_interval_ms, SessionError, SessionId, Sessions};
 
 type Result<T> = std::result::Result<T, SessionError>;
+
+thread_local! {
+    /// Sessions locked by requests of this thread. A script that touches a
+    /// session it did not load ahead must not block the thread waiting for
+    /// a lock that a request of this same thread holds: it would never be
+    /// released.
+    static HELD_HERE: RefCell<HashSet<SessionId>> = RefCell::default();
+}
 
 pub struct RequestSession {
     sessions: Arc<Sessions>,
@@ -103,6 +113,7 @@ impl RequestSession {
         match result {
             Ok((lock, stored)) => {
                 self.lock = Some(lock);
+                HELD_HERE.with_borrow_mut(|held| held.insert(self.incoming.expect("locked an id")));
                 let now = now_ms();
                 let expiry = self.sessions.settings.expiry;
                 self.live = stored.filter(|s| !expiry.is_expired(&s.meta, now)).map(|s| Live {
@@ -127,6 +138,9 @@ impl RequestSession {
         if let State::Pending = self.state {
             match self.incoming {
                 None => self.state = State::Ready,
+                Some(id) if HELD_HERE.with_borrow(|held| held.contains(&id)) => {
+                    self.state = State::Failed(StoreError::Busy);
+                }
                 Some(id) => {
                     let result = self.sessions.block_on(open(self.sessions.clone(), id));
                     self.loaded(result);
@@ -294,14 +308,22 @@ impl RequestSession {
     }
 
     /// Writes what the request changed, in one batch, and releases the lock.
-    pub async fn finish(mut self) -> Result<()> {
+    /// The bookkeeping happens here, on the request's thread; the returned
+    /// future may run anywhere.
+    pub fn finish(mut self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
         let writes = self.writes();
-        let store = &self.sessions.store;
-        let result = if writes.is_empty() { Ok(()) } else { store.apply(writes).await };
-        if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
-            store.unlock(id, lock).await;
+        let held = self.lock.take().zip(self.incoming);
+        if let Some((_, id)) = &held {
+            HELD_HERE.with_borrow_mut(|ids| ids.remove(id));
         }
-        result.map_err(SessionError::from)
+        let store = self.sessions.store.clone();
+        async move {
+            let result = if writes.is_empty() { Ok(()) } else { store.apply(writes).await };
+            if let Some((lock, id)) = held {
+                store.unlock(id, lock).await;
+            }
+            result.map_err(SessionError::from)
+        }
     }
 
     fn writes(&mut self) -> Vec<Write> {
@@ -338,6 +360,7 @@ impl Drop for RequestSession {
     /// A request that ended without `finish` (it failed) still releases its lock.
     fn drop(&mut self) {
         if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
+            HELD_HERE.with_borrow_mut(|held| held.remove(&id));
             let store = self.sessions.store.clone();
             self.sessions.runtime().spawn(async move { store.unlock(id, lock).await });
         }

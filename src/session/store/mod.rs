@@ -3,6 +3,8 @@
 //! requests; `session::` decides, the store records.
 
 pub mod memory;
+pub mod redis;
+pub mod sqlite;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +64,8 @@ pub enum StoreError {
     Unavailable(String),
     #[error("timed out waiting for another request of this session")]
     LockTimeout,
+    #[error("this session is in use by another request on this worker; try again")]
+    Busy,
     #[error("session id collision")]
     Collision,
 }

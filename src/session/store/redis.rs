@@ -1,0 +1,688 @@
+//! Sessions in Redis, shared by every blimp instance that points at it.
+//!
+//! Key layout (`P` = `--session-prefix`, default `blimp:s:`):
+//!
+//! * `P<id>`: one hash per session, with
+//!   - `m:created`, `m:accessed` (Unix ms), `m:idle` (seconds): the metadata;
+//!   - `m:seq`: the last first-set sequence number handed out;
+//!   - `a:<name>`: the JSON text of attribute `<name>`;
+//!   - `o:<name>`: its first-set sequence number (attributes load in that order).
+//!
+//!   Every write sets `PEXPIREAT` to the session's deadline, so Redis drops
+//!   dead sessions by itself (`sweep` has nothing to do).
+//! * `P lock:<id>` (no space): the lock of a session, a random token with a
+//!   `PX` lease; session ids are UUIDs, so `lock:` never clashes with one.
+//!
+//! Writes of one request run as one Lua script: only the changed fields are
+//! written (`HSET`/`HDEL`), a create is insert-if-absent (so ids never
+//! collide), an update of a session that is gone does nothing (an
+//! invalidated or expired session never comes back), a rename is `RENAMENX`,
+//! a delete is `DEL`. The lock is `SET P lock:<id> TOKEN NX PX ttl`, polled
+//! with short sleeps, released by a compare-and-delete script; the
+//! in-process lock is taken first, so requests of one instance queue
+//! without polling Redis.
+//!
+//! Minimum Redis version: 2.8 (the newest command used is `SCAN`; `EVAL`,
+//! `EVALSHA`, `SCRIPT LOAD`, `PEXPIREAT`, `SET … NX PX` need 2.6.12; the
+//! others are older). Tested with Redis 7.0. A standalone server (or a
+//! primary); Redis Cluster is not supported.
+//!
+//! When Redis cannot be reached, every operation fails within about two
+//! seconds with `StoreError::Unavailable("redis: …")` (the request gets
+//! 503), and the store reconnects by itself once Redis is back; blimp may
+//! even start while Redis is down.
+//!
+//! `count` is approximate: it `SCAN`s the keys under the prefix (skipping
+//! lock keys), so it costs one round trip per 1000 keys of the database.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, FutureExt};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, RedisResult, Script};
+
+use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
+use crate::session::id::SessionId;
+use crate::session::locks::LocalLocks;
+
+/// Longest wait for a connection to be established.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait for an answer on an established connection.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest any one operation may take before it counts as unavailable.
+const OP_TIMEOUT: Duration = Duration::from_millis(2500);
+/// While Redis has never been reached: how often a new first connection is tried.
+const RECONNECT_EVERY: Duration = Duration::from_millis(250);
+/// Longest pause between two attempts at another instance's lock.
+const MAX_POLL: Duration = Duration::from_millis(8);
+/// Keys per SCAN step in `count`.
+const SCAN_COUNT: u32 = 1000;
+
+/// Applies one request's writes atomically.
+///
+/// `ARGV[1]` is the absolute lifetime in ms; then the writes, each a code
+/// followed by its fields (`k` is an index into `KEYS`):
+///
+/// * `C k created accessed idle n (name value)*n`
+/// * `U k accessed idle ns (name value)*ns nr (name)*nr` (empty accessed/idle: unchanged)
+/// * `D k`
+/// * `R kfrom kto`
+///
+/// Returns 1, or 0 when a create or rename would hit an existing id (nothing
+/// is written then).
+const APPLY: &str = r#"
+local max_age = tonumber(ARGV[1])
+local ops = {}
+local i = 2
+while i <= #ARGV do
+  local code = ARGV[i]
+  local op = { code = code, key = KEYS[tonumber(ARGV[i + 1])] }
+  if code == 'C' then
+    op.created, op.accessed, op.idle = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    op.set_at, op.nset = i + 6, tonumber(ARGV[i + 5])
+    i = i + 6 + 2 * op.nset
+  elseif code == 'U' then
+    op.accessed, op.idle = ARGV[i + 2], ARGV[i + 3]
+    op.set_at, op.nset = i + 5, tonumber(ARGV[i + 4])
+    i = i + 5 + 2 * op.nset
+    op.remove_at, op.nremove = i + 1, tonumber(ARGV[i])
+    i = i + 1 + op.nremove
+  elseif code == 'D' then
+    i = i + 2
+  elseif code == 'R' then
+    op.to = KEYS[tonumber(ARGV[i + 2])]
+    i = i + 3
+  else
+    return redis.error_reply('blimp: unknown write ' .. tostring(code))
+  end
+  ops[#ops + 1] = op
+end
+
+for _, op in ipairs(ops) do
+  if op.code == 'C' and redis.call('EXISTS', op.key) == 1 then return 0 end
+  if op.code == 'R' and redis.call('EXISTS', op.key) == 1 and redis.call('EXISTS', op.to) == 1 then return 0 end
+end
+
+local function expire(key)
+  local m = redis.call('HMGET', key, 'm:created', 'm:accessed', 'm:idle')
+  local deadline = tonumber(m[1]) + max_age
+  local idle = tonumber(m[3])
+  if idle > 0 then
+    local by_idle = tonumber(m[2]) + idle * 1000
+    if by_idle < deadline then deadline = by_idle end
+  end
+  redis.call('PEXPIREAT', key, string.format('%.0f', deadline))
+end
+
+for _, op in ipairs(ops) do
+  local key = op.key
+  if op.code == 'C' then
+    redis.call('HSET', key, 'm:created', op.created)
+    redis.call('HSET', key, 'm:accessed', op.accessed)
+    redis.call('HSET', key, 'm:idle', op.idle)
+    for j = 0, op.nset - 1 do
+      local name = ARGV[op.set_at + 2 * j]
+      redis.call('HSET', key, 'a:' .. name, ARGV[op.set_at + 2 * j + 1])
+      redis.call('HSET', key, 'o:' .. name, j + 1)
+    end
+    redis.call('HSET', key, 'm:seq', op.nset)
+    expire(key)
+  elseif op.code == 'U' then
+    if redis.call('EXISTS', key) == 1 then
+      if op.accessed ~= '' then redis.call('HSET', key, 'm:accessed', op.accessed) end
+      if op.idle ~= '' then redis.call('HSET', key, 'm:idle', op.idle) end
+      for j = 0, op.nremove - 1 do
+        local name = ARGV[op.remove_at + j]
+        redis.call('HDEL', key, 'a:' .. name, 'o:' .. name)
+      end
+      for j = 0, op.nset - 1 do
+        local name = ARGV[op.set_at + 2 * j]
+        redis.call('HSET', key, 'a:' .. name, ARGV[op.set_at + 2 * j + 1])
+        if redis.call('HEXISTS', key, 'o:' .. name) == 0 then
+          redis.call('HSET', key, 'o:' .. name, redis.call('HINCRBY', key, 'm:seq', 1))
+        end
+      end
+      expire(key)
+    end
+  elseif op.code == 'D' then
+    redis.call('DEL', key)
+  elseif op.code == 'R' then
+    if redis.call('EXISTS', key) == 1 then
+      redis.call('RENAMENX', key, op.to)
+    end
+  end
+end
+return 1
+"#;
+
+/// Deletes a lock only if it still carries the caller's token.
+const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
+
+pub struct RedisStore {
+    inner: Arc<Inner>,
+    runtime: tokio::runtime::Handle,
+}
+
+struct Inner {
+    client: redis::Client,
+    /// Where Redis is, for messages (never the password).
+    addr: String,
+    config: ConnectionManagerConfig,
+    /// Set once Redis was first reached; reconnects by itself afterwards.
+    manager: Mutex<Option<ConnectionManager>>,
+    /// Serialises first connection attempts; remembers the last failure.
+    connecting: tokio::sync::Mutex<Option<(Instant, String)>>,
+    prefix: String,
+    locks: LocalLocks,
+    expiry: Expiry,
+    lock_ttl_ms: u64,
+    apply: Script,
+    release: Script,
+}
+
+impl RedisStore {
+    /// A store on `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`) with keys
+    /// under `prefix`. Fails only for a malformed URL: when Redis is down
+    /// the error is logged and operations fail (503) until it is reachable.
+    ///
+    /// `runtime` is the session runtime: connections and their background
+    /// tasks live there, never on a worker's runtime.
+    pub fn open(
+        url: &str,
+        prefix: &str,
+        expiry: Expiry,
+        lock_ttl: Duration,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<RedisStore, String> {
+        let client =
+            redis::Client::open(url).map_err(|err| format!("session store {url:?}: {err}"))?;
+        if prefix.is_empty() {
+            return Err("--session-prefix must not be empty".into());
+        }
+        let addr = client.get_connection_info().addr.to_string();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_number_of_retries(0);
+        let inner = Arc::new(Inner {
+            client,
+            addr,
+            config,
+            manager: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(None),
+            prefix: prefix.to_string(),
+            locks: LocalLocks::default(),
+            // Far beyond any real lifetime, and exact in a Lua number.
+            expiry: Expiry {
+                max_age_ms: expiry.max_age_ms.clamp(0, 1 << 50),
+            },
+            lock_ttl_ms: u64::try_from(lock_ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+            apply: Script::new(APPLY),
+            release: Script::new(RELEASE),
+        });
+        let first = inner.clone();
+        match runtime.block_on(async move { first.manager().await }) {
+            Ok(_) => tracing::info!("session store: connected to redis at {}", inner.addr),
+            Err(err) => tracing::error!(
+                "session store: redis at {} is unreachable ({err}); requests that use the session get 503 until it is reachable, the others are served",
+                inner.addr
+            ),
+        }
+        Ok(RedisStore {
+            inner,
+            runtime: runtime.handle().clone(),
+        })
+    }
+
+    /// Runs `op` on the session runtime: the Redis client spawns its
+    /// connection tasks wherever it is polled, and a worker's runtime
+    /// stalls while its script runs.
+    fn spawn<T: Send + 'static>(
+        &self,
+        op: impl Future<Output = StoreResult<T>> + Send + 'static,
+    ) -> impl Future<Output = StoreResult<T>> + Send + 'static {
+        let task = self.runtime.spawn(op);
+        async move {
+            task.await
+                .unwrap_or_else(|err| Err(StoreError::Unavailable(format!("redis: {err}"))))
+        }
+    }
+}
+
+impl Inner {
+    fn key(&self, id: SessionId) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    fn lock_key(&self, id: SessionId) -> String {
+        format!("{}lock:{id}", self.prefix)
+    }
+
+    async fn manager(&self) -> StoreResult<ConnectionManager> {
+        if let Some(manager) = self.manager.lock().unwrap().clone() {
+            return Ok(manager);
+        }
+        let mut last = self.connecting.lock().await;
+        if let Some(manager) = self.manager.lock().unwrap().clone() {
+            return Ok(manager);
+        }
+        if let Some((at, message)) = &*last {
+            if at.elapsed() < RECONNECT_EVERY {
+                return Err(StoreError::Unavailable(message.clone()));
+            }
+        }
+        let connect = ConnectionManager::new_with_config(self.client.clone(), self.config.clone());
+        let message = match tokio::time::timeout(OP_TIMEOUT, connect).await {
+            Ok(Ok(manager)) => {
+                if last.take().is_some() {
+                    tracing::info!("session store: redis at {} is reachable again", self.addr);
+                }
+                *self.manager.lock().unwrap() = Some(manager.clone());
+                return Ok(manager);
+            }
+            Ok(Err(err)) => format!("redis at {}: {err}", self.addr),
+            Err(_) => format!(
+                "redis at {}: no connection within {:?}",
+                self.addr, OP_TIMEOUT
+            ),
+        };
+        *last = Some((Instant::now(), message.clone()));
+        Err(StoreError::Unavailable(message))
+    }
+
+    /// Runs one Redis operation with a deadline. An operation that could
+    /// not even be sent (connection refused) is tried once more: the first
+    /// failure makes the client reconnect, so a Redis that came back is used
+    /// at once. `retry_dropped` also retries after a dropped connection,
+    /// for operations that are safe to repeat.
+    async fn call<T, F, Fut>(&self, retry_dropped: bool, op: F) -> StoreResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let mut retried = false;
+        loop {
+            let manager = self.manager().await?;
+            match tokio::time::timeout(OP_TIMEOUT, op(manager)).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(err)) if !retried && retryable(&err, retry_dropped) => retried = true,
+                Ok(Err(err)) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "redis at {}: {err}",
+                        self.addr
+                    )))
+                }
+                Err(_) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "redis at {}: no answer within {:?}",
+                        self.addr, OP_TIMEOUT
+                    )))
+                }
+            }
+        }
+    }
+
+    /// One attempt at the shared lock. A lost reply to a successful SET is
+    /// recognised by the token on a retry.
+    async fn try_lock(&self, key: &str, token: &str) -> StoreResult<bool> {
+        self.call(true, |mut con| async move {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(key)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(self.lock_ttl_ms)
+                .query_async(&mut con)
+                .await?;
+            if set.is_some() {
+                return Ok(true);
+            }
+            let holder: Option<String> = redis::cmd("GET").arg(key).query_async(&mut con).await?;
+            Ok(holder.as_deref() == Some(token))
+        })
+        .await
+    }
+
+    async fn release(&self, key: &str, token: &str) -> StoreResult<()> {
+        self.call(true, |mut con| async move {
+            let _: i64 = self
+                .release
+                .key(key)
+                .arg(token)
+                .invoke_async(&mut con)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load(&self, id: SessionId) -> StoreResult<Option<Stored>> {
+        let key = self.key(id);
+        let fields: HashMap<String, String> = self
+            .call(true, |mut con| {
+                let key = key.clone();
+                async move { redis::cmd("HGETALL").arg(key).query_async(&mut con).await }
+            })
+            .await?;
+        Ok(decode(&fields))
+    }
+
+    async fn apply(&self, writes: Vec<Write>) -> StoreResult<()> {
+        let (keys, args) = self.encode(&writes);
+        let applied: i64 = self
+            .call(false, |mut con| {
+                let mut invocation = self.apply.prepare_invoke();
+                for key in &keys {
+                    invocation.key(key);
+                }
+                for arg in &args {
+                    invocation.arg(arg);
+                }
+                async move { invocation.invoke_async(&mut con).await }
+            })
+            .await?;
+        if applied == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Collision)
+        }
+    }
+
+    /// The keys and arguments of the `APPLY` script.
+    fn encode(&self, writes: &[Write]) -> (Vec<String>, Vec<String>) {
+        let mut keys: Vec<String> = Vec::new();
+        let mut index = |id: SessionId| {
+            let key = self.key(id);
+            let at = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                keys.push(key);
+                keys.len() - 1
+            });
+            (at + 1).to_string()
+        };
+        let mut args = vec![self.expiry.max_age_ms.to_string()];
+        for write in writes {
+            match write {
+                Write::Create { id, stored } => {
+                    args.push("C".into());
+                    args.push(index(*id));
+                    args.push(stored.meta.created.to_string());
+                    args.push(stored.meta.accessed.to_string());
+                    args.push(stored.meta.idle.to_string());
+                    args.push(stored.attrs.len().to_string());
+                    for (name, value) in &stored.attrs {
+                        args.push(name.clone());
+                        args.push(value.clone());
+                    }
+                }
+                Write::Update {
+                    id,
+                    accessed,
+                    idle,
+                    set,
+                    remove,
+                } => {
+                    args.push("U".into());
+                    args.push(index(*id));
+                    args.push(accessed.map(|a| a.to_string()).unwrap_or_default());
+                    args.push(idle.map(|i| i.to_string()).unwrap_or_default());
+                    args.push(set.len().to_string());
+                    for (name, value) in set {
+                        args.push(name.clone());
+                        args.push(value.clone());
+                    }
+                    args.push(remove.len().to_string());
+                    args.extend(remove.iter().cloned());
+                }
+                Write::Delete { id } => {
+                    args.push("D".into());
+                    args.push(index(*id));
+                }
+                Write::Rename { from, to } => {
+                    args.push("R".into());
+                    args.push(index(*from));
+                    args.push(index(*to));
+                }
+            }
+        }
+        (keys, args)
+    }
+
+    /// Session keys under the prefix, lock keys excluded.
+    async fn count(&self) -> StoreResult<u64> {
+        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let locks = format!("{}lock:", self.prefix).into_bytes();
+        let mut cursor: u64 = 0;
+        let mut total = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = self
+                .call(true, |mut con| {
+                    let pattern = pattern.clone();
+                    async move {
+                        redis::cmd("SCAN")
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(pattern)
+                            .arg("COUNT")
+                            .arg(SCAN_COUNT)
+                            .query_async(&mut con)
+                            .await
+                    }
+                })
+                .await?;
+            total += keys.iter().filter(|k| !k.starts_with(&locks)).count() as u64;
+            if next == 0 {
+                return Ok(total);
+            }
+            cursor = next;
+        }
+    }
+}
+
+fn retryable(err: &RedisError, retry_dropped: bool) -> bool {
+    err.is_connection_refusal()
+        || (retry_dropped && (err.is_connection_dropped() || err.is_unrecoverable_error()))
+}
+
+/// A session from its hash; `None` for a missing (or foreign) key.
+fn decode(fields: &HashMap<String, String>) -> Option<Stored> {
+    let number = |name: &str| fields.get(name).and_then(|v| v.parse::<i64>().ok());
+    let meta = Meta {
+        created: number("m:created")?,
+        accessed: number("m:accessed")?,
+        idle: number("m:idle")?,
+    };
+    let mut attrs: Vec<(i64, &str, &str)> = fields
+        .iter()
+        .filter_map(|(field, value)| {
+            let name = field.strip_prefix("a:")?;
+            let seq = fields
+                .get(&format!("o:{name}"))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(i64::MAX);
+            Some((seq, name, value.as_str()))
+        })
+        .collect();
+    attrs.sort_unstable();
+    Some(Stored {
+        meta,
+        attrs: attrs
+            .into_iter()
+            .map(|(_, n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+    })
+}
+
+/// `prefix` as a literal SCAN pattern.
+fn glob_escape(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len());
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A shared lock being taken: if the request gives up half-way, the lock
+/// is released anyway.
+struct Taking {
+    inner: Arc<Inner>,
+    runtime: tokio::runtime::Handle,
+    key: String,
+    token: Option<String>,
+}
+
+impl Drop for Taking {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            let (inner, key) = (self.inner.clone(), std::mem::take(&mut self.key));
+            self.runtime.spawn(async move {
+                let _ = inner.release(&key, &token).await;
+            });
+        }
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
+        let inner = self.inner.clone();
+        let runtime = self.runtime.clone();
+        self.spawn(async move {
+            let until = Instant::now() + wait;
+            let local = inner.locks.lock(id, wait).await?;
+            let token = uuid::Uuid::new_v4().to_string();
+            let mut taking = Taking {
+                inner: inner.clone(),
+                runtime,
+                key: inner.lock_key(id),
+                token: Some(token.clone()),
+            };
+            let mut pause = Duration::from_millis(1);
+            loop {
+                match inner.try_lock(&taking.key, &token).await {
+                    Ok(true) => {
+                        taking.token = None;
+                        return Ok(SessionLock {
+                            local: Some(local),
+                            shared: Some(token),
+                        });
+                    }
+                    Ok(false) => {}
+                    // Maybe set before the connection failed: `taking` releases it.
+                    Err(err) => return Err(err),
+                }
+                let now = Instant::now();
+                if now >= until {
+                    taking.token = None;
+                    return Err(StoreError::LockTimeout);
+                }
+                tokio::time::sleep(jitter(pause).min(until - now)).await;
+                pause = (pause * 2).min(MAX_POLL);
+            }
+        })
+        .boxed()
+    }
+
+    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
+        let inner = self.inner.clone();
+        self.spawn(async move {
+            let SessionLock { local, shared } = lock;
+            if let Some(token) = shared {
+                if let Err(err) = inner.release(&inner.lock_key(id), &token).await {
+                    tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+                }
+            }
+            // Only now may the next request of this instance try the shared lock.
+            drop(local);
+            Ok(())
+        })
+        .map(|_| ())
+        .boxed()
+    }
+
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        let inner = self.inner.clone();
+        self.spawn(async move { inner.load(id).await }).boxed()
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
+        let inner = self.inner.clone();
+        self.spawn(async move { inner.apply(writes).await }).boxed()
+    }
+
+    fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        let inner = self.inner.clone();
+        self.spawn(async move { inner.count().await }).boxed()
+    }
+
+    /// Redis expires sessions by itself (`PEXPIREAT` on every write).
+    fn sweep(&self, _now: i64, _rules: Expiry) -> BoxFuture<'_, StoreResult<u64>> {
+        async { Ok(0) }.boxed()
+    }
+
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+}
+
+/// A pause of between half and all of `pause`, so pollers spread out.
+fn jitter(pause: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let half = pause / 2;
+    half + Duration::from_nanos(u64::from(nanos) % (half.as_nanos().max(1) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_in_first_set_order() {
+        let fields: HashMap<String, String> = [
+            ("m:created", "1"),
+            ("m:accessed", "2"),
+            ("m:idle", "30"),
+            ("m:seq", "3"),
+            ("a:b", "\"B\""),
+            ("o:b", "1"),
+            ("a:a", "1"),
+            ("o:a", "3"),
+            ("a:o:x", "true"),
+            ("o:o:x", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let stored = decode(&fields).unwrap();
+        assert_eq!(
+            stored.meta,
+            Meta {
+                created: 1,
+                accessed: 2,
+                idle: 30
+            }
+        );
+        let names: Vec<&str> = stored.attrs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["b", "o:x", "a"]);
+        assert!(decode(&HashMap::new()).is_none());
+    }
+
+    #[test]
+    fn escapes_glob_characters() {
+        assert_eq!(glob_escape("blimp:s:"), "blimp:s:");
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+}

@@ -1,0 +1,590 @@
+//! Sessions in a SQLite file: they survive restarts and crashes, and several
+//! blimp processes on one machine can share the file.
+//!
+//! Schema (inspect it with `sqlite3 FILE .schema`):
+//!
+//! ```sql
+//! sessions   (id TEXT PRIMARY KEY, created, accessed, idle, deadline)  -- index on deadline
+//! attributes (session_id, name, value, seq, PRIMARY KEY (session_id, name))
+//! locks      (session_id TEXT PRIMARY KEY, token, expires)
+//! ```
+//!
+//! Times are Unix milliseconds, `idle` is in seconds, `deadline` is the
+//! instant the session dies (`Expiry::deadline`), `value` is the JSON text
+//! of an attribute and `seq` its first-set order within its session.
+//!
+//! The file runs in WAL mode with `synchronous=NORMAL`: a committed request
+//! survives a crash of the process (not necessarily a power loss). Each
+//! `apply` batch is one `BEGIN IMMEDIATE` transaction.
+//!
+//! Locking: a request first takes the in-process lock of its session (so
+//! requests of one process queue without polling), then a row in `locks`,
+//! inserted only if absent or expired and retried with short sleeps until
+//! the wait passes; it is released by deleting the row only if it still
+//! carries the request's token. A killed process leaves its rows behind;
+//! they expire after the lock TTL.
+//!
+//! Every database call runs on the blocking pool of the session runtime, so
+//! a busy file never stalls an async thread.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, FutureExt};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
+use crate::session::id::SessionId;
+use crate::session::locks::LocalLocks;
+use crate::session::now_ms;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id       TEXT PRIMARY KEY NOT NULL,
+    created  INTEGER NOT NULL,
+    accessed INTEGER NOT NULL,
+    idle     INTEGER NOT NULL,
+    deadline INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_deadline ON sessions (deadline);
+CREATE TABLE IF NOT EXISTS attributes (
+    session_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    PRIMARY KEY (session_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locks (
+    session_id TEXT PRIMARY KEY NOT NULL,
+    token      TEXT NOT NULL,
+    expires    INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+const SELECT_META: &str = "SELECT created, accessed, idle FROM sessions WHERE id = ?1";
+const SELECT_ATTRS: &str =
+    "SELECT name, value FROM attributes WHERE session_id = ?1 ORDER BY seq, name";
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, created, accessed, idle, deadline) VALUES (?1, ?2, ?3, ?4, ?5)";
+const EXISTS: &str = "SELECT 1 FROM sessions WHERE id = ?1";
+const UPDATE_SESSION: &str =
+    "UPDATE sessions SET accessed = ?2, idle = ?3, deadline = ?4 WHERE id = ?1";
+const INSERT_ATTR: &str =
+    "INSERT INTO attributes (session_id, name, value, seq) VALUES (?1, ?2, ?3, ?4)";
+/// Sets a value; a new name goes after every other name of the session.
+const UPSERT_ATTR: &str = "INSERT INTO attributes (session_id, name, value, seq)
+    VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM attributes WHERE session_id = ?1))
+    ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value";
+const DELETE_ATTR: &str = "DELETE FROM attributes WHERE session_id = ?1 AND name = ?2";
+const DELETE_ATTRS: &str = "DELETE FROM attributes WHERE session_id = ?1";
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
+const RENAME_SESSION: &str = "UPDATE sessions SET id = ?2 WHERE id = ?1";
+const RENAME_ATTRS: &str = "UPDATE attributes SET session_id = ?2 WHERE session_id = ?1";
+const COUNT_LIVE: &str = "SELECT COUNT(*) FROM sessions WHERE deadline > ?1";
+const EXPIRED: &str = "SELECT id FROM sessions WHERE deadline <= ?1 ORDER BY deadline LIMIT ?2";
+const DELETE_STALE_LOCKS: &str = "DELETE FROM locks WHERE expires <= ?1";
+/// Takes the lock if nobody holds it or the holder's lease ran out.
+const TAKE_LOCK: &str = "INSERT INTO locks (session_id, token, expires) VALUES (?1, ?2, ?3)
+    ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, expires = excluded.expires
+    WHERE locks.expires <= ?4";
+const RELEASE_LOCK: &str = "DELETE FROM locks WHERE session_id = ?1 AND token = ?2";
+
+/// Every statement, prepared once at open to prove the schema is ours.
+const STATEMENTS: &[&str] = &[
+    SELECT_META,
+    SELECT_ATTRS,
+    INSERT_SESSION,
+    EXISTS,
+    UPDATE_SESSION,
+    INSERT_ATTR,
+    UPSERT_ATTR,
+    DELETE_ATTR,
+    DELETE_ATTRS,
+    DELETE_SESSION,
+    RENAME_SESSION,
+    RENAME_ATTRS,
+    COUNT_LIVE,
+    EXPIRED,
+    DELETE_STALE_LOCKS,
+    TAKE_LOCK,
+    RELEASE_LOCK,
+];
+
+/// How long one statement waits for another process's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept open.
+const POOL_SIZE: usize = 8;
+/// Sessions deleted per sweep transaction.
+const SWEEP_BATCH: i64 = 256;
+/// Longest pause between two attempts at another process's lock.
+const MAX_POLL: Duration = Duration::from_millis(8);
+
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+    runtime: tokio::runtime::Handle,
+}
+
+struct Inner {
+    path: String,
+    pool: Mutex<Vec<Connection>>,
+    locks: LocalLocks,
+    expiry: Expiry,
+    lock_ttl_ms: i64,
+}
+
+/// Why a database call failed.
+enum Fail {
+    Db(rusqlite::Error),
+    Collision,
+}
+
+impl From<rusqlite::Error> for Fail {
+    fn from(err: rusqlite::Error) -> Self {
+        Fail::Db(err)
+    }
+}
+
+type DbResult<T> = Result<T, Fail>;
+
+impl SqliteStore {
+    /// Opens (or creates) the session file at `path`. Fails with a message
+    /// naming the file when it is unreadable, not a SQLite database,
+    /// corrupt, read-only or holds tables of another shape: a store never
+    /// silently starts empty over a file it cannot use.
+    ///
+    /// `lock_ttl` bounds how long a lock of a killed process blocks its
+    /// session; `runtime` is the session runtime, whose blocking pool runs
+    /// the database calls.
+    pub fn open(
+        path: &str,
+        expiry: Expiry,
+        lock_ttl: Duration,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<SqliteStore, String> {
+        if path.is_empty() {
+            return Err(
+                "session store sqlite: needs a file path, as in sqlite:/var/lib/blimp/sessions.db"
+                    .into(),
+            );
+        }
+        let conn =
+            open_checked(path).map_err(|err| format!("session store sqlite:{path}: {err}"))?;
+        let inner = Inner {
+            path: path.to_string(),
+            pool: Mutex::new(vec![conn]),
+            locks: LocalLocks::default(),
+            expiry,
+            lock_ttl_ms: i64::try_from(lock_ttl.as_millis()).unwrap_or(i64::MAX),
+        };
+        Ok(SqliteStore {
+            inner: Arc::new(inner),
+            runtime,
+        })
+    }
+
+    /// Runs `op` with a pooled connection on the blocking pool.
+    fn run<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
+        run(&self.inner, &self.runtime, op)
+    }
+}
+
+fn run<T: Send + 'static>(
+    inner: &Arc<Inner>,
+    runtime: &tokio::runtime::Handle,
+    op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T> + Send + 'static,
+) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
+    let inner = inner.clone();
+    let task = runtime.spawn_blocking(move || inner.with_conn(op));
+    async move {
+        task.await
+            .unwrap_or_else(|err| Err(StoreError::Unavailable(format!("sqlite: {err}"))))
+    }
+}
+
+/// Opens the file, proves it is a usable blimp session database and sets
+/// it up (WAL, schema).
+fn open_checked(path: &str) -> Result<Connection, String> {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            return Err(format!("folder {} does not exist", dir.display()));
+        }
+    }
+    let conn = connect(path).map_err(|err| format!("cannot open: {err}"))?;
+    // Reads every page: a file that is not SQLite, or a damaged one, fails here.
+    let problems: Vec<String> = conn
+        .prepare("PRAGMA quick_check")
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get::<_, String>(0))?.collect())
+        .map_err(|err| format!("{err} (it is not a readable SQLite database: move it away or choose another --session-store path)"))?;
+    if problems.iter().any(|p| p != "ok") {
+        let first: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
+        return Err(format!(
+            "the database is corrupt (PRAGMA quick_check: {}); move it away or choose another --session-store path",
+            first.join("; ")
+        ));
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|err| format!("cannot switch to WAL mode: {err}"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!("session store sqlite:{path}: journal mode is {mode}, not WAL");
+    }
+    conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+        .map_err(|err| {
+            let _ = conn.execute_batch("ROLLBACK");
+            format!("cannot create the tables: {err}")
+        })?;
+    for sql in STATEMENTS {
+        conn.prepare_cached(sql).map_err(|err| {
+            format!("the file holds tables blimp did not create ({err}); move it away or choose another --session-store path")
+        })?;
+    }
+    Ok(conn)
+}
+
+/// A connection with the per-connection settings.
+fn connect(path: &str) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENTS.len() + 4);
+    Ok(conn)
+}
+
+impl Inner {
+    /// Borrows a connection from the pool (or opens one), runs `op`, and
+    /// gives the connection back unless it failed.
+    fn with_conn<T>(
+        &self,
+        op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T>,
+    ) -> StoreResult<T> {
+        let pooled = self.pool.lock().unwrap().pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => connect(&self.path).map_err(unavailable)?,
+        };
+        let result = op(self, &mut conn);
+        match result {
+            Ok(value) => {
+                self.give_back(conn);
+                Ok(value)
+            }
+            Err(Fail::Collision) => {
+                self.give_back(conn);
+                Err(StoreError::Collision)
+            }
+            // A failed connection is not reused: the next call opens a fresh one.
+            Err(Fail::Db(err)) => Err(unavailable(err)),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut pool = self.pool.lock().unwrap();
+        if pool.len() < POOL_SIZE {
+            pool.push(conn);
+        }
+    }
+
+    fn load(&self, conn: &mut Connection, id: SessionId) -> DbResult<Option<Stored>> {
+        let tx = conn.transaction()?;
+        let key = id.to_string();
+        let stored = {
+            let meta = tx
+                .prepare_cached(SELECT_META)?
+                .query_row(params![key], |row| {
+                    Ok(Meta {
+                        created: row.get(0)?,
+                        accessed: row.get(1)?,
+                        idle: row.get(2)?,
+                    })
+                })
+                .optional()?;
+            match meta {
+                None => None,
+                Some(meta) => {
+                    let mut stmt = tx.prepare_cached(SELECT_ATTRS)?;
+                    let attrs = stmt
+                        .query_map(params![key], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+                    Some(Stored { meta, attrs })
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn apply(&self, conn: &mut Connection, writes: Vec<Write>) -> DbResult<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for write in writes {
+            self.apply_one(&tx, write)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn apply_one(&self, tx: &rusqlite::Transaction<'_>, write: Write) -> DbResult<()> {
+        match write {
+            Write::Create { id, stored } => {
+                let key = id.to_string();
+                if exists(tx, &key)? {
+                    return Err(Fail::Collision);
+                }
+                let meta = stored.meta;
+                tx.prepare_cached(INSERT_SESSION)?.execute(params![
+                    key,
+                    meta.created,
+                    meta.accessed,
+                    meta.idle,
+                    self.expiry.deadline(&meta)
+                ])?;
+                let mut insert = tx.prepare_cached(INSERT_ATTR)?;
+                for (seq, (name, value)) in stored.attrs.iter().enumerate() {
+                    insert.execute(params![key, name, value, seq as i64 + 1])?;
+                }
+            }
+            Write::Update {
+                id,
+                accessed,
+                idle,
+                set,
+                remove,
+            } => {
+                let key = id.to_string();
+                let meta = tx
+                    .prepare_cached(SELECT_META)?
+                    .query_row(params![key], |row| {
+                        Ok(Meta {
+                            created: row.get(0)?,
+                            accessed: row.get(1)?,
+                            idle: row.get(2)?,
+                        })
+                    })
+                    .optional()?;
+                // Deleted meanwhile (expired or invalidated elsewhere): stays deleted.
+                let Some(mut meta) = meta else {
+                    return Ok(());
+                };
+                meta.accessed = accessed.unwrap_or(meta.accessed);
+                meta.idle = idle.unwrap_or(meta.idle);
+                tx.prepare_cached(UPDATE_SESSION)?.execute(params![
+                    key,
+                    meta.accessed,
+                    meta.idle,
+                    self.expiry.deadline(&meta)
+                ])?;
+                let mut delete = tx.prepare_cached(DELETE_ATTR)?;
+                for name in &remove {
+                    delete.execute(params![key, name])?;
+                }
+                let mut upsert = tx.prepare_cached(UPSERT_ATTR)?;
+                for (name, value) in &set {
+                    upsert.execute(params![key, name, value])?;
+                }
+            }
+            Write::Delete { id } => {
+                let key = id.to_string();
+                tx.prepare_cached(DELETE_ATTRS)?.execute(params![key])?;
+                tx.prepare_cached(DELETE_SESSION)?.execute(params![key])?;
+            }
+            Write::Rename { from, to } => {
+                let (from, to) = (from.to_string(), to.to_string());
+                if !exists(tx, &from)? {
+                    return Ok(());
+                }
+                if exists(tx, &to)? {
+                    return Err(Fail::Collision);
+                }
+                tx.prepare_cached(RENAME_SESSION)?
+                    .execute(params![from, to])?;
+                tx.prepare_cached(RENAME_ATTRS)?
+                    .execute(params![from, to])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&self, conn: &mut Connection, now: i64) -> DbResult<u64> {
+        let n: i64 = conn
+            .prepare_cached(COUNT_LIVE)?
+            .query_row(params![now], |row| row.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Deletes expired sessions in small transactions, so requests of this
+    /// and other processes get the file in between; the cost follows what
+    /// expired. Stale locks of killed processes go too.
+    fn sweep(&self, conn: &mut Connection, now: i64) -> DbResult<u64> {
+        let mut removed = 0u64;
+        loop {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let ids = tx
+                .prepare_cached(EXPIRED)?
+                .query_map(params![now, SWEEP_BATCH], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            {
+                let mut attrs = tx.prepare_cached(DELETE_ATTRS)?;
+                let mut session = tx.prepare_cached(DELETE_SESSION)?;
+                for id in &ids {
+                    attrs.execute(params![id])?;
+                    session.execute(params![id])?;
+                }
+            }
+            if removed == 0 {
+                tx.prepare_cached(DELETE_STALE_LOCKS)?
+                    .execute(params![now])?;
+            }
+            tx.commit()?;
+            removed += ids.len() as u64;
+            if (ids.len() as i64) < SWEEP_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+}
+
+fn exists(tx: &rusqlite::Transaction<'_>, key: &str) -> rusqlite::Result<bool> {
+    tx.prepare_cached(EXISTS)?.exists(params![key])
+}
+
+fn unavailable(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {err}"))
+}
+
+/// Tries once to take the shared lock of `id` with `token`.
+fn try_lock(inner: &Inner, conn: &mut Connection, id: SessionId, token: &str) -> DbResult<bool> {
+    let now = now_ms();
+    let expires = now.saturating_add(inner.lock_ttl_ms);
+    let changed =
+        conn.prepare_cached(TAKE_LOCK)?
+            .execute(params![id.to_string(), token, expires, now])?;
+    Ok(changed == 1)
+}
+
+fn release(_: &Inner, conn: &mut Connection, id: SessionId, token: &str) -> DbResult<()> {
+    conn.prepare_cached(RELEASE_LOCK)?
+        .execute(params![id.to_string(), token])?;
+    Ok(())
+}
+
+/// A shared lock being taken: if the request gives up half-way (its future
+/// is dropped after the row was written), the row is released anyway.
+struct Taking {
+    inner: Arc<Inner>,
+    runtime: tokio::runtime::Handle,
+    id: SessionId,
+    token: Option<String>,
+}
+
+impl Drop for Taking {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            let id = self.id;
+            let _ = run(&self.inner, &self.runtime, move |inner, conn| {
+                release(inner, conn, id, &token)
+            });
+        }
+    }
+}
+
+impl SessionStore for SqliteStore {
+    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
+        async move {
+            let until = Instant::now() + wait;
+            let local = self.inner.locks.lock(id, wait).await?;
+            let token = uuid::Uuid::new_v4().to_string();
+            let mut taking = Taking {
+                inner: self.inner.clone(),
+                runtime: self.runtime.clone(),
+                id,
+                token: Some(token.clone()),
+            };
+            let mut pause = Duration::from_millis(1);
+            loop {
+                let attempt = token.clone();
+                let taken = self
+                    .run(move |inner, conn| try_lock(inner, conn, id, &attempt))
+                    .await;
+                match taken {
+                    Ok(true) => {
+                        taking.token = None;
+                        return Ok(SessionLock {
+                            local: Some(local),
+                            shared: Some(token),
+                        });
+                    }
+                    Ok(false) => {}
+                    Err(err) => {
+                        // The row was not written (the statement failed).
+                        taking.token = None;
+                        return Err(err);
+                    }
+                }
+                // Another process holds it: poll again shortly.
+                let now = Instant::now();
+                if now >= until {
+                    taking.token = None;
+                    return Err(StoreError::LockTimeout);
+                }
+                tokio::time::sleep(jitter(pause).min(until - now)).await;
+                pause = (pause * 2).min(MAX_POLL);
+            }
+        }
+        .boxed()
+    }
+
+    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
+        async move {
+            let SessionLock { local, shared } = lock;
+            if let Some(token) = shared {
+                let released = self.run(move |inner, conn| release(inner, conn, id, &token)).await;
+                if let Err(err) = released {
+                    tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+                }
+            }
+            // Only now may the next request of this process try the shared lock.
+            drop(local);
+        }
+        .boxed()
+    }
+
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        self.run(move |inner, conn| inner.load(conn, id)).boxed()
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
+        self.run(move |inner, conn| inner.apply(conn, writes))
+            .boxed()
+    }
+
+    fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        self.run(move |inner, conn| inner.count(conn, now_ms()))
+            .boxed()
+    }
+
+    fn sweep(&self, now: i64, _rules: Expiry) -> BoxFuture<'_, StoreResult<u64>> {
+        self.run(move |inner, conn| inner.sweep(conn, now)).boxed()
+    }
+
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// A pause of between half and all of `pause`, so pollers spread out.
+fn jitter(pause: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let half = pause / 2;
+    half + Duration::from_nanos(u64::from(nanos) % (half.as_nanos().max(1) as u64))
+}

@@ -433,6 +433,8 @@ macro_rules! suite {
 }
 
 suite!(memory);
+suite!(sqlite);
+suite!(redis);
 
 #[test]
 fn memory_store_evicts_at_its_cap() {

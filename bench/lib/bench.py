@@ -119,17 +119,6 @@ def cmd_sessions(a):
 
 # ---------------------------------------------------------------- small tools
 
-def cmd_count(a):
-    """GET the sessions-count endpoint; print the number (or -1)."""
-    import urllib.request
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{a.port}/sessions-count", timeout=30) as r:
-            print(int(json.load(r)["count"]))
-    except Exception as e:  # noqa: BLE001 - reported, bench/run decides
-        print(f"sessions-count failed: {e}", file=sys.stderr)
-        print(-1)
-
-
 def resp(*words):
     out = f"*{len(words)}\r\n"
     for w in words:
@@ -302,11 +291,11 @@ def render(a):
         out.append("")
         out.append("### Resident memory per live session (`counter-new`, no cookie: one new session per request)")
         out.append("")
-        out.append("| server | sessions created | RSS before | RSS after | bytes / session | time |")
-        out.append("|---|---:|---:|---:|---:|---:|")
+        out.append("| server | target | sessions created | RSS before | RSS after | bytes / session | time |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
         for e in sess:
             per = "–" if e["bytes_per_session"] is None else f"{e['bytes_per_session']:,.0f}"
-            out.append(f"| {label(e)} | {e['sessions_created']:,} | {fmt_mb(e['rss_before_kb'])} "
+            out.append(f"| {label(e)} | {e['target']:,} | {e['sessions_created']:,} | {fmt_mb(e['rss_before_kb'])} "
                        f"| {fmt_mb(e['rss_after_kb'])} | {per} | {e['seconds']:.0f} s |")
         out.append("")
         out.append("Sessions created = the store's own count (`sessions.count()` / `MemoryStore.length`) after minus before; "
@@ -386,10 +375,6 @@ def main():
     s.add_argument("--wrk", action="append", default=[])
     s.add_argument("--wrk-before", default="0")
     s.set_defaults(fn=cmd_sessions)
-
-    c = sub.add_parser("count")
-    c.add_argument("port", type=int)
-    c.set_defaults(fn=cmd_count)
 
     rd = sub.add_parser("redis")
     rd.add_argument("port", type=int)

@@ -1,8 +1,9 @@
 //! Sessions in Redis, shared by every blimp instance that points at it.
 //!
-//! Key layout (`P` = `--session-prefix`, default `blimp:s:`):
+//! Key layout (`{P}` = `--session-prefix`, default `blimp:s:`; `{id}` = the
+//! session id, a UUID):
 //!
-//! * `P<id>`: one hash per session, with
+//! * `{P}{id}`, e.g. `blimp:s:0b5c…`: one hash per session, with
 //!   - `m:created`, `m:accessed` (Unix ms), `m:idle` (seconds): the metadata;
 //!   - `m:seq`: the last first-set sequence number handed out;
 //!   - `a:<name>`: the JSON text of attribute `<name>`;
@@ -10,14 +11,14 @@
 //!
 //!   Every write sets `PEXPIREAT` to the session's deadline, so Redis drops
 //!   dead sessions by itself (`sweep` has nothing to do).
-//! * `P lock:<id>` (no space): the lock of a session, a random token with a
-//!   `PX` lease; session ids are UUIDs, so `lock:` never clashes with one.
+//! * `{P}lock:{id}`: the lock of a session, a random token with a `PX`
+//!   lease; session ids are UUIDs, so `lock:` never clashes with one.
 //!
 //! Writes of one request run as one Lua script: only the changed fields are
 //! written (`HSET`/`HDEL`), a create is insert-if-absent (so ids never
 //! collide), an update of a session that is gone does nothing (an
 //! invalidated or expired session never comes back), a rename is `RENAMENX`,
-//! a delete is `DEL`. The lock is `SET P lock:<id> TOKEN NX PX ttl`, polled
+//! a delete is `DEL`. The lock is `SET {P}lock:{id} TOKEN NX PX ttl`, polled
 //! with short sleeps, released by a compare-and-delete script; the
 //! in-process lock is taken first, so requests of one instance queue
 //! without polling Redis.
@@ -28,7 +29,7 @@
 //! primary); Redis Cluster is not supported.
 //!
 //! When Redis cannot be reached, every operation fails within about two
-//! seconds with `StoreError::Unavailable("redis: …")` (the request gets
+//! seconds with `StoreError::Unavailable("redis at HOST:PORT: …")` (the request gets
 //! 503), and the store reconnects by itself once Redis is back; blimp may
 //! even start while Redis is down.
 //!
@@ -37,12 +38,13 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, RedisResult, Script};
+use redis::{RedisResult, Script};
 
 use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
 use crate::session::id::SessionId;
@@ -180,6 +182,8 @@ struct Inner {
     manager: Mutex<Option<ConnectionManager>>,
     /// Serialises first connection attempts; remembers the last failure.
     connecting: tokio::sync::Mutex<Option<(Instant, String)>>,
+    /// False from a failed operation to the next good one (for the log).
+    healthy: AtomicBool,
     prefix: String,
     locks: LocalLocks,
     expiry: Expiry,
@@ -202,8 +206,8 @@ impl RedisStore {
         lock_ttl: Duration,
         runtime: &tokio::runtime::Runtime,
     ) -> Result<RedisStore, String> {
-        let client =
-            redis::Client::open(url).map_err(|err| format!("session store {url:?}: {err}"))?;
+        let client = redis::Client::open(url)
+            .map_err(|err| format!("session store {}: {err}", redact(url)))?;
         if prefix.is_empty() {
             return Err("--session-prefix must not be empty".into());
         }
@@ -218,6 +222,7 @@ impl RedisStore {
             config,
             manager: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(None),
+            healthy: AtomicBool::new(true),
             prefix: prefix.to_string(),
             locks: LocalLocks::default(),
             // Far beyond any real lifetime, and exact in a Lua number.
@@ -233,10 +238,16 @@ impl RedisStore {
         let first = inner.clone();
         match runtime.block_on(async move { first.manager().await }) {
             Ok(_) => tracing::info!("session store: connected to redis at {}", inner.addr),
-            Err(err) => tracing::error!(
-                "session store: redis at {} is unreachable ({err}); requests that use the session get 503 until it is reachable, the others are served",
-                inner.addr
-            ),
+            Err(err) => {
+                inner.healthy.store(false, Ordering::Relaxed);
+                let reason = match err {
+                    StoreError::Unavailable(reason) => reason,
+                    other => other.to_string(),
+                };
+                tracing::error!(
+                    "session store: {reason}; redis is unreachable: requests that use the session get 503 until it is, the others are served"
+                );
+            }
         }
         Ok(RedisStore {
             inner,
@@ -284,9 +295,7 @@ impl Inner {
         let connect = ConnectionManager::new_with_config(self.client.clone(), self.config.clone());
         let message = match tokio::time::timeout(OP_TIMEOUT, connect).await {
             Ok(Ok(manager)) => {
-                if last.take().is_some() {
-                    tracing::info!("session store: redis at {} is reachable again", self.addr);
-                }
+                *last = None;
                 *self.manager.lock().unwrap() = Some(manager.clone());
                 return Ok(manager);
             }
@@ -300,12 +309,36 @@ impl Inner {
         Err(StoreError::Unavailable(message))
     }
 
-    /// Runs one Redis operation with a deadline. An operation that could
-    /// not even be sent (connection refused) is tried once more: the first
-    /// failure makes the client reconnect, so a Redis that came back is used
-    /// at once. `retry_dropped` also retries after a dropped connection,
-    /// for operations that are safe to repeat.
-    async fn call<T, F, Fut>(&self, retry_dropped: bool, op: F) -> StoreResult<T>
+    /// Runs one Redis operation with a deadline, and logs when Redis stops
+    /// or starts working.
+    async fn call<T, F, Fut>(&self, op: F) -> StoreResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let result = self.attempt(op).await;
+        match &result {
+            Ok(_)
+                if !self.healthy.load(Ordering::Relaxed)
+                    && !self.healthy.swap(true, Ordering::Relaxed) =>
+            {
+                tracing::info!("session store: redis at {} works again", self.addr);
+            }
+            Err(StoreError::Unavailable(reason)) if self.healthy.swap(false, Ordering::Relaxed) => {
+                tracing::error!("session store: {reason}; requests that use the session get 503 until redis works again");
+            }
+            _ => {}
+        }
+        result
+    }
+
+    /// An operation that met a refused or dropped connection is tried once
+    /// more: that failure made the client reconnect, so a Redis that came
+    /// back is used at once. Every operation is safe to repeat: reads, the
+    /// token-checked lock calls, and `APPLY`, whose writes are idempotent
+    /// (a repeated create would report a collision, and only if the first
+    /// one ran but its answer was lost).
+    async fn attempt<T, F, Fut>(&self, op: F) -> StoreResult<T>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
@@ -315,7 +348,11 @@ impl Inner {
             let manager = self.manager().await?;
             match tokio::time::timeout(OP_TIMEOUT, op(manager)).await {
                 Ok(Ok(value)) => return Ok(value),
-                Ok(Err(err)) if !retried && retryable(&err, retry_dropped) => retried = true,
+                Ok(Err(err))
+                    if !retried && (err.is_connection_refusal() || err.is_connection_dropped()) =>
+                {
+                    retried = true
+                }
                 Ok(Err(err)) => {
                     return Err(StoreError::Unavailable(format!(
                         "redis at {}: {err}",
@@ -335,7 +372,7 @@ impl Inner {
     /// One attempt at the shared lock. A lost reply to a successful SET is
     /// recognised by the token on a retry.
     async fn try_lock(&self, key: &str, token: &str) -> StoreResult<bool> {
-        self.call(true, |mut con| async move {
+        self.call(|mut con| async move {
             let set: Option<String> = redis::cmd("SET")
                 .arg(key)
                 .arg(token)
@@ -354,7 +391,7 @@ impl Inner {
     }
 
     async fn release(&self, key: &str, token: &str) -> StoreResult<()> {
-        self.call(true, |mut con| async move {
+        self.call(|mut con| async move {
             let _: i64 = self
                 .release
                 .key(key)
@@ -369,7 +406,7 @@ impl Inner {
     async fn load(&self, id: SessionId) -> StoreResult<Option<Stored>> {
         let key = self.key(id);
         let fields: HashMap<String, String> = self
-            .call(true, |mut con| {
+            .call(|mut con| {
                 let key = key.clone();
                 async move { redis::cmd("HGETALL").arg(key).query_async(&mut con).await }
             })
@@ -380,7 +417,7 @@ impl Inner {
     async fn apply(&self, writes: Vec<Write>) -> StoreResult<()> {
         let (keys, args) = self.encode(&writes);
         let applied: i64 = self
-            .call(false, |mut con| {
+            .call(|mut con| {
                 let mut invocation = self.apply.prepare_invoke();
                 for key in &keys {
                     invocation.key(key);
@@ -465,7 +502,7 @@ impl Inner {
         let mut total = 0u64;
         loop {
             let (next, keys): (u64, Vec<Vec<u8>>) = self
-                .call(true, |mut con| {
+                .call(|mut con| {
                     let pattern = pattern.clone();
                     async move {
                         redis::cmd("SCAN")
@@ -486,11 +523,6 @@ impl Inner {
             cursor = next;
         }
     }
-}
-
-fn retryable(err: &RedisError, retry_dropped: bool) -> bool {
-    err.is_connection_refusal()
-        || (retry_dropped && (err.is_connection_dropped() || err.is_unrecoverable_error()))
 }
 
 /// A session from its hash; `None` for a missing (or foreign) key.
@@ -520,6 +552,16 @@ fn decode(fields: &HashMap<String, String>) -> Option<Stored> {
             .map(|(_, n, v)| (n.to_string(), v.to_string()))
             .collect(),
     })
+}
+
+/// `url` without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// `prefix` as a literal SCAN pattern.
@@ -678,6 +720,15 @@ mod tests {
         let names: Vec<&str> = stored.attrs.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["b", "o:x", "a"]);
         assert!(decode(&HashMap::new()).is_none());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("redis://:secret@host:6379/2"),
+            "redis://***@host:6379/2"
+        );
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
     }
 
     #[test]

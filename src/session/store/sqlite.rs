@@ -26,6 +26,12 @@
 //!
 //! Every database call runs on the blocking pool of the session runtime, so
 //! a busy file never stalls an async thread.
+//!
+//! At open, `PRAGMA quick_check` reads the whole file (about a second per
+//! few hundred MB) and the tables are checked: a file that is not SQLite,
+//! is damaged, or belongs to another program stops the start with an error
+//! naming it. WAL needs every process on the same machine: never put the
+//! file on a network filesystem.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -168,6 +174,11 @@ impl SqliteStore {
                     .into(),
             );
         }
+        if path == ":memory:" || path.starts_with("file:") {
+            return Err(format!(
+                "session store sqlite:{path}: needs a plain file path (for sessions in memory: --session-store memory)"
+            ));
+        }
         let conn =
             open_checked(path).map_err(|err| format!("session store sqlite:{path}: {err}"))?;
         let inner = Inner {
@@ -216,36 +227,104 @@ fn open_checked(path: &str) -> Result<Connection, String> {
             return Err(format!("folder {} does not exist", dir.display()));
         }
     }
-    let conn = connect(path).map_err(|err| format!("cannot open: {err}"))?;
+    let conn = connect(path).map_err(|err| explain("cannot open", err))?;
     // Reads every page: a file that is not SQLite, or a damaged one, fails here.
     let problems: Vec<String> = conn
         .prepare("PRAGMA quick_check")
         .and_then(|mut stmt| stmt.query_map([], |row| row.get::<_, String>(0))?.collect())
-        .map_err(|err| format!("{err} (it is not a readable SQLite database: move it away or choose another --session-store path)"))?;
+        .map_err(|err| explain("cannot read", err))?;
     if problems.iter().any(|p| p != "ok") {
-        let first: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
+        let lines: Vec<&str> = problems
+            .iter()
+            .flat_map(|p| p.lines())
+            .filter(|l| !l.starts_with("***"))
+            .collect();
+        let more = if lines.len() > 3 {
+            format!("; and {} more", lines.len() - 3)
+        } else {
+            String::new()
+        };
         return Err(format!(
-            "the database is corrupt (PRAGMA quick_check: {}); move it away or choose another --session-store path",
-            first.join("; ")
+            "the database is corrupt (PRAGMA quick_check: {}{more}); {MOVE_AWAY}",
+            lines[..lines.len().min(3)].join("; ")
         ));
     }
+    check_tables(&conn)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(|err| format!("cannot switch to WAL mode: {err}"))?;
+        .map_err(|err| explain("cannot switch to WAL mode", err))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!("session store sqlite:{path}: journal mode is {mode}, not WAL");
     }
     conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
         .map_err(|err| {
             let _ = conn.execute_batch("ROLLBACK");
-            format!("cannot create the tables: {err}")
+            explain("cannot create the tables", err)
         })?;
     for sql in STATEMENTS {
         conn.prepare_cached(sql).map_err(|err| {
-            format!("the file holds tables blimp did not create ({err}); move it away or choose another --session-store path")
+            format!(
+                "the tables are not blimp's ({}); {MOVE_AWAY}",
+                first_line(&err)
+            )
         })?;
     }
     Ok(conn)
+}
+
+const MOVE_AWAY: &str = "move the file away or choose another --session-store path";
+
+/// Tables of ours that already exist must have our columns: a file of
+/// another program is refused, never written to.
+fn check_tables(conn: &Connection) -> Result<(), String> {
+    let ours: [(&str, &[&str]); 3] = [
+        (
+            "sessions",
+            &["id", "created", "accessed", "idle", "deadline"],
+        ),
+        ("attributes", &["session_id", "name", "value", "seq"]),
+        ("locks", &["session_id", "token", "expires"]),
+    ];
+    for (table, columns) in ours {
+        let found: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info(?1)")
+            .and_then(|mut stmt| stmt.query_map([table], |row| row.get(0))?.collect())
+            .map_err(|err| explain("cannot read the schema", err))?;
+        if !found.is_empty() && columns.iter().any(|c| !found.iter().any(|f| f == c)) {
+            return Err(format!(
+                "the file has a table {table}({}) that blimp did not create; {MOVE_AWAY}",
+                found.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An error at open, with what it means for the user.
+fn explain(what: &str, err: rusqlite::Error) -> String {
+    let text = first_line(&err);
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            format!("{what}: {text}: the file is not a SQLite database; {MOVE_AWAY}")
+        }
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            format!("{what}: {text}: the database is corrupt; {MOVE_AWAY}")
+        }
+        Some(
+            rusqlite::ErrorCode::ReadOnly
+            | rusqlite::ErrorCode::CannotOpen
+            | rusqlite::ErrorCode::PermissionDenied,
+        ) => format!("{what}: {text} (blimp needs to write the file and its folder)"),
+        _ => format!("{what}: {text}"),
+    }
+}
+
+fn first_line(err: &rusqlite::Error) -> String {
+    err.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A connection with the per-connection settings.
@@ -489,9 +568,10 @@ impl Drop for Taking {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
             let id = self.id;
-            let _ = run(&self.inner, &self.runtime, move |inner, conn| {
+            // Spawned at once; nobody waits for the outcome.
+            drop(run(&self.inner, &self.runtime, move |inner, conn| {
                 release(inner, conn, id, &token)
-            });
+            }));
         }
     }
 }

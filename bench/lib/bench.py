@@ -233,6 +233,9 @@ def render(a):
 
     out = []
     m = machine(a.root)
+    # The commit the binaries were built from (taken when the run began).
+    m["commit"] = settings.pop("commit", m["commit"])
+    m["dirty"] = settings.pop("dirty", m["dirty"])
     out.append(f"## blimp benchmark — {a.stamp}")
     out.append("")
     out.append(f"Machine: {m['nproc']} cores, {m['cpu']}, {m['mem_total_mb']} MB, Linux {m['kernel']}; "
@@ -240,6 +243,10 @@ def render(a):
     out.append(f"wrk: {settings['duration']} s × {settings['runs']} runs (medians), {settings['connections']} connections, "
                f"{settings['threads']} threads, {settings['warmup']} s warm-up, loopback; servers with {settings['workers']} workers "
                f"(Express: one node process).  Absolute numbers vary between machines: compare ratios within one run.")
+    load = settings.get("loadavg_start", "")
+    if load:
+        out.append(f"Load average (1, 5, 15 min) before the run: {load}; after: {settings.get('loadavg_end', '?')}"
+                   + (" — the machine was busy with other work: expect noise." if float(load.split()[0]) > 0.5 * (m["nproc"] or 1) else "."))
     out.append("")
     out.append("| server | scenario | req/s | p50 | p99 | peak RSS | vs hyper | errors | spread |")
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -46,7 +46,8 @@ fn main() {
     let mut addr: SocketAddr = format!("{host}:{port}").parse().unwrap_or_else(|_| usage());
     let mut listeners = Vec::with_capacity(workers);
     for _ in 0..workers {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).expect("socket");
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .expect("socket");
         socket.set_reuse_address(true).expect("SO_REUSEADDR");
         socket.set_reuse_port(true).expect("SO_REUSEPORT");
         socket.set_nonblocking(true).expect("non-blocking");
@@ -98,9 +99,10 @@ fn worker(listener: std::net::TcpListener) {
             tokio::task::spawn_local(async move {
                 let service = service_fn(|_req: Request<hyper::body::Incoming>| async {
                     let mut response = Response::new(Full::new(Bytes::from_static(BODY)));
-                    response
-                        .headers_mut()
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                    response.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
                     Ok::<_, Infallible>(response)
                 });
                 let _ = hyper::server::conn::http1::Builder::new()

@@ -33,7 +33,10 @@ pub fn store_runtime() -> tokio::runtime::Runtime {
 }
 
 /// Opens the store `--session-store` names.
-pub fn open_sessions(config: &Config, runtime: &tokio::runtime::Runtime) -> Result<Arc<Sessions>, StartError> {
+pub fn open_sessions(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Arc<Sessions>, StartError> {
     let settings = SessionSettings::from_config(config);
     let spec = config.session_store.as_str();
     // A lock must outlive the longest request that holds it.
@@ -42,14 +45,28 @@ pub fn open_sessions(config: &Config, runtime: &tokio::runtime::Runtime) -> Resu
         "memory" => Arc::new(MemoryStore::new(config.session_max_count, settings.expiry)),
         _ if spec.starts_with("sqlite:") => {
             let path = &spec["sqlite:".len()..];
-            let store = SqliteStore::open(path, settings.expiry, lock_ttl, runtime.handle().clone());
+            let store =
+                SqliteStore::open(path, settings.expiry, lock_ttl, runtime.handle().clone());
             Arc::new(store.map_err(StartError::Sessions)?)
         }
-        _ if spec.starts_with("redis://") || spec.starts_with("rediss://") || spec.starts_with("redis+unix://") => {
-            let store = RedisStore::open(spec, &config.session_prefix, settings.expiry, lock_ttl, runtime);
+        _ if spec.starts_with("redis://")
+            || spec.starts_with("rediss://")
+            || spec.starts_with("redis+unix://") =>
+        {
+            let store = RedisStore::open(
+                spec,
+                &config.session_prefix,
+                settings.expiry,
+                lock_ttl,
+                runtime,
+            );
             Arc::new(store.map_err(StartError::Sessions)?)
         }
-        other => return Err(StartError::Sessions(format!("unknown session store {other:?}: use memory, sqlite:PATH or redis://HOST:PORT"))),
+        other => {
+            return Err(StartError::Sessions(format!(
+                "unknown session store {other:?}: use memory, sqlite:PATH or redis://HOST:PORT"
+            )))
+        }
     };
     let sessions = Sessions::new(store, settings, runtime.handle().clone());
     sessions.start_sweeper(sweep_every(config));
@@ -60,6 +77,13 @@ pub fn open_sessions(config: &Config, runtime: &tokio::runtime::Runtime) -> Resu
 /// timeout or absolute lifetime) but at most once a second, so a short
 /// `--session-idle` gets its dead sessions removed promptly.
 fn sweep_every(config: &Config) -> Duration {
-    let shortest = [config.session_idle, config.session_max_age].into_iter().filter(|s| *s > 0).min();
-    shortest.map_or(SWEEP_EVERY, |secs| SWEEP_EVERY.min(Duration::from_secs(secs as u64)).max(Duration::from_secs(1)))
+    let shortest = [config.session_idle, config.session_max_age]
+        .into_iter()
+        .filter(|s| *s > 0)
+        .min();
+    shortest.map_or(SWEEP_EVERY, |secs| {
+        SWEEP_EVERY
+            .min(Duration::from_secs(secs as u64))
+            .max(Duration::from_secs(1))
+    })
 }

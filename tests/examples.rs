@@ -4,14 +4,22 @@ mod common;
 use common::*;
 
 fn examples() -> Blimp {
-    Blimp::start_in(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").as_path(), &[])
+    Blimp::start_in(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scripts")
+            .as_path(),
+        &[],
+    )
 }
 
 #[test]
 fn hello_echo_stream_redirect_error() {
     let blimp = examples();
     let client = plain();
-    assert_eq!(get(&client, &blimp.url("/hello")), (200, "Hello from blimp!\n".to_string()));
+    assert_eq!(
+        get(&client, &blimp.url("/hello")),
+        (200, "Hello from blimp!\n".to_string())
+    );
     assert!(get(&client, &blimp.url("/")).1.contains("blimp is running"));
     let reply = Reply::read(
         client
@@ -31,10 +39,16 @@ fn hello_echo_stream_redirect_error() {
     assert_eq!(stream.lines().count(), 6);
     assert!(stream.ends_with("done\n"));
     let reply = Reply::read(client.get(blimp.url("/redirect")).send().unwrap());
-    assert_eq!((reply.status(), reply.header("location").as_deref()), (302, Some("/hello")));
+    assert_eq!(
+        (reply.status(), reply.header("location").as_deref()),
+        (302, Some("/hello"))
+    );
     let (status, body) = get(&client, &blimp.url("/error"));
     assert_eq!(status, 500);
-    assert_eq!(json(&body)["message"], "Error: something went wrong on purpose (at error.js:10:9)");
+    assert_eq!(
+        json(&body)["message"],
+        "Error: something went wrong on purpose (at error.js:10:9)"
+    );
     assert_eq!(get(&client, &blimp.url("/error?status=418")).0, 418);
 }
 
@@ -44,14 +58,31 @@ fn counter_and_login_whoami_logout() {
     let browser = client();
     assert_eq!(get(&browser, &blimp.url("/counter")).1, "visits: 1\n");
     assert_eq!(get(&browser, &blimp.url("/counter")).1, "visits: 2\n");
-    assert_eq!(get(&plain(), &blimp.url("/counter")).1, "visits: 1\n", "another browser");
+    assert_eq!(
+        get(&plain(), &blimp.url("/counter")).1,
+        "visits: 1\n",
+        "another browser"
+    );
     assert_eq!(get(&browser, &blimp.url("/whoami")).0, 401);
-    let reply = Reply::read(browser.post(blimp.url("/login")).form(&[("user", "ann")]).send().unwrap());
+    let reply = Reply::read(
+        browser
+            .post(blimp.url("/login"))
+            .form(&[("user", "ann")])
+            .send()
+            .unwrap(),
+    );
     assert_eq!(json(&reply.text().unwrap())["loggedIn"], "ann");
     let (status, body) = get(&browser, &blimp.url("/whoami"));
     assert_eq!(status, 200);
     assert_eq!(json(&body)["name"], "ann");
-    assert_eq!(get(&browser, &blimp.url("/counter")).1, "visits: 3\n", "login keeps the session's data");
-    assert_eq!(json(&get(&browser, &blimp.url("/logout")).1)["loggedOut"], true);
+    assert_eq!(
+        get(&browser, &blimp.url("/counter")).1,
+        "visits: 3\n",
+        "login keeps the session's data"
+    );
+    assert_eq!(
+        json(&get(&browser, &blimp.url("/logout")).1)["loggedOut"],
+        true
+    );
     assert_eq!(get(&browser, &blimp.url("/whoami")).0, 401);
 }

@@ -3,7 +3,8 @@
 mod common;
 use common::*;
 
-const Q: &str = "const request = require('http/v4/request'), response = require('http/v4/response');\n";
+const Q: &str =
+    "const request = require('http/v4/request'), response = require('http/v4/response');\n";
 
 fn server(script: &str) -> Blimp {
     Blimp::start(&[("a/b.js", &format!("{Q}{script}"))], &[])
@@ -55,7 +56,10 @@ fn parameters_from_query_and_form_body() {
     assert_eq!(body["all"]["enc"], serde_json::json!(["é&"]));
     assert_eq!(body["all"]["f"], serde_json::json!(["hello world"]));
     assert_eq!(body["all"]["e"], serde_json::json!([""]));
-    assert_eq!(body["names"], serde_json::json!(["a", "sp", "enc", "f", "e"]));
+    assert_eq!(
+        body["names"],
+        serde_json::json!(["a", "sp", "enc", "f", "e"])
+    );
     assert_eq!(body["values"], serde_json::json!(["1", "2", "3"]));
     assert_eq!(body["none"], serde_json::Value::Null);
 }
@@ -77,7 +81,10 @@ fn headers_and_cookies() {
     assert_eq!(body["none"], serde_json::Value::Null);
     assert_eq!(body["many"], serde_json::json!(["1", "2"]));
     assert_eq!(body["names"], true);
-    assert_eq!(body["cookies"], serde_json::json!([{"name": "a", "value": "1"}, {"name": "b", "value": "two"}]));
+    assert_eq!(
+        body["cookies"],
+        serde_json::json!([{"name": "a", "value": "1"}, {"name": "b", "value": "two"}])
+    );
     let body = json(&get(&plain(), &blimp.url("/a/b")).1);
     assert_eq!(body["cookies"], serde_json::json!([]));
 }
@@ -102,8 +109,15 @@ fn bodies_as_text_json_and_bytes() {
     assert_eq!(body["length"], 11);
     assert_eq!(body["charset"], "utf-8");
     // Not JSON → null; no body → length -1.
-    let reply = plain().post(blimp.url("/a/b")).body("not json").send().unwrap();
-    assert_eq!(json(&reply.text().unwrap())["json"], serde_json::Value::Null);
+    let reply = plain()
+        .post(blimp.url("/a/b"))
+        .body("not json")
+        .send()
+        .unwrap();
+    assert_eq!(
+        json(&reply.text().unwrap())["json"],
+        serde_json::Value::Null
+    );
     let body = json(&get(&plain(), &blimp.url("/a/b")).1);
     assert_eq!(body["length"], -1);
     assert_eq!(body["type"], serde_json::Value::Null);
@@ -121,17 +135,26 @@ fn connection_facts() {
         .unwrap();
     let body = json(&reply.text().unwrap());
     assert_eq!(body["proto"], "HTTP/1.1");
-    assert_eq!(body["scheme"], "http", "X-Forwarded-Proto is ignored without --trust-proxy");
+    assert_eq!(
+        body["scheme"], "http",
+        "X-Forwarded-Proto is ignored without --trust-proxy"
+    );
     assert_eq!(body["secure"], false);
     assert_eq!(body["server"], "127.0.0.1");
     assert_eq!(body["port"], blimp.port());
     assert_eq!(body["localAddr"], "127.0.0.1");
     assert_eq!(body["localName"], "127.0.0.1");
     assert_eq!(body["localPort"], blimp.port());
-    assert_eq!(body["remote"], "127.0.0.1", "X-Forwarded-For is ignored without --trust-proxy");
+    assert_eq!(
+        body["remote"], "127.0.0.1",
+        "X-Forwarded-For is ignored without --trust-proxy"
+    );
     assert_eq!(body["remoteHost"], "127.0.0.1");
     assert!(body["remotePort"].as_u64().unwrap() > 0);
-    assert_eq!(body["locale"], serde_json::json!({"language": "fr", "country": "CA", "variant": ""}));
+    assert_eq!(
+        body["locale"],
+        serde_json::json!({"language": "fr", "country": "CA", "variant": ""})
+    );
     assert_eq!(body["user"], serde_json::Value::Null);
     assert_eq!(body["auth"], serde_json::Value::Null);
     assert_eq!(body["role"], false);
@@ -161,7 +184,11 @@ fn attributes_are_per_request_and_shared_with_modules() {
     );
     for _ in 0..2 {
         let body = json(&get(&plain(), &blimp.url("/t")).1);
-        assert_eq!(body["before"], serde_json::Value::Null, "attributes do not leak between requests");
+        assert_eq!(
+            body["before"],
+            serde_json::Value::Null,
+            "attributes do not leak between requests"
+        );
         assert_eq!(body["x"], serde_json::json!({"n": 1}));
         assert_eq!(body["seen"], 3);
         assert_eq!(body["names"], serde_json::json!(["x", "seen"]));
@@ -170,15 +197,36 @@ fn attributes_are_per_request_and_shared_with_modules() {
 
 #[test]
 fn oversized_body_gets_413_and_server_keeps_serving() {
-    let blimp = Blimp::start(&[("t.js", &format!("{Q}response.print(request.getText().length);"))], &["--max-body", "1000"]);
-    let reply = Reply::read(plain().post(blimp.url("/t")).body(vec![b'x'; 5000]).send().unwrap());
+    let blimp = Blimp::start(
+        &[(
+            "t.js",
+            &format!("{Q}response.print(request.getText().length);"),
+        )],
+        &["--max-body", "1000"],
+    );
+    let reply = Reply::read(
+        plain()
+            .post(blimp.url("/t"))
+            .body(vec![b'x'; 5000])
+            .send()
+            .unwrap(),
+    );
     assert_eq!(reply.status(), 413);
-    assert!(json(&reply.text().unwrap())["message"].as_str().unwrap().contains("--max-body"));
+    assert!(json(&reply.text().unwrap())["message"]
+        .as_str()
+        .unwrap()
+        .contains("--max-body"));
     // Chunked (no Content-Length) too.
     let chunks = futures_util_stream(vec![vec![b'y'; 800], vec![b'y'; 800]]);
     let reply = Reply::read(plain().post(blimp.url("/t")).body(chunks).send().unwrap());
     assert_eq!(reply.status(), 413);
-    let reply = Reply::read(plain().post(blimp.url("/t")).body(vec![b'x'; 1000]).send().unwrap());
+    let reply = Reply::read(
+        plain()
+            .post(blimp.url("/t"))
+            .body(vec![b'x'; 1000])
+            .send()
+            .unwrap(),
+    );
     assert_eq!(reply.text().unwrap(), "1000");
 }
 

@@ -32,7 +32,9 @@ fn write_rejects_other_values() {
 
 #[test]
 fn json_sets_content_type() {
-    let response = run(&format!("{R}response.json({{a: [1, 'x', null], b: true}});"));
+    let response = run(&format!(
+        "{R}response.json({{a: [1, 'x', null], b: true}});"
+    ));
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.text().unwrap(), r#"{"a":[1,"x",null],"b":true}"#);
 }
@@ -47,7 +49,10 @@ fn status_get_set_and_range() {
 #[test]
 fn status_constants_and_reasons() {
     let script = format!("{R}const r = response; r.print([r.OK, r.CREATED, r.NO_CONTENT, r.MOVED_TEMPORARILY, r.FOUND, r.BAD_REQUEST, r.UNAUTHORIZED, r.FORBIDDEN, r.NOT_FOUND, r.CONFLICT, r.INTERNAL_SERVER_ERROR, r.SERVICE_UNAVAILABLE].join(',') + ' ' + r.HttpCodesReasons.getReason(404) + ' ' + r.HttpCodesReasons.getReason('201')); try {{ r.HttpCodesReasons.getReason('abc') }} catch (e) {{ r.print(' threw') }}");
-    assert_eq!(run(&script).text().unwrap(), "200,201,204,302,302,400,401,403,404,409,500,503 Not Found Created threw");
+    assert_eq!(
+        run(&script).text().unwrap(),
+        "200,201,204,302,302,400,401,403,404,409,500,503 Not Found Created threw"
+    );
 }
 
 #[test]
@@ -56,9 +61,17 @@ fn headers_set_add_get_and_names() {
 response.print([response.getHeader('X-ONE'), response.getHeaders('x-many').join('+'), response.containsHeader('X-Many'), response.containsHeader('nope'), String(response.getHeader('nope')), response.getHeaderNames().join(',')].join(' '));");
     let response = run(&script);
     assert_eq!(response.headers()["x-one"], "b");
-    let many: Vec<_> = response.headers().get_all("x-many").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let many: Vec<_> = response
+        .headers()
+        .get_all("x-many")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
     assert_eq!(many, ["1", "2"]);
-    assert_eq!(response.text().unwrap(), "b 1+2 true false null x-one,x-many");
+    assert_eq!(
+        response.text().unwrap(),
+        "b 1+2 true false null x-one,x-many"
+    );
 }
 
 #[test]
@@ -66,27 +79,57 @@ fn header_injection_is_refused() {
     let script = format!("{R}const out = []; for (const [n, v] of [['X-A', 'a\\r\\nSet-Cookie: evil=1'], ['X-B', 'b\\nx'], ['Bad Name', 'v'], ['X-C:', 'v']]) {{ try {{ response.setHeader(n, v); out.push('set'); }} catch (e) {{ out.push(e.name); }} }} response.print(out.join(','));");
     let response = run(&script);
     assert!(response.headers().get("set-cookie").is_none());
-    assert_eq!(response.text().unwrap(), "TypeError,TypeError,TypeError,TypeError");
+    assert_eq!(
+        response.text().unwrap(),
+        "TypeError,TypeError,TypeError,TypeError"
+    );
 }
 
 #[test]
 fn content_type_and_encoding() {
     let response = run(&format!("{R}response.print(response.getContentType() + '|' + response.getCharacterEncoding()); response.setContentType('text/html'); response.setCharacterEncoding('ISO-8859-1'); response.print('|' + response.getContentType() + '|' + response.getCharacterEncoding());"));
-    assert_eq!(response.headers()["content-type"], "text/html; charset=ISO-8859-1");
-    assert_eq!(response.text().unwrap(), "text/plain; charset=utf-8|utf-8|text/html; charset=ISO-8859-1|ISO-8859-1");
-    assert_eq!(run(&format!("{R}response.print('x')")).headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=ISO-8859-1"
+    );
+    assert_eq!(
+        response.text().unwrap(),
+        "text/plain; charset=utf-8|utf-8|text/html; charset=ISO-8859-1|ISO-8859-1"
+    );
+    assert_eq!(
+        run(&format!("{R}response.print('x')")).headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
 }
 
 #[test]
 fn content_length_matching_and_mismatching() {
-    let ok = run(&format!("{R}response.setContentLength(5); response.print('hello');"));
+    let ok = run(&format!(
+        "{R}response.setContentLength(5); response.print('hello');"
+    ));
     assert_eq!(ok.headers()["content-length"], "5");
     assert_eq!(ok.text().unwrap(), "hello");
-    let blimp = Blimp::start(&[("t.js", &format!("{R}response.setContentLength(50); response.print('short');")), ("ok.js", "")], &[]);
+    let blimp = Blimp::start(
+        &[
+            (
+                "t.js",
+                &format!("{R}response.setContentLength(50); response.print('short');"),
+            ),
+            ("ok.js", ""),
+        ],
+        &[],
+    );
     let complete = plain().get(blimp.url("/t")).send().and_then(|r| r.bytes());
-    assert!(complete.is_err(), "a body shorter than Content-Length must not look complete");
+    assert!(
+        complete.is_err(),
+        "a body shorter than Content-Length must not look complete"
+    );
     assert!(blimp.wait_for_log("does not match setContentLength"));
-    assert_eq!(get(&plain(), &blimp.url("/ok")).0, 200, "the server keeps serving");
+    assert_eq!(
+        get(&plain(), &blimp.url("/ok")).0,
+        200,
+        "the server keeps serving"
+    );
 }
 
 #[test]
@@ -95,12 +138,31 @@ fn cookies_with_attributes_and_validation() {
 response.addCookie({{name: 'b', value: '2', isHttpOnly: true, expires: new Date(Date.UTC(2030, 0, 1))}});
 const out = []; for (const c of [{{name: 'bad name', value: 'x'}}, {{name: 'c', value: 'a;b'}}, {{name: 'd', value: 'x\\r\\n'}}]) {{ try {{ response.addCookie(c); out.push('ok') }} catch (e) {{ out.push(e.name) }} }} response.print(out.join(','));");
     let response = run(&script);
-    let cookies: Vec<String> = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
     assert_eq!(cookies.len(), 2, "{cookies:?}");
-    for part in ["a=1", "Path=/x", "Domain=example.com", "Max-Age=60", "Secure", "HttpOnly", "SameSite=Strict"] {
+    for part in [
+        "a=1",
+        "Path=/x",
+        "Domain=example.com",
+        "Max-Age=60",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+    ] {
         assert!(cookies[0].contains(part), "{part} in {}", cookies[0]);
     }
-    assert!(cookies[1].contains("b=2") && cookies[1].contains("HttpOnly") && cookies[1].contains("2030"), "{}", cookies[1]);
+    assert!(
+        cookies[1].contains("b=2")
+            && cookies[1].contains("HttpOnly")
+            && cookies[1].contains("2030"),
+        "{}",
+        cookies[1]
+    );
     assert_eq!(response.text().unwrap(), "TypeError,TypeError,TypeError");
 }
 
@@ -116,7 +178,9 @@ fn send_error_discards_buffer() {
 
 #[test]
 fn send_redirect() {
-    let response = run(&format!("{R}response.print('lost'); response.sendRedirect('/elsewhere?x=1');"));
+    let response = run(&format!(
+        "{R}response.print('lost'); response.sendRedirect('/elsewhere?x=1');"
+    ));
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], "/elsewhere?x=1");
 }
@@ -142,7 +206,9 @@ fn changes_after_commit_are_ignored() {
 
 #[test]
 fn close_ends_the_response_and_ignores_later_writes() {
-    let response = run(&format!("{R}response.print('done'); response.close(); response.print('late');"));
+    let response = run(&format!(
+        "{R}response.print('done'); response.close(); response.print('late');"
+    ));
     assert_eq!(response.text().unwrap(), "done");
 }
 
@@ -155,7 +221,13 @@ fn encode_url_locale_and_is_valid() {
 
 #[test]
 fn head_runs_the_script_and_sends_no_body() {
-    let blimp = Blimp::start(&[("t.js", &format!("{R}response.setHeader('X-Ran', 'yes'); response.print('body');"))], &[]);
+    let blimp = Blimp::start(
+        &[(
+            "t.js",
+            &format!("{R}response.setHeader('X-Ran', 'yes'); response.print('body');"),
+        )],
+        &[],
+    );
     let response = Reply::read(plain().head(blimp.url("/t")).send().unwrap());
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-ran"], "yes");
@@ -164,6 +236,8 @@ fn head_runs_the_script_and_sends_no_body() {
 
 #[test]
 fn aliases_are_the_same_module() {
-    let response = run("const a = require('http/v4/response'), b = require('http/response'); b.print(a === b);");
+    let response = run(
+        "const a = require('http/v4/response'), b = require('http/response'); b.print(a === b);",
+    );
     assert_eq!(response.text().unwrap(), "true");
 }

@@ -16,8 +16,14 @@ fn say(text: &str) -> String {
 fn url_rules() {
     let files = [
         ("index.js", say("root")),
-        ("a/b.js", format!("{P}response.print('b ' + require('http/v4/request').getPathInfo());")),
-        ("m.mjs", "import { response } from 'sdk/http'; response.print('mjs');".to_string()),
+        (
+            "a/b.js",
+            format!("{P}response.print('b ' + require('http/v4/request').getPathInfo());"),
+        ),
+        (
+            "m.mjs",
+            "import { response } from 'sdk/http'; response.print('mjs');".to_string(),
+        ),
         ("dir/index.js", say("dir index")),
         ("_lib/x.js", say("private")),
         (".hidden.js", say("hidden")),
@@ -56,7 +62,11 @@ fn traversal_is_impossible() {
     let outside = tempfile::tempdir().unwrap();
     write(outside.path(), "secret.js", &say("SECRET"));
     let blimp = Blimp::start(&[("ok.js", &say("ok"))], &[]);
-    std::os::unix::fs::symlink(outside.path().join("secret.js"), blimp.scripts.join("link.js")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.js"),
+        blimp.scripts.join("link.js"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(outside.path(), blimp.scripts.join("linkdir")).unwrap();
     let secret = outside.path().join("secret").display().to_string();
     let raw_paths = [
@@ -85,11 +95,20 @@ fn traversal_is_impossible() {
 
 /// Sends the path exactly as given (clients normalize `..` away).
 fn raw_get(blimp: &Blimp, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(blimp.base.trim_start_matches("http://")).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut stream =
+        std::net::TcpStream::connect(blimp.base.trim_start_matches("http://")).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, text)
 }
 
@@ -116,11 +135,20 @@ response.json({{same: util === again, sum: util.add(2, 3), data, cycle: a.fromB,
         let body = json(&get(&plain(), &blimp.url("/t")).1);
         assert_eq!(body["same"], true);
         assert_eq!(body["sum"], 5);
-        assert_eq!(body["data"], serde_json::json!({"list": [1, 2], "ok": true}));
+        assert_eq!(
+            body["data"],
+            serde_json::json!({"list": [1, 2], "ok": true})
+        );
         assert_eq!(body["cycle"], false, "a cycle sees the partial exports");
         assert_eq!(body["loaded"], true);
-        assert!(body["missing"].as_str().unwrap().contains("./_lib/nope"), "{body}");
-        assert!(body["bare"].as_str().unwrap().contains("left-pad"), "{body}");
+        assert!(
+            body["missing"].as_str().unwrap().contains("./_lib/nope"),
+            "{body}"
+        );
+        assert!(
+            body["bare"].as_str().unwrap().contains("left-pad"),
+            "{body}"
+        );
         assert_eq!(body["native"], true);
         assert_eq!(body["session"], "function");
         assert_eq!(body["filename"], true);
@@ -134,7 +162,10 @@ fn require_cannot_leave_the_root() {
     let outside = tempfile::tempdir().unwrap();
     write(outside.path(), "evil.js", "exports.x = 'EVIL';");
     let blimp = Blimp::start(&[("t.js", &format!("{P}const path = require('http/v4/request').getParameter('p'); try {{ response.print(require(path).x) }} catch (e) {{ response.print('refused: ' + e.message) }}"))], &[]);
-    let escape = format!("../../../../../../../../..{}", outside.path().join("evil").display());
+    let escape = format!(
+        "../../../../../../../../..{}",
+        outside.path().join("evil").display()
+    );
     for path in [escape.as_str(), "../evil", "/etc/passwd"] {
         let url = format!("{}?p={}", blimp.url("/t"), path.replace('/', "%2F"));
         let (_, body) = get(&plain(), &url);
@@ -155,13 +186,22 @@ fn es_modules_and_promises() {
         ],
         &[],
     );
-    assert_eq!(get(&plain(), &blimp.url("/m")).1, "true true true helped awaited");
+    assert_eq!(
+        get(&plain(), &blimp.url("/m")).1,
+        "true true true helped awaited"
+    );
     assert_eq!(get(&plain(), &blimp.url("/uses_import")).1, "esm in .js");
     assert_eq!(get(&plain(), &blimp.url("/async")).1, "later");
     assert_eq!(get(&plain(), &blimp.url("/then")).1, "then 1");
     let (status, body) = get(&plain(), &blimp.url("/reject"));
     assert_eq!(status, 500);
-    assert!(json(&body)["message"].as_str().unwrap().contains("RangeError: nope"), "{body}");
+    assert!(
+        json(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("RangeError: nope"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -169,7 +209,10 @@ fn errors_are_json_with_location_and_no_stack() {
     let blimp = Blimp::start(
         &[
             ("syntax.js", "const ok = 1;\nlet broken = ;\n"),
-            ("throws.js", "const x = 1;\nfunction f() {\n  throw new TypeError('bad thing');\n}\nf();\n"),
+            (
+                "throws.js",
+                "const x = 1;\nfunction f() {\n  throw new TypeError('bad thing');\n}\nf();\n",
+            ),
             ("throws_value.js", "throw 'just a string';"),
             ("lib_syntax.js", "require('./_lib/broken');"),
             ("_lib/broken.js", "}{"),
@@ -180,7 +223,10 @@ fn errors_are_json_with_location_and_no_stack() {
     let (status, body) = get(&plain(), &blimp.url("/syntax"));
     assert_eq!(status, 500);
     let message = json(&body)["message"].as_str().unwrap().to_string();
-    assert!(message.starts_with("SyntaxError:") && message.contains("(at syntax.js:2:"), "{message}");
+    assert!(
+        message.starts_with("SyntaxError:") && message.contains("(at syntax.js:2:"),
+        "{message}"
+    );
     let (status, body) = get(&plain(), &blimp.url("/throws"));
     assert_eq!(status, 500);
     let body = json(&body);
@@ -188,29 +234,64 @@ fn errors_are_json_with_location_and_no_stack() {
     assert!(body.get("stack").is_none());
     let (status, body) = get(&plain(), &blimp.url("/throws_value"));
     assert_eq!(status, 500);
-    assert!(json(&body)["message"].as_str().unwrap().contains("just a string"));
+    assert!(json(&body)["message"]
+        .as_str()
+        .unwrap()
+        .contains("just a string"));
     let (status, body) = get(&plain(), &blimp.url("/lib_syntax"));
     assert_eq!(status, 500);
-    assert!(json(&body)["message"].as_str().unwrap().contains("_lib/broken.js"), "{body}");
+    assert!(
+        json(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("_lib/broken.js"),
+        "{body}"
+    );
     assert!(blimp.wait_for_log("throws.js: TypeError: bad thing"));
-    assert!(blimp.log().contains("at f (throws.js:3:9)"), "the log has the stack");
+    assert!(
+        blimp.log().contains("at f (throws.js:3:9)"),
+        "the log has the stack"
+    );
     assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok");
 }
 
 #[test]
 fn dev_mode_adds_the_stack() {
-    let blimp = Blimp::start(&[("t.js", "function f() { throw new Error('x') }\nf();")], &["--dev"]);
+    let blimp = Blimp::start(
+        &[("t.js", "function f() { throw new Error('x') }\nf();")],
+        &["--dev"],
+    );
     let (status, body) = get(&plain(), &blimp.url("/t"));
     assert_eq!(status, 500);
-    assert!(json(&body)["stack"].as_str().unwrap().contains("at f (t.js:1:"), "{body}");
+    assert!(
+        json(&body)["stack"]
+            .as_str()
+            .unwrap()
+            .contains("at f (t.js:1:"),
+        "{body}"
+    );
 }
 
 #[test]
 fn exception_after_flush_cuts_the_body() {
-    let blimp = Blimp::start(&[("t.js", &format!("{P}response.print('partial'); response.flush(); throw new Error('late');")), ("ok.js", &say("ok"))], &[]);
+    let blimp = Blimp::start(
+        &[
+            (
+                "t.js",
+                &format!(
+                    "{P}response.print('partial'); response.flush(); throw new Error('late');"
+                ),
+            ),
+            ("ok.js", &say("ok")),
+        ],
+        &[],
+    );
     let response = plain().get(blimp.url("/t")).send().unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.bytes().is_err(), "the client must see an incomplete body");
+    assert!(
+        response.bytes().is_err(),
+        "the client must see an incomplete body"
+    );
     assert!(blimp.wait_for_log("Error: late"));
     assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok");
 }
@@ -228,17 +309,29 @@ fn runaway_scripts_end_in_503_and_the_worker_recovers() {
         &["--timeout", "2", "--workers", "1"],
     );
     // Whichever comes first, the loop limit or the timeout, stops a spin.
-    for (path, limit) in [("/spin", "script stopped"), ("/nested", "timeout"), ("/callback", "script stopped"), ("/recurse", "limit")] {
+    for (path, limit) in [
+        ("/spin", "script stopped"),
+        ("/nested", "timeout"),
+        ("/callback", "script stopped"),
+        ("/recurse", "limit"),
+    ] {
         let started = Instant::now();
         let (status, body) = get(&plain(), &blimp.url(path));
         assert_eq!(status, 503, "{path}: {body}");
-        assert!(started.elapsed() < Duration::from_secs(10), "{path} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path} took {:?}",
+            started.elapsed()
+        );
         let message = json(&body)["message"].as_str().unwrap().to_string();
         assert!(message.contains(limit), "{path}: {message}");
         // Same (only) worker, fresh context, correct answer.
         assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok 45");
     }
-    assert!(blimp.log().contains("nested.js: script stopped"), "the log names the script");
+    assert!(
+        blimp.log().contains("nested.js: script stopped"),
+        "the log names the script"
+    );
 }
 
 #[test]
@@ -254,7 +347,10 @@ fn flush_streams_before_the_script_ends() {
     response.read_to_string(&mut rest).unwrap();
     let end_at = started.elapsed();
     assert_eq!(rest, "second\n");
-    assert!(first_at < Duration::from_millis(500), "first chunk after {first_at:?}");
+    assert!(
+        first_at < Duration::from_millis(500),
+        "first chunk after {first_at:?}"
+    );
     assert!(end_at >= Duration::from_millis(900), "end after {end_at:?}");
 }
 
@@ -263,7 +359,11 @@ fn close_finishes_the_response_while_the_script_runs_on() {
     let blimp = Blimp::start(&[("t.js", &format!("{P}response.print('done'); response.close(); const end = Date.now() + 1500; while (Date.now() < end) {{}} console.log('script finished');"))], &[]);
     let started = Instant::now();
     assert_eq!(get(&plain(), &blimp.url("/t")).1, "done");
-    assert!(started.elapsed() < Duration::from_millis(1000), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(blimp.wait_for_log("t.js: script finished"));
 }
 
@@ -274,28 +374,52 @@ fn hot_reload_edit_add_delete() {
     write(&blimp.scripts, "t.js", &say("two, a longer version"));
     assert_eq!(get(&plain(), &blimp.url("/t")).1, "two, a longer version");
     write(&blimp.scripts, "t.js", &say("tri, a longer version"));
-    assert_eq!(get(&plain(), &blimp.url("/t")).1, "tri, a longer version", "same size, new content");
+    assert_eq!(
+        get(&plain(), &blimp.url("/t")).1,
+        "tri, a longer version",
+        "same size, new content"
+    );
     write(&blimp.scripts, "new.js", &say("new"));
     assert_eq!(get(&plain(), &blimp.url("/new")).1, "new");
     write(&blimp.scripts, "_lib/dep.js", "exports.v = 1;");
-    write(&blimp.scripts, "uses.js", &format!("{P}response.print(require('./_lib/dep').v);"));
+    write(
+        &blimp.scripts,
+        "uses.js",
+        &format!("{P}response.print(require('./_lib/dep').v);"),
+    );
     assert_eq!(get(&plain(), &blimp.url("/uses")).1, "1");
     write(&blimp.scripts, "_lib/dep.js", "exports.v = 2;");
-    assert_eq!(get(&plain(), &blimp.url("/uses")).1, "2", "required modules reload too");
+    assert_eq!(
+        get(&plain(), &blimp.url("/uses")).1,
+        "2",
+        "required modules reload too"
+    );
     std::fs::remove_file(blimp.scripts.join("new.js")).unwrap();
     assert_eq!(get(&plain(), &blimp.url("/new")).0, 404);
 }
 
 #[test]
 fn console_goes_to_the_log_and_every_request_is_logged() {
-    let blimp = Blimp::start(&[("t.js", "console.log('hello', {a: 1}); console.warn('careful'); console.error('bad');")], &[]);
+    let blimp = Blimp::start(
+        &[(
+            "t.js",
+            "console.log('hello', {a: 1}); console.warn('careful'); console.error('bad');",
+        )],
+        &[],
+    );
     assert_eq!(get(&plain(), &blimp.url("/t")).0, 200);
     assert!(blimp.wait_for_log("t.js: bad"));
     let log = blimp.log();
-    assert!(log.contains("INFO") && log.contains("t.js: hello {\"a\":1}"), "{log}");
+    assert!(
+        log.contains("INFO") && log.contains("t.js: hello {\"a\":1}"),
+        "{log}"
+    );
     assert!(log.contains("WARN") && log.contains("t.js: careful"));
     assert!(log.contains("ERROR") && log.contains("t.js: bad"));
-    assert!(blimp.wait_for_log("GET /t 200 0"), "access log line: method, path, status, bytes, duration");
+    assert!(
+        blimp.wait_for_log("GET /t 200 0"),
+        "access log line: method, path, status, bytes, duration"
+    );
 }
 
 #[test]
@@ -311,7 +435,13 @@ fn graceful_shutdown_finishes_in_flight_requests() {
 
 #[test]
 fn many_concurrent_requests_are_all_answered() {
-    let blimp = Blimp::start(&[("t.js", &format!("{P}response.print(require('http/v4/request').getParameter('i'));"))], &[]);
+    let blimp = Blimp::start(
+        &[(
+            "t.js",
+            &format!("{P}response.print(require('http/v4/request').getParameter('i'));"),
+        )],
+        &[],
+    );
     let handles: Vec<_> = (0..8)
         .map(|t| {
             let base = blimp.url("/t");

@@ -14,18 +14,30 @@ pub struct Store {
 
 impl Store {
     fn memory() -> Store {
-        Store { args: vec!["--session-store".into(), "memory".into()], _redis: None, _dir: None }
+        Store {
+            args: vec!["--session-store".into(), "memory".into()],
+            _redis: None,
+            _dir: None,
+        }
     }
 
     fn sqlite() -> Store {
         let dir = tempfile::tempdir().unwrap();
         let spec = format!("sqlite:{}", dir.path().join("sessions.db").display());
-        Store { args: vec!["--session-store".into(), spec], _redis: None, _dir: Some(dir) }
+        Store {
+            args: vec!["--session-store".into(), spec],
+            _redis: None,
+            _dir: Some(dir),
+        }
     }
 
     fn redis() -> Store {
         let redis = RedisServer::start();
-        Store { args: vec!["--session-store".into(), redis.url()], _redis: Some(redis), _dir: None }
+        Store {
+            args: vec!["--session-store".into(), redis.url()],
+            _redis: Some(redis),
+            _dir: None,
+        }
     }
 
     fn start(&self, files: &[(&str, &str)], extra: &[&str]) -> Blimp {
@@ -64,7 +76,12 @@ fn set_cookie(reply: &Reply) -> Option<String> {
 }
 
 fn sid_of(cookie: &str) -> String {
-    cookie.split(';').next().unwrap().trim_start_matches("sid=").to_string()
+    cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("sid=")
+        .to_string()
 }
 
 fn send(client: &reqwest::blocking::Client, url: &str) -> Reply {
@@ -72,7 +89,13 @@ fn send(client: &reqwest::blocking::Client, url: &str) -> Reply {
 }
 
 fn with_sid(url: &str, sid: &str) -> Reply {
-    Reply::read(plain().get(url).header("Cookie", format!("sid={sid}")).send().unwrap())
+    Reply::read(
+        plain()
+            .get(url)
+            .header("Cookie", format!("sid={sid}"))
+            .send()
+            .unwrap(),
+    )
 }
 
 fn lazy_creation_and_cookie_attributes(store: Store) {
@@ -81,7 +104,10 @@ fn lazy_creation_and_cookie_attributes(store: Store) {
     for path in ["/get?n=x", "/names", "/info", "/hello"] {
         let reply = send(&client, &blimp.url(path));
         assert_eq!(reply.status(), 200, "{path}");
-        assert!(set_cookie(&reply).is_none(), "{path} must not create a session");
+        assert!(
+            set_cookie(&reply).is_none(),
+            "{path} must not create a session"
+        );
     }
     let reply = send(&client, &blimp.url("/set?n=x&v=1"));
     let cookie = set_cookie(&reply).expect("a write creates the session");
@@ -125,14 +151,22 @@ fn every_json_value_round_trips(store: Store) {
         assert_eq!(send(&client, &url).status(), 200);
     }
     for (i, value) in values.iter().enumerate() {
-        let body = json(&send(&client, &blimp.url(&format!("/get?n=k{i}"))).text().unwrap());
+        let body = json(
+            &send(&client, &blimp.url(&format!("/get?n=k{i}")))
+                .text()
+                .unwrap(),
+        );
         assert_eq!(body["v"], json(value), "k{i}");
     }
     // undefined removes; removeAttribute removes.
     send(&client, &blimp.url("/unset?n=k0"));
     send(&client, &blimp.url("/remove?n=k1"));
     let names = json(&send(&client, &blimp.url("/names")).text().unwrap());
-    assert_eq!(names, serde_json::json!(["k2", "k3", "k4", "k5", "k6", "k7", "k8"]), "first-set order");
+    assert_eq!(
+        names,
+        serde_json::json!(["k2", "k3", "k4", "k5", "k6", "k7", "k8"]),
+        "first-set order"
+    );
     // Overwriting keeps the position.
     send(&client, &blimp.url("/set?n=k2&v=7"));
     let names = json(&send(&client, &blimp.url("/names")).text().unwrap());
@@ -141,7 +175,13 @@ fn every_json_value_round_trips(store: Store) {
 
 fn urlencode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -154,7 +194,16 @@ for (const [name, v] of [['f', () => 1], ['s', Symbol('x')], ['b', 10n], ['c', c
 response.json({{out, names: session.getAttributeNames()}});");
     let blimp = store.start(&[("t.js", &script), ("ok.js", "")], &[]);
     let body = json(&send(&client(), &blimp.url("/t")).text().unwrap());
-    assert_eq!(body["out"], serde_json::json!(["f:TypeError", "s:TypeError", "b:TypeError", "c:TypeError", "nested:TypeError"]));
+    assert_eq!(
+        body["out"],
+        serde_json::json!([
+            "f:TypeError",
+            "s:TypeError",
+            "b:TypeError",
+            "c:TypeError",
+            "nested:TypeError"
+        ])
+    );
     assert_eq!(body["names"], serde_json::json!(["ok"]), "nothing stored");
     assert_eq!(send(&plain(), &blimp.url("/ok")).status(), 200);
 }
@@ -193,17 +242,33 @@ fn invalidate_then_new_session(store: Store) {
     let client = client();
     let old = send(&client, &blimp.url("/login")).text().unwrap();
     let reply = send(&client, &blimp.url("/logout"));
-    assert_eq!(json(&reply.text().unwrap()), serde_json::json!({"after": null, "names": []}));
+    assert_eq!(
+        json(&reply.text().unwrap()),
+        serde_json::json!({"after": null, "names": []})
+    );
     let cookie = set_cookie(&reply).expect("logout clears the cookie");
-    assert!(cookie.contains("Max-Age=0") && cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
-    assert_eq!(json(&with_sid(&blimp.url("/who"), &old).text().unwrap())["user"], serde_json::Value::Null, "the old id is dead");
+    assert!(
+        cookie.contains("Max-Age=0") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert_eq!(
+        json(&with_sid(&blimp.url("/who"), &old).text().unwrap())["user"],
+        serde_json::Value::Null,
+        "the old id is dead"
+    );
     // Invalidate then write in the same request: a new, different session.
     let client = common::client();
     let first = send(&client, &blimp.url("/login")).text().unwrap();
     let second = send(&client, &blimp.url("/relogin")).text().unwrap();
     assert_ne!(first, second);
-    assert_eq!(json(&send(&client, &blimp.url("/who")).text().unwrap())["user"], "bob");
-    assert_eq!(json(&with_sid(&blimp.url("/who"), &first).text().unwrap())["user"], serde_json::Value::Null);
+    assert_eq!(
+        json(&send(&client, &blimp.url("/who")).text().unwrap())["user"],
+        "bob"
+    );
+    assert_eq!(
+        json(&with_sid(&blimp.url("/who"), &first).text().unwrap())["user"],
+        serde_json::Value::Null
+    );
 }
 
 fn regenerate_id_keeps_attributes(store: Store) {
@@ -225,8 +290,16 @@ fn regenerate_id_keeps_attributes(store: Store) {
     assert_eq!(body["id"], body["fresh"]);
     assert_eq!(sid_of(&cookie), body["fresh"].as_str().unwrap());
     assert_eq!(body["user"], "ann");
-    assert_eq!(json(&send(&client, &blimp.url("/who")).text().unwrap())["user"], "ann", "attributes kept");
-    assert_eq!(json(&with_sid(&blimp.url("/who"), &old).text().unwrap())["user"], serde_json::Value::Null, "old id dead at once");
+    assert_eq!(
+        json(&send(&client, &blimp.url("/who")).text().unwrap())["user"],
+        "ann",
+        "attributes kept"
+    );
+    assert_eq!(
+        json(&with_sid(&blimp.url("/who"), &old).text().unwrap())["user"],
+        serde_json::Value::Null,
+        "old id dead at once"
+    );
 }
 
 fn sessions_lookup_and_count(store: Store) {
@@ -248,7 +321,11 @@ if (other === null) {{ response.json({{found: false}}); }} else {{
     let ann_id = send(&ann, &blimp.url("/login?u=ann")).text().unwrap();
     let bob = client();
     send(&bob, &blimp.url("/login?u=bob"));
-    let body = json(&send(&bob, &blimp.url(&format!("/admin?id={ann_id}"))).text().unwrap());
+    let body = json(
+        &send(&bob, &blimp.url(&format!("/admin?id={ann_id}")))
+            .text()
+            .unwrap(),
+    );
     assert_eq!(body["found"], true);
     assert_eq!(body["id"], ann_id.as_str());
     assert_eq!(body["before"], "ann");
@@ -258,13 +335,23 @@ if (other === null) {{ response.json({{found: false}}); }} else {{
     assert!(body["count"].as_f64().unwrap() >= 2.0);
     assert_eq!(body["isNew"], "undefined");
     assert_eq!(body["regen"], "undefined");
-    assert_eq!(json(&send(&ann, &blimp.url("/who")).text().unwrap()), serde_json::json!({"user": "ann", "flag": true, "hits": 1}));
+    assert_eq!(
+        json(&send(&ann, &blimp.url("/who")).text().unwrap()),
+        serde_json::json!({"user": "ann", "flag": true, "hits": 1})
+    );
     for unknown in ["0b7e5e6a-1f2d-4c3b-9a8e-7d6c5b4a3f2e", "not-an-id", ""] {
-        let body = json(&send(&bob, &blimp.url(&format!("/admin?id={unknown}"))).text().unwrap());
+        let body = json(
+            &send(&bob, &blimp.url(&format!("/admin?id={unknown}")))
+                .text()
+                .unwrap(),
+        );
         assert_eq!(body["found"], false, "{unknown}");
     }
     send(&bob, &blimp.url(&format!("/kill?id={ann_id}")));
-    assert_eq!(json(&send(&ann, &blimp.url("/who")).text().unwrap())["user"], serde_json::Value::Null);
+    assert_eq!(
+        json(&send(&ann, &blimp.url("/who")).text().unwrap())["user"],
+        serde_json::Value::Null
+    );
 }
 
 fn idle_and_absolute_expiry(store: Store) {
@@ -272,16 +359,36 @@ fn idle_and_absolute_expiry(store: Store) {
     let client = client();
     send(&client, &blimp.url("/set?n=x&v=1"));
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(json(&send(&client, &blimp.url("/get?n=x")).text().unwrap())["v"], 1, "still alive");
+    assert_eq!(
+        json(&send(&client, &blimp.url("/get?n=x")).text().unwrap())["v"],
+        1,
+        "still alive"
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let reply = send(&client, &blimp.url("/info"));
-    assert_eq!(json(&reply.text().unwrap())["names"], serde_json::json!([]), "expired after idling");
-    assert!(set_cookie(&reply).is_none(), "reading an expired session creates nothing");
+    assert_eq!(
+        json(&reply.text().unwrap())["names"],
+        serde_json::json!([]),
+        "expired after idling"
+    );
+    assert!(
+        set_cookie(&reply).is_none(),
+        "reading an expired session creates nothing"
+    );
     drop(blimp);
 
     // Per-session idle timeout.
     let script = format!("{S}if (request.getParameter('short')) session.setMaxInactiveInterval(1); session.setAttribute('x', 1); response.print(session.getMaxInactiveInterval());");
-    let blimp = store.start(&[("t.js", &script), ("get.js", &format!("{S}response.print(String(session.getAttribute('x')));"))], &[]);
+    let blimp = store.start(
+        &[
+            ("t.js", &script),
+            (
+                "get.js",
+                &format!("{S}response.print(String(session.getAttribute('x')));"),
+            ),
+        ],
+        &[],
+    );
     let short = common::client();
     assert_eq!(send(&short, &blimp.url("/t?short=1")).text().unwrap(), "1");
     let long = common::client();
@@ -297,15 +404,26 @@ fn idle_and_absolute_expiry(store: Store) {
     send(&client, &blimp.url("/set?n=x&v=1"));
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(500));
-        assert_eq!(json(&send(&client, &blimp.url("/get?n=x")).text().unwrap())["v"], 1);
+        assert_eq!(
+            json(&send(&client, &blimp.url("/get?n=x")).text().unwrap())["v"],
+            1
+        );
     }
     std::thread::sleep(Duration::from_millis(1000));
-    assert_eq!(json(&send(&client, &blimp.url("/get?n=x")).text().unwrap())["v"], serde_json::Value::Null);
+    assert_eq!(
+        json(&send(&client, &blimp.url("/get?n=x")).text().unwrap())["v"],
+        serde_json::Value::Null
+    );
 }
 
 fn forged_and_malformed_ids_are_never_adopted(store: Store) {
     let blimp = start_kit(&store, &[]);
-    for forged in ["0b7e5e6a-1f2d-4c3b-9a8e-7d6c5b4a3f2e", "../../etc", "AAAAAAAA-1F2D-4C3B-9A8E-7D6C5B4A3F2E", "x".repeat(5000).as_str()] {
+    for forged in [
+        "0b7e5e6a-1f2d-4c3b-9a8e-7d6c5b4a3f2e",
+        "../../etc",
+        "AAAAAAAA-1F2D-4C3B-9A8E-7D6C5B4A3F2E",
+        "x".repeat(5000).as_str(),
+    ] {
         let info = json(&with_sid(&blimp.url("/info"), forged).text().unwrap());
         assert_eq!(info["isNew"], true, "{forged}");
         let reply = with_sid(&blimp.url("/set?n=x&v=1"), forged);
@@ -316,12 +434,23 @@ fn forged_and_malformed_ids_are_never_adopted(store: Store) {
 
 fn secure_cookie_on_https(store: Store) {
     let blimp = start_kit(&store, &["--secure-cookies"]);
-    assert!(set_cookie(&send(&plain(), &blimp.url("/id"))).unwrap().contains("Secure"));
+    assert!(set_cookie(&send(&plain(), &blimp.url("/id")))
+        .unwrap()
+        .contains("Secure"));
     drop(blimp);
     let blimp = start_kit(&store, &["--trust-proxy", "--session-cookie", "APPSESSION"]);
-    let reply = Reply::read(plain().get(blimp.url("/id")).header("X-Forwarded-Proto", "https").send().unwrap());
+    let reply = Reply::read(
+        plain()
+            .get(blimp.url("/id"))
+            .header("X-Forwarded-Proto", "https")
+            .send()
+            .unwrap(),
+    );
     let cookie = set_cookie(&reply).unwrap();
-    assert!(cookie.starts_with("APPSESSION=") && cookie.contains("Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("APPSESSION=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
     let reply = send(&plain(), &blimp.url("/id"));
     assert!(!set_cookie(&reply).unwrap().contains("Secure"));
 }
@@ -335,8 +464,16 @@ fn storm(urls: Vec<String>, sid: &str, threads: usize) {
             std::thread::spawn(move || {
                 let client = plain();
                 loop {
-                    let Some(url) = urls.lock().unwrap().pop() else { return };
-                    let reply = Reply::read(client.get(&url).header("Cookie", format!("sid={sid}")).send().unwrap());
+                    let Some(url) = urls.lock().unwrap().pop() else {
+                        return;
+                    };
+                    let reply = Reply::read(
+                        client
+                            .get(&url)
+                            .header("Cookie", format!("sid={sid}"))
+                            .send()
+                            .unwrap(),
+                    );
                     assert_eq!(reply.status(), 200, "{url}: {:?}", reply.text());
                 }
             })
@@ -359,38 +496,87 @@ fn concurrent_writes_are_never_lost(store: Store) {
     storm(urls, &sid, 32);
     let names = json(&send(&client, &blimp.url("/names")).text().unwrap());
     for i in 0..100 {
-        assert!(names.as_array().unwrap().contains(&serde_json::json!(format!("a{i}"))), "a{i} lost");
+        assert!(
+            names
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!(format!("a{i}"))),
+            "a{i} lost"
+        );
     }
-    assert_eq!(json(&send(&client, &blimp.url("/get?n=n")).text().unwrap())["v"], 100);
+    assert_eq!(
+        json(&send(&client, &blimp.url("/get?n=n")).text().unwrap())["v"],
+        100
+    );
     // The naive read-modify-write loses nothing either.
     storm(vec![blimp.url("/naive"); 200], &sid, 32);
-    assert_eq!(json(&send(&client, &blimp.url("/get?n=n")).text().unwrap())["v"], 300);
+    assert_eq!(
+        json(&send(&client, &blimp.url("/get?n=n")).text().unwrap())["v"],
+        300
+    );
 }
 
 fn bounds_have_clear_errors(store: Store) {
-    let script = format!("{S}const what = request.getParameter('what'); try {{
+    let script = format!(
+        "{S}const what = request.getParameter('what'); try {{
   if (what === 'big') session.setAttribute('big', 'x'.repeat(200));
   if (what === 'many') for (let i = 0; i < 5; i++) session.setAttribute('k' + i, i);
   if (what === 'nan') {{ session.setAttribute('s', 'text'); session.increment('s'); }}
   if (what === 'delta') session.increment('n', 'one');
   response.print('stored');
-}} catch (e) {{ response.print(e.name + ': ' + e.message); }}");
+}} catch (e) {{ response.print(e.name + ': ' + e.message); }}"
+    );
     let late = format!("{S}response.print('x'); response.flush(); try {{ session.setAttribute('a', 1); }} catch (e) {{ response.print(' ' + e.message); }}");
-    let blimp = store.start(&[("t.js", &script), ("late.js", &late), ("ok.js", "")], &["--session-max-value", "100", "--session-max-attributes", "3"]);
-    let run = |what: &str| send(&client(), &blimp.url(&format!("/t?what={what}"))).text().unwrap();
+    let blimp = store.start(
+        &[("t.js", &script), ("late.js", &late), ("ok.js", "")],
+        &[
+            "--session-max-value",
+            "100",
+            "--session-max-attributes",
+            "3",
+        ],
+    );
+    let run = |what: &str| {
+        send(&client(), &blimp.url(&format!("/t?what={what}")))
+            .text()
+            .unwrap()
+    };
     let big = run("big");
-    assert!(big.starts_with("RangeError") && big.contains("--session-max-value"), "{big}");
+    assert!(
+        big.starts_with("RangeError") && big.contains("--session-max-value"),
+        "{big}"
+    );
     let many = run("many");
-    assert!(many.starts_with("RangeError") && many.contains("at most 3"), "{many}");
+    assert!(
+        many.starts_with("RangeError") && many.contains("at most 3"),
+        "{many}"
+    );
     assert!(run("nan").starts_with("TypeError"), "increment of text");
-    assert!(run("delta").starts_with("TypeError"), "increment by a string");
-    assert_eq!(send(&plain(), &blimp.url("/late")).text().unwrap(), "x response already committed; touch the session before flush()");
+    assert!(
+        run("delta").starts_with("TypeError"),
+        "increment by a string"
+    );
+    assert_eq!(
+        send(&plain(), &blimp.url("/late")).text().unwrap(),
+        "x response already committed; touch the session before flush()"
+    );
     assert_eq!(send(&plain(), &blimp.url("/ok")).status(), 200);
 }
 
 fn lock_wait_is_bounded(store: Store) {
     let slow = format!("{S}session.setAttribute('x', 1); const end = Date.now() + 2000; while (Date.now() < end) {{}}");
-    let blimp = store.start(&[("slow.js", &slow), ("id.js", &format!("{S}response.print(session.getId());")), ("get.js", &format!("{S}response.print(String(session.getAttribute('x')));")), ("hello.js", &format!("{S}response.print('hi');"))], &["--session-lock-timeout", "0.5"]);
+    let blimp = store.start(
+        &[
+            ("slow.js", &slow),
+            ("id.js", &format!("{S}response.print(session.getId());")),
+            (
+                "get.js",
+                &format!("{S}response.print(String(session.getAttribute('x')));"),
+            ),
+            ("hello.js", &format!("{S}response.print('hi');")),
+        ],
+        &["--session-lock-timeout", "0.5"],
+    );
     let sid = send(&plain(), &blimp.url("/id")).text().unwrap();
     // Warm both workers' knowledge that these scripts use the session.
     for _ in 0..4 {
@@ -403,7 +589,10 @@ fn lock_wait_is_bounded(store: Store) {
     let started = std::time::Instant::now();
     let reply = with_sid(&blimp.url("/get"), &sid);
     assert_eq!(reply.status(), 503, "{:?}", reply.text());
-    assert!(json(&reply.text().unwrap())["message"].as_str().unwrap().contains("another request of this session"));
+    assert!(json(&reply.text().unwrap())["message"]
+        .as_str()
+        .unwrap()
+        .contains("another request of this session"));
     assert!(started.elapsed() < Duration::from_millis(1800));
     // Other sessions never wait.
     assert_eq!(send(&plain(), &blimp.url("/hello")).text().unwrap(), "hi");
@@ -415,19 +604,58 @@ macro_rules! suite {
     ($store:ident) => {
         mod $store {
             use super::*;
-            #[test] fn lazy_creation_and_cookie_attributes() { super::lazy_creation_and_cookie_attributes(Store::$store()) }
-            #[test] fn every_json_value_round_trips() { super::every_json_value_round_trips(Store::$store()) }
-            #[test] fn unstorable_values_are_type_errors() { super::unstorable_values_are_type_errors(Store::$store()) }
-            #[test] fn is_new_id_and_times() { super::is_new_id_and_times(Store::$store()) }
-            #[test] fn invalidate_then_new_session() { super::invalidate_then_new_session(Store::$store()) }
-            #[test] fn regenerate_id_keeps_attributes() { super::regenerate_id_keeps_attributes(Store::$store()) }
-            #[test] fn sessions_lookup_and_count() { super::sessions_lookup_and_count(Store::$store()) }
-            #[test] fn idle_and_absolute_expiry() { super::idle_and_absolute_expiry(Store::$store()) }
-            #[test] fn forged_and_malformed_ids_are_never_adopted() { super::forged_and_malformed_ids_are_never_adopted(Store::$store()) }
-            #[test] fn secure_cookie_on_https() { super::secure_cookie_on_https(Store::$store()) }
-            #[test] fn concurrent_writes_are_never_lost() { super::concurrent_writes_are_never_lost(Store::$store()) }
-            #[test] fn bounds_have_clear_errors() { super::bounds_have_clear_errors(Store::$store()) }
-            #[test] fn lock_wait_is_bounded() { super::lock_wait_is_bounded(Store::$store()) }
+            #[test]
+            fn lazy_creation_and_cookie_attributes() {
+                super::lazy_creation_and_cookie_attributes(Store::$store())
+            }
+            #[test]
+            fn every_json_value_round_trips() {
+                super::every_json_value_round_trips(Store::$store())
+            }
+            #[test]
+            fn unstorable_values_are_type_errors() {
+                super::unstorable_values_are_type_errors(Store::$store())
+            }
+            #[test]
+            fn is_new_id_and_times() {
+                super::is_new_id_and_times(Store::$store())
+            }
+            #[test]
+            fn invalidate_then_new_session() {
+                super::invalidate_then_new_session(Store::$store())
+            }
+            #[test]
+            fn regenerate_id_keeps_attributes() {
+                super::regenerate_id_keeps_attributes(Store::$store())
+            }
+            #[test]
+            fn sessions_lookup_and_count() {
+                super::sessions_lookup_and_count(Store::$store())
+            }
+            #[test]
+            fn idle_and_absolute_expiry() {
+                super::idle_and_absolute_expiry(Store::$store())
+            }
+            #[test]
+            fn forged_and_malformed_ids_are_never_adopted() {
+                super::forged_and_malformed_ids_are_never_adopted(Store::$store())
+            }
+            #[test]
+            fn secure_cookie_on_https() {
+                super::secure_cookie_on_https(Store::$store())
+            }
+            #[test]
+            fn concurrent_writes_are_never_lost() {
+                super::concurrent_writes_are_never_lost(Store::$store())
+            }
+            #[test]
+            fn bounds_have_clear_errors() {
+                super::bounds_have_clear_errors(Store::$store())
+            }
+            #[test]
+            fn lock_wait_is_bounded() {
+                super::lock_wait_is_bounded(Store::$store())
+            }
         }
     };
 }
@@ -446,6 +674,10 @@ fn memory_store_evicts_at_its_cap() {
     assert!(blimp.wait_for_log("evicted the least recently used session"));
     let counter = format!("{S}response.print(require('http/v4/sessions').count());");
     write(&blimp.scripts, "count.js", &counter);
-    let n: u64 = send(&plain(), &blimp.url("/count")).text().unwrap().parse().unwrap();
+    let n: u64 = send(&plain(), &blimp.url("/count"))
+        .text()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(n <= 32, "{n} sessions live");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use boa_engine::object::builtins::JsFunction;
-use boa_engine::{Context, Script, Source};
+use boa_engine::{Context, JsObject, Script, Source};
 
 use super::failure::Failure;
 use crate::server::router::Stamp;
@@ -19,8 +19,9 @@ const WRAP_SUFFIX: &str = "\n})";
 
 #[derive(Clone)]
 pub enum Unit {
-    /// The CommonJS wrapper function, ready to call.
-    CommonJs(JsFunction),
+    /// `{fn, filename, dirname}`: the CommonJS wrapper function, ready to
+    /// call, with its names; built once per version of the file.
+    CommonJs(JsObject),
     /// An ES module's source: modules evaluate once, so each run parses anew.
     Esm(Rc<str>),
     /// A `.json` file's text.
@@ -36,13 +37,24 @@ pub struct ScriptCache {
 
 impl ScriptCache {
     /// The compiled form of `file` (`relative` names it in messages).
-    pub fn get(&mut self, file: &Path, relative: &str, context: &mut Context) -> Result<Unit, std::io::Error> {
+    pub fn get(
+        &mut self,
+        file: &Path,
+        relative: &str,
+        context: &mut Context,
+    ) -> Result<Unit, std::io::Error> {
         let stamp = Stamp::of(&std::fs::metadata(file)?);
         self.get_stamped(file, stamp, relative, context)
     }
 
     /// Like `get`, with the stamp the caller already read.
-    pub fn get_stamped(&mut self, file: &Path, stamp: Stamp, relative: &str, context: &mut Context) -> Result<Unit, std::io::Error> {
+    pub fn get_stamped(
+        &mut self,
+        file: &Path,
+        stamp: Stamp,
+        relative: &str,
+        context: &mut Context,
+    ) -> Result<Unit, std::io::Error> {
         if let Some((cached, unit)) = self.units.get(file) {
             if *cached == stamp {
                 return Ok(unit.clone());
@@ -64,13 +76,26 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
         return Unit::Esm(source.into());
     }
     let wrapped = format!("{WRAP_PREFIX}{source}{WRAP_SUFFIX}");
-    let parsed = Script::parse(Source::from_bytes(&wrapped).with_path(Path::new(relative)), None, context);
+    let parsed = Script::parse(
+        Source::from_bytes(&wrapped).with_path(Path::new(relative)),
+        None,
+        context,
+    );
     let script = match parsed {
         Ok(script) => script,
-        Err(error) => return Unit::Broken(Failure::syntax(error, relative, true).describe().into()),
+        Err(error) => {
+            return Unit::Broken(Failure::syntax(error, relative, true).describe().into())
+        }
     };
-    match script.evaluate(context).map(|f| f.as_object().and_then(JsFunction::from_object)) {
-        Ok(Some(function)) => Unit::CommonJs(function),
+    match script
+        .evaluate(context)
+        .map(|f| f.as_object().and_then(JsFunction::from_object))
+    {
+        Ok(Some(function)) => Unit::CommonJs(super::require::found(
+            file,
+            ("fn", function.into()),
+            context,
+        )),
         // Source that closes the wrapper early (`})(); (function(){`) is not a script body.
         _ => Unit::Broken(format!("SyntaxError: {relative} is not a valid script body").into()),
     }

@@ -26,8 +26,8 @@ pub struct Host {
     pub root: PathBuf,
     pub cache: RefCell<ScriptCache>,
     pub exchange: RefCell<Option<Rc<RefCell<Exchange>>>>,
-    /// The CommonJS function of the request's own script, set before it runs.
-    pub entry: RefCell<Option<(JsFunction, PathBuf)>>,
+    /// The request's own script (`{fn, filename, dirname}`), set before it runs.
+    pub entry: RefCell<Option<JsObject>>,
 }
 
 pub struct JsRuntime {
@@ -73,7 +73,9 @@ impl JsRuntime {
             .get(js_string!("reset"), &mut context)?
             .as_object()
             .and_then(JsFunction::from_object)
-            .ok_or_else(|| JsError::from(JsNativeError::error().with_message("prelude has no reset()")))?;
+            .ok_or_else(|| {
+                JsError::from(JsNativeError::error().with_message("prelude has no reset()"))
+            })?;
         let bootstrap = Script::parse(Source::from_bytes("__blimp.main()"), None, &mut context)?;
         Ok(JsRuntime {
             context,
@@ -88,16 +90,19 @@ impl JsRuntime {
 
 /// The host data of a Context.
 pub fn host(context: &Context) -> Rc<Host> {
-    context.get_data::<Rc<Host>>().expect("every Context has a Host").clone()
+    context
+        .get_data::<Rc<Host>>()
+        .expect("every Context has a Host")
+        .clone()
 }
 
 /// The exchange of the request being served, or an Error outside one.
 pub fn exchange(context: &Context) -> JsResult<Rc<RefCell<Exchange>>> {
-    host(context)
-        .exchange
-        .borrow()
-        .clone()
-        .ok_or_else(|| JsNativeError::error().with_message("not inside a request").into())
+    host(context).exchange.borrow().clone().ok_or_else(|| {
+        JsNativeError::error()
+            .with_message("not inside a request")
+            .into()
+    })
 }
 
 pub fn in_request(context: &Context) -> bool {
@@ -109,5 +114,9 @@ pub fn blimp_object(context: &mut Context) -> JsResult<JsObject> {
         .global_object()
         .get(js_string!("__blimp"), context)?
         .as_object()
-        .ok_or_else(|| JsNativeError::error().with_message("__blimp missing").into())
+        .ok_or_else(|| {
+            JsNativeError::error()
+                .with_message("__blimp missing")
+                .into()
+        })
 }

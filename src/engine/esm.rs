@@ -37,24 +37,39 @@ impl EsmLoader {
 
     /// Parses a module file; `relative` names it in messages and stacks.
     pub fn parse(source: &str, relative: &str, context: &mut Context) -> JsResult<Module> {
-        Module::parse(Source::from_bytes(source).with_path(Path::new(relative)), None, context)
+        Module::parse(
+            Source::from_bytes(source).with_path(Path::new(relative)),
+            None,
+            context,
+        )
     }
 
-    fn load(&self, referrer: &Referrer, specifier: &str, context: &mut Context) -> JsResult<Module> {
+    fn load(
+        &self,
+        referrer: &Referrer,
+        specifier: &str,
+        context: &mut Context,
+    ) -> JsResult<Module> {
         if let Some(text) = sdk_source(specifier) {
             if let Some(module) = self.sdk.borrow().get(specifier) {
                 return Ok(module.clone());
             }
             let module = Module::parse(Source::from_bytes(&text), None, context)?;
-            self.sdk.borrow_mut().insert(specifier.to_string(), module.clone());
+            self.sdk
+                .borrow_mut()
+                .insert(specifier.to_string(), module.clone());
             return Ok(module);
         }
-        let not_found = || JsNativeError::typ().with_message(format!("Cannot find module '{specifier}'"));
+        let not_found =
+            || JsNativeError::typ().with_message(format!("Cannot find module '{specifier}'"));
         if !(specifier.starts_with("./") || specifier.starts_with("../")) {
             return Err(not_found().into());
         }
         // Referrer paths are relative to the root (that is how we name them).
-        let base = referrer.path().and_then(Path::parent).unwrap_or(Path::new(""));
+        let base = referrer
+            .path()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
         let file = self
             .root
             .join(base)
@@ -66,9 +81,14 @@ impl EsmLoader {
         if let Some(module) = self.user.borrow().get(&file) {
             return Ok(module.clone());
         }
-        let relative = file.strip_prefix(&self.root).unwrap_or(&file).to_string_lossy().into_owned();
-        let source = std::fs::read_to_string(&file)
-            .map_err(|e| JsNativeError::error().with_message(format!("cannot read {relative}: {e}")))?;
+        let relative = file
+            .strip_prefix(&self.root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .into_owned();
+        let source = std::fs::read_to_string(&file).map_err(|e| {
+            JsNativeError::error().with_message(format!("cannot read {relative}: {e}"))
+        })?;
         let module = Self::parse(&source, &relative, context)?;
         self.user.borrow_mut().insert(file, module.clone());
         Ok(module)
@@ -91,10 +111,18 @@ fn sdk_source(specifier: &str) -> Option<String> {
              export const sessions = m[\"http/v4/sessions\"], Sessions = sessions;\n\
              export default { request, response, session, sessions };"
             .to_string(),
-        "sdk/http/request" | "http/v4/request" | "http/request" => single("http/v4/request", "Request", "request"),
-        "sdk/http/response" | "http/v4/response" | "http/response" => single("http/v4/response", "Response", "response"),
-        "sdk/http/session" | "http/v4/session" | "http/session" => single("http/v4/session", "Session", "session"),
-        "sdk/http/sessions" | "http/v4/sessions" | "http/sessions" => single("http/v4/sessions", "Sessions", "sessions"),
+        "sdk/http/request" | "http/v4/request" | "http/request" => {
+            single("http/v4/request", "Request", "request")
+        }
+        "sdk/http/response" | "http/v4/response" | "http/response" => {
+            single("http/v4/response", "Response", "response")
+        }
+        "sdk/http/session" | "http/v4/session" | "http/session" => {
+            single("http/v4/session", "Session", "session")
+        }
+        "sdk/http/sessions" | "http/v4/sessions" | "http/sessions" => {
+            single("http/v4/sessions", "Sessions", "sessions")
+        }
         _ => return None,
     })
 }

@@ -31,7 +31,11 @@ impl Exchange {
 
     /// Ends the response for the client.
     pub fn close(&mut self) {
-        let cookie = if self.response.is_committed() { None } else { self.session.commit() };
+        let cookie = if self.response.is_committed() {
+            None
+        } else {
+            self.session.commit()
+        };
         self.response.close(cookie);
     }
 

@@ -25,12 +25,14 @@ impl Failure {
             source: EngineError::RuntimeLimit(limit),
         }) = error.try_native(context)
         {
-            return Failure::Limit(match limit {
-                RuntimeLimitError::LoopIteration => "the loop iteration limit",
-                RuntimeLimitError::Recursion => "the recursion limit",
-                RuntimeLimitError::StackSize => "the stack size limit",
-            }
-            .to_string());
+            return Failure::Limit(
+                match limit {
+                    RuntimeLimitError::LoopIteration => "the loop iteration limit",
+                    RuntimeLimitError::Recursion => "the recursion limit",
+                    RuntimeLimitError::StackSize => "the stack size limit",
+                }
+                .to_string(),
+            );
         }
         let display = error.to_string();
         let value = match error.into_opaque(context) {
@@ -53,7 +55,11 @@ impl Failure {
                 .map(|s| s.to_std_string_escaped())
                 .unwrap_or_default()
         };
-        let (name, message, stack) = (text("name", context), text("message", context), text("stack", context));
+        let (name, message, stack) = (
+            text("name", context),
+            text("message", context),
+            text("stack", context),
+        );
         let message = match (name.is_empty(), message.is_empty()) {
             (false, false) => format!("{name}: {message}"),
             (false, true) => name,
@@ -74,14 +80,31 @@ impl Failure {
         let (message, location) = match text.rsplit_once(" at line ") {
             Some((message, position)) => {
                 let mut parts = position.split(", col ");
-                let line: usize = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
-                let col: usize = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
-                let col = if wrapped && line == 1 { col.saturating_sub(WRAP_PREFIX.len()) } else { col };
-                (message.to_string(), Some(format!("{relative}:{line}:{col}")))
+                let line: usize = parts
+                    .next()
+                    .and_then(|l| l.trim().parse().ok())
+                    .unwrap_or(0);
+                let col: usize = parts
+                    .next()
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or(0);
+                let col = if wrapped && line == 1 {
+                    col.saturating_sub(WRAP_PREFIX.len())
+                } else {
+                    col
+                };
+                (
+                    message.to_string(),
+                    Some(format!("{relative}:{line}:{col}")),
+                )
             }
             None => (text.to_string(), None),
         };
-        let message = if message.starts_with("SyntaxError") { message } else { format!("SyntaxError: {message}") };
+        let message = if message.starts_with("SyntaxError") {
+            message
+        } else {
+            format!("SyntaxError: {message}")
+        };
         Failure::Threw {
             message,
             location,
@@ -92,10 +115,16 @@ impl Failure {
     /// The one-line description a client sees.
     pub fn describe(&self) -> String {
         match self {
-            Failure::Threw { message, location: Some(at), .. } => format!("{message} (at {at})"),
+            Failure::Threw {
+                message,
+                location: Some(at),
+                ..
+            } => format!("{message} (at {at})"),
             Failure::Threw { message, .. } => message.clone(),
             Failure::Limit(which) => format!("script stopped: it exceeded {which}"),
-            Failure::Timeout => "script stopped: it ran longer than the timeout (--timeout)".to_string(),
+            Failure::Timeout => {
+                "script stopped: it ran longer than the timeout (--timeout)".to_string()
+            }
         }
     }
 }
@@ -111,7 +140,11 @@ fn first_location(stack: &str) -> Option<String> {
         let (rest, col) = inner.rsplit_once(':')?;
         let (file, line_no) = rest.rsplit_once(':')?;
         let (line_no, col): (usize, usize) = (line_no.parse().ok()?, col.parse().ok()?);
-        let col = if line_no == 1 && !file.ends_with(".mjs") { col.saturating_sub(WRAP_PREFIX.len()) } else { col };
+        let col = if line_no == 1 && !file.ends_with(".mjs") {
+            col.saturating_sub(WRAP_PREFIX.len())
+        } else {
+            col
+        };
         Some(format!("{file}:{line_no}:{col}"))
     })
 }

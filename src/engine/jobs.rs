@@ -46,7 +46,9 @@ impl JobExecutor for Jobs {
                 match future.poll(&mut TaskContext::from_waker(Waker::noop())) {
                     Poll::Ready(result) => result.map(drop)?,
                     Poll::Pending => {
-                        return Err(JsNativeError::error().with_message("a host job could not complete").into())
+                        return Err(JsNativeError::error()
+                            .with_message("a host job could not complete")
+                            .into())
                     }
                 }
                 continue;

@@ -1,55 +1,65 @@
 // Runs once per worker Context. `native` is provided by engine/require.rs.
 // Builds CommonJS `require` on top of the native resolver, and the
-// per-request state (module cache, request attributes).
+// per-request state (module cache, request attributes), created lazily so
+// a script that uses neither pays for neither.
 (function (native) {
   "use strict";
   const builtins = native.modules;
-  let state = { modules: new Map(), attributes: new Map() };
-
-  function instantiate(found, module) {
-    if (found.json !== undefined) {
-      module.exports = found.json;
-    } else {
-      found.fn(module.exports, requireFrom(found.dirname), module, found.filename, found.dirname);
-    }
-    module.loaded = true;
-    return module.exports;
-  }
+  let modules = null;
+  let attributes = null;
+  let entryModule = null;
+  const requires = new Map(); // one require function per folder
 
   function requireFrom(dirname) {
-    return function require(name) {
+    let require = requires.get(dirname);
+    if (require !== undefined) return require;
+    require = function require(name) {
       const builtin = builtins[name];
       if (builtin !== undefined) return builtin;
       const found = native.resolve(String(name), dirname);
-      const cached = state.modules.get(found.filename);
+      if (entryModule !== null && entryModule.filename === found.filename) return entryModule.exports;
+      if (modules === null) modules = new Map();
+      const cached = modules.get(found.filename);
       if (cached !== undefined) return cached.exports;
       const module = { exports: {}, id: found.filename, filename: found.filename, loaded: false };
-      state.modules.set(found.filename, module);
-      return instantiate(found, module);
+      modules.set(found.filename, module);
+      if (found.json !== undefined) {
+        module.exports = found.json;
+      } else {
+        found.fn(module.exports, requireFrom(found.dirname), module, found.filename, found.dirname);
+      }
+      module.loaded = true;
+      return module.exports;
     };
+    requires.set(dirname, require);
+    return require;
   }
 
   const request = builtins["http/v4/request"];
+  const attrs = () => (attributes === null ? (attributes = new Map()) : attributes);
   request.getAttribute = (name) => {
-    const value = state.attributes.get(String(name));
+    const value = attributes === null ? undefined : attributes.get(String(name));
     return value === undefined ? null : value;
   };
-  request.setAttribute = (name, value) => { state.attributes.set(String(name), value); };
-  request.removeAttribute = (name) => { state.attributes.delete(String(name)); };
-  request.getAttributeNames = () => Array.from(state.attributes.keys());
+  request.setAttribute = (name, value) => { attrs().set(String(name), value); };
+  request.removeAttribute = (name) => { attrs().delete(String(name)); };
+  request.getAttributeNames = () => Array.from(attrs().keys());
 
   return {
     modules: builtins,
-    // ES modules get fresh request state too, without a CommonJS entry.
+    // Fresh request state; ES modules call it directly.
     reset() {
-      state = { modules: new Map(), attributes: new Map() };
+      modules = null;
+      attributes = null;
+      entryModule = null;
     },
     main() {
       this.reset();
       const entry = native.entry();
       const module = { exports: {}, id: entry.filename, filename: entry.filename, loaded: false };
-      state.modules.set(entry.filename, module);
-      const result = entry.fn(module.exports, requireFrom(entry.dirname), module, entry.filename, entry.dirname);
+      entryModule = module;
+      const require = requireFrom(entry.dirname);
+      const result = entry.fn(module.exports, require, module, entry.filename, entry.dirname);
       module.loaded = true;
       return result;
     },

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
-use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Source};
+use boa_engine::{
+    js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction,
+    Source,
+};
 
 use super::cache::Unit;
 use super::context::host;
@@ -17,7 +20,11 @@ pub fn install_prelude(modules: JsObject, context: &mut Context) -> JsResult<JsO
     let native = ObjectInitializer::new(context)
         .property(js_string!("modules"), modules, Attribute::all())
         .function(NativeFunction::from_fn_ptr(entry), js_string!("entry"), 0)
-        .function(NativeFunction::from_fn_ptr(resolve), js_string!("resolve"), 2)
+        .function(
+            NativeFunction::from_fn_ptr(resolve),
+            js_string!("resolve"),
+            2,
+        )
         .build();
     let factory = context.eval(Source::from_bytes(PRELUDE))?;
     let factory = factory
@@ -26,17 +33,22 @@ pub fn install_prelude(modules: JsObject, context: &mut Context) -> JsResult<JsO
     factory
         .call(&JsValue::undefined(), &[native.into()], context)?
         .as_object()
-        .ok_or_else(|| JsNativeError::error().with_message("prelude returned no object").into())
+        .ok_or_else(|| {
+            JsNativeError::error()
+                .with_message("prelude returned no object")
+                .into()
+        })
 }
 
-fn found(filename: &Path, what: (&str, JsValue), context: &mut Context) -> JsValue {
+/// What `resolve` and `entry` hand the prelude: `{filename, dirname, fn}`
+/// (or `json` instead of `fn`).
+pub fn found(filename: &Path, what: (&str, JsValue), context: &mut Context) -> JsObject {
     let dirname = filename.parent().unwrap_or(Path::new("/"));
     ObjectInitializer::new(context)
         .property(js_string!("filename"), js_path(filename), Attribute::all())
         .property(js_string!("dirname"), js_path(dirname), Attribute::all())
         .property(JsString::from(what.0), what.1, Attribute::all())
         .build()
-        .into()
 }
 
 fn js_path(path: &Path) -> JsValue {
@@ -45,18 +57,26 @@ fn js_path(path: &Path) -> JsValue {
 
 /// `native.entry()`: the request's own script.
 fn entry(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let (function, file) = host(context)
-        .entry
-        .borrow_mut()
-        .take()
-        .ok_or_else(|| JsNativeError::error().with_message("no script to run"))?;
-    Ok(found(&file, ("fn", function.into()), context))
+    let record = host(context).entry.borrow_mut().take();
+    Ok(record
+        .ok_or_else(|| JsNativeError::error().with_message("no script to run"))?
+        .into())
 }
 
 /// `native.resolve(name, dirname)`: a relative module under the root.
 fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let name = args.first().cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped();
-    let dirname = args.get(1).cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped();
+    let name = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(context)?
+        .to_std_string_escaped();
+    let dirname = args
+        .get(1)
+        .cloned()
+        .unwrap_or_default()
+        .to_string(context)?
+        .to_std_string_escaped();
     let host = host(context);
     let not_found = || {
         JsNativeError::error().with_message(format!(
@@ -68,27 +88,42 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
     }
     let file = candidates(&Path::new(&dirname).join(&name))
         .into_iter()
-        .find_map(|c| c.canonicalize().ok().filter(|f| f.starts_with(&host.root) && f.is_file()))
+        .find_map(|c| {
+            c.canonicalize()
+                .ok()
+                .filter(|f| f.starts_with(&host.root) && f.is_file())
+        })
         .ok_or_else(not_found)?;
-    let relative = file.strip_prefix(&host.root).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+    let relative = file
+        .strip_prefix(&host.root)
+        .unwrap_or(&file)
+        .to_string_lossy()
+        .replace('\\', "/");
     let unit = host
         .cache
         .borrow_mut()
         .get(&file, &relative, context)
         .map_err(|e| JsNativeError::error().with_message(format!("cannot read {relative}: {e}")))?;
     match unit {
-        Unit::CommonJs(function) => Ok(found(&file, ("fn", function.into()), context)),
+        Unit::CommonJs(record) => Ok(record.into()),
         Unit::Json(text) => {
             let value: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| JsNativeError::syntax().with_message(format!("{relative}: {e}")))?;
             let value = JsValue::from_json(&value, context)?;
-            Ok(found(&file, ("json", value), context))
+            Ok(found(&file, ("json", value), context).into())
         }
         Unit::Esm(_) => Err(JsNativeError::error()
-            .with_message(format!("{relative} is an ES module: load it with import, not require"))
+            .with_message(format!(
+                "{relative} is an ES module: load it with import, not require"
+            ))
             .into()),
         Unit::Broken(description) => Err(JsNativeError::syntax()
-            .with_message(description.strip_prefix("SyntaxError: ").unwrap_or(&description).to_string())
+            .with_message(
+                description
+                    .strip_prefix("SyntaxError: ")
+                    .unwrap_or(&description)
+                    .to_string(),
+            )
             .into()),
     }
 }

@@ -26,8 +26,8 @@ use super::exchange::Exchange;
 use super::failure::Failure;
 use crate::config::Config;
 use crate::server::request::RequestData;
-use crate::server::router::{Route, Stamp};
 use crate::server::response::{ResponseState, Start};
+use crate::server::router::{Route, Stamp};
 use crate::session::{cookie, RequestSession, Sessions};
 
 /// Instructions between checks of the deadline (and chances for the
@@ -46,7 +46,8 @@ pub struct Worker {
     shared: Arc<Shared>,
     /// One script at a time per Context.
     turn: tokio::sync::Mutex<()>,
-    runtime: RefCell<Option<JsRuntime>>,
+    /// Boxed: a Context is large, and it moves in and out every request.
+    runtime: RefCell<Option<Box<JsRuntime>>>,
     /// Which scripts (at which version) use the session: their sessions are
     /// loaded before they run, without blocking the thread.
     session_scripts: RefCell<HashMap<PathBuf, (Stamp, bool)>>,
@@ -71,7 +72,10 @@ impl Worker {
         let began = Instant::now();
         let sessions = self.shared.sessions.clone();
         let cookies = request.headers.get_all(hyper::header::COOKIE);
-        let incoming = cookie::incoming_id(cookies.iter().filter_map(|v| v.to_str().ok()), &sessions.settings.cookie_name);
+        let incoming = cookie::incoming_id(
+            cookies.iter().filter_map(|v| v.to_str().ok()),
+            &sessions.settings.cookie_name,
+        );
         let mut session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
         if incoming.is_some() && self.uses_session(&request.route) {
             session.preload().await;
@@ -107,7 +111,9 @@ impl Worker {
         }
         let source = std::fs::read_to_string(&route.file).unwrap_or_default();
         let uses = source.contains("session") || source.contains("Session");
-        self.session_scripts.borrow_mut().insert(route.file.clone(), (route.stamp, uses));
+        self.session_scripts
+            .borrow_mut()
+            .insert(route.file.clone(), (route.stamp, uses));
         uses
     }
 
@@ -116,7 +122,7 @@ impl Worker {
         let mut runtime = match existing {
             Some(runtime) => runtime,
             None => match JsRuntime::new(self.shared.root.clone()) {
-                Ok(runtime) => runtime,
+                Ok(runtime) => Box::new(runtime),
                 Err(err) => {
                     tracing::error!("cannot create a JavaScript context: {err}");
                     return Some(Failure::Limit("the engine's start-up".into()));
@@ -136,7 +142,9 @@ impl Worker {
 
         if exchange.borrow().session.touched {
             // Learned for scripts that reach the session indirectly.
-            self.session_scripts.borrow_mut().insert(file, (stamp, true));
+            self.session_scripts
+                .borrow_mut()
+                .insert(file, (stamp, true));
         }
         match &failure {
             // A stopped script may leave the Context mid-flight: start afresh.
@@ -160,16 +168,27 @@ impl Worker {
         let relative = &request.route.relative;
         match failure {
             None => {
-                let cookie = if response.is_committed() { None } else { session.commit() };
+                let cookie = if response.is_committed() {
+                    None
+                } else {
+                    session.commit()
+                };
                 match session.finish().await {
                     Ok(()) => response.close(cookie),
                     Err(err) if response.is_committed() => {
-                        tracing::error!("{relative}: session not saved: {err} (after commit: body cut short)");
+                        tracing::error!(
+                            "{relative}: session not saved: {err} (after commit: body cut short)"
+                        );
                         response.cut_after_flushed().await;
                     }
                     Err(err) => {
                         tracing::error!("{relative}: session not saved: {err}");
-                        self.error(&mut response, StatusCode::SERVICE_UNAVAILABLE, err.to_string(), None);
+                        self.error(
+                            &mut response,
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            err.to_string(),
+                            None,
+                        );
                     }
                 }
             }
@@ -177,16 +196,24 @@ impl Worker {
                 drop(session); // a failed request leaves its session as it was
                 let (status, message) = match (&store_failure, &failure) {
                     (Some(store), _) => (StatusCode::SERVICE_UNAVAILABLE, store.clone()),
-                    (None, Failure::Threw { .. }) => (StatusCode::INTERNAL_SERVER_ERROR, failure.describe()),
+                    (None, Failure::Threw { .. }) => {
+                        (StatusCode::INTERNAL_SERVER_ERROR, failure.describe())
+                    }
                     (None, _) => (StatusCode::SERVICE_UNAVAILABLE, failure.describe()),
                 };
                 let stack = match &failure {
                     Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
                     _ => None,
                 };
-                let cut = if response.is_committed() { " (after commit: body cut short)" } else { "" };
+                let cut = if response.is_committed() {
+                    " (after commit: body cut short)"
+                } else {
+                    ""
+                };
                 match stack {
-                    Some(stack) => tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end()),
+                    Some(stack) => {
+                        tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end())
+                    }
                     None => tracing::error!("{relative}: {message}{cut}"),
                 }
                 if response.is_committed() {
@@ -199,7 +226,13 @@ impl Worker {
         (response.status(), response.bytes_sent())
     }
 
-    fn error(&self, response: &mut ResponseState, status: StatusCode, message: String, stack: Option<&str>) {
+    fn error(
+        &self,
+        response: &mut ResponseState,
+        status: StatusCode,
+        message: String,
+        stack: Option<&str>,
+    ) {
         let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
         response.replace(status, "application/json", body, &[]);
     }
@@ -226,7 +259,12 @@ async fn run_unit(
     relative: &str,
     deadline: Instant,
 ) -> Option<Failure> {
-    let unit = runtime.host.cache.borrow_mut().get_stamped(file, stamp, relative, &mut runtime.context);
+    let unit =
+        runtime
+            .host
+            .cache
+            .borrow_mut()
+            .get_stamped(file, stamp, relative, &mut runtime.context);
     let unit = match unit {
         Ok(unit) => unit,
         Err(err) => {
@@ -247,9 +285,11 @@ async fn run_unit(
             })
         }
         Unit::Json(_) => return Some(Failure::Limit("a JSON file cannot be run".into())),
-        Unit::CommonJs(function) => {
-            *runtime.host.entry.borrow_mut() = Some((function, file.to_path_buf()));
-            let evaluation = runtime.bootstrap.evaluate_async_with_budget(context, BUDGET);
+        Unit::CommonJs(record) => {
+            *runtime.host.entry.borrow_mut() = Some(record);
+            let evaluation = runtime
+                .bootstrap
+                .evaluate_async_with_budget(context, BUDGET);
             match with_deadline(evaluation, deadline).await {
                 None => return Some(Failure::Timeout),
                 Some(Err(err)) => return Some(Failure::from_js(err, context)),
@@ -272,9 +312,13 @@ async fn run_unit(
         return Some(Failure::from_js(err, context));
     }
     // A script (or module) whose result is a promise fails when it rejects.
-    let promise = value.as_object().and_then(|o| JsPromise::from_object(o).ok())?;
+    let promise = value
+        .as_object()
+        .and_then(|o| JsPromise::from_object(o).ok())?;
     match promise.state() {
-        PromiseState::Rejected(reason) => Some(Failure::from_js(JsError::from_opaque(reason), context)),
+        PromiseState::Rejected(reason) => {
+            Some(Failure::from_js(JsError::from_opaque(reason), context))
+        }
         _ => None,
     }
 }

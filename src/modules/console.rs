@@ -8,14 +8,42 @@ use crate::engine::context::host;
 
 pub fn install(context: &mut Context) -> JsResult<()> {
     let console = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::INFO, a, c)), js_string!("log"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::INFO, a, c)), js_string!("info"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::WARN, a, c)), js_string!("warn"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::ERROR, a, c)), js_string!("error"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::DEBUG, a, c)), js_string!("debug"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::TRACE, a, c)), js_string!("trace"), 0)
+        .function(
+            NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::INFO, a, c)),
+            js_string!("log"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::INFO, a, c)),
+            js_string!("info"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::WARN, a, c)),
+            js_string!("warn"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::ERROR, a, c)),
+            js_string!("error"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::DEBUG, a, c)),
+            js_string!("debug"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, a, c| log(tracing::Level::TRACE, a, c)),
+            js_string!("trace"),
+            0,
+        )
         .build();
-    context.register_global_property(js_string!("console"), console, Attribute::WRITABLE | Attribute::CONFIGURABLE)?;
+    context.register_global_property(
+        js_string!("console"),
+        console,
+        Attribute::WRITABLE | Attribute::CONFIGURABLE,
+    )?;
     Ok(())
 }
 

@@ -37,15 +37,27 @@ pub fn install(context: &mut Context) -> JsResult<JsObject> {
 }
 
 /// A native method: `name`, its arity and its body.
-pub type Method = (&'static str, usize, fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>);
+pub type Method = (
+    &'static str,
+    usize,
+    fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>,
+);
 
 /// A module object from its methods, plus `isValid()`.
 pub fn module_object(context: &mut Context, methods: &[Method]) -> JsObject {
     let mut object = ObjectInitializer::new(context);
     for &(name, length, function) in methods {
-        object.function(NativeFunction::from_fn_ptr(function), JsString::from(name), length);
+        object.function(
+            NativeFunction::from_fn_ptr(function),
+            JsString::from(name),
+            length,
+        );
     }
-    object.function(NativeFunction::from_fn_ptr(is_valid), js_string!("isValid"), 0);
+    object.function(
+        NativeFunction::from_fn_ptr(is_valid),
+        js_string!("isValid"),
+        0,
+    );
     object.build()
 }
 
@@ -53,7 +65,12 @@ fn is_valid(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsVal
     Ok(in_request(context).into())
 }
 
-pub fn define(object: &JsObject, name: &str, value: impl Into<JsValue>, context: &mut Context) -> JsResult<()> {
+pub fn define(
+    object: &JsObject,
+    name: &str,
+    value: impl Into<JsValue>,
+    context: &mut Context,
+) -> JsResult<()> {
     object.define_property_or_throw(
         JsString::from(name),
         boa_engine::property::PropertyDescriptor::builder()
@@ -68,7 +85,12 @@ pub fn define(object: &JsObject, name: &str, value: impl Into<JsValue>, context:
 
 /// Argument `i` as a Rust string (`undefined` → "undefined", like String()).
 pub fn arg_string(args: &[JsValue], i: usize, context: &mut Context) -> JsResult<String> {
-    Ok(args.get(i).cloned().unwrap_or_default().to_string(context)?.to_std_string_escaped())
+    Ok(args
+        .get(i)
+        .cloned()
+        .unwrap_or_default()
+        .to_string(context)?
+        .to_std_string_escaped())
 }
 
 /// A JS string, or `null` for `None`.
@@ -76,8 +98,13 @@ pub fn string_or_null(value: Option<impl AsRef<str>>) -> JsValue {
     value.map_or(JsValue::null(), |s| JsString::from(s.as_ref()).into())
 }
 
-pub fn string_array(items: impl IntoIterator<Item = impl AsRef<str>>, context: &mut Context) -> JsValue {
-    let values = items.into_iter().map(|s| JsValue::from(JsString::from(s.as_ref())));
+pub fn string_array(
+    items: impl IntoIterator<Item = impl AsRef<str>>,
+    context: &mut Context,
+) -> JsValue {
+    let values = items
+        .into_iter()
+        .map(|s| JsValue::from(JsString::from(s.as_ref())));
     boa_engine::object::builtins::JsArray::from_iter(values, context).into()
 }
 

@@ -11,16 +11,40 @@ use crate::engine::context::exchange;
 use crate::engine::exchange::Exchange;
 
 const METHODS: &[Method] = &[
-    ("getMethod", 0, |_, _, c| text(c, |e| Some(e.request.method.to_string()))),
-    ("getRequestURI", 0, |_, _, c| text(c, |e| Some(e.request.path.clone()))),
-    ("getRequestURL", 0, |_, _, c| text(c, |e| Some(request_url(e)))),
-    ("getQueryString", 0, |_, _, c| text(c, |e| e.request.query.clone())),
-    ("getPathInfo", 0, |_, _, c| text(c, |e| e.request.route.path_info.clone())),
-    ("getResourcePath", 0, |_, _, c| {
-        text(c, |e| Some(e.request.route.path_info.as_deref().unwrap_or("").trim_start_matches('/').to_string()))
+    ("getMethod", 0, |_, _, c| {
+        text(c, |e| Some(e.request.method.to_string()))
     }),
-    ("getServicePath", 0, |_, _, c| text(c, |e| Some(e.request.route.service_path.clone()))),
-    ("getPathTranslated", 0, |_, _, c| text(c, |e| Some(e.request.route.relative.clone()))),
+    ("getRequestURI", 0, |_, _, c| {
+        text(c, |e| Some(e.request.path.clone()))
+    }),
+    ("getRequestURL", 0, |_, _, c| {
+        text(c, |e| Some(request_url(e)))
+    }),
+    ("getQueryString", 0, |_, _, c| {
+        text(c, |e| e.request.query.clone())
+    }),
+    ("getPathInfo", 0, |_, _, c| {
+        text(c, |e| e.request.route.path_info.clone())
+    }),
+    ("getResourcePath", 0, |_, _, c| {
+        text(c, |e| {
+            Some(
+                e.request
+                    .route
+                    .path_info
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim_start_matches('/')
+                    .to_string(),
+            )
+        })
+    }),
+    ("getServicePath", 0, |_, _, c| {
+        text(c, |e| Some(e.request.route.service_path.clone()))
+    }),
+    ("getPathTranslated", 0, |_, _, c| {
+        text(c, |e| Some(e.request.route.relative.clone()))
+    }),
     ("getParameter", 1, get_parameter),
     ("getParameters", 0, get_parameters),
     ("getParameterNames", 0, get_parameter_names),
@@ -29,30 +53,62 @@ const METHODS: &[Method] = &[
     ("getHeaders", 1, get_headers),
     ("getHeaderNames", 0, get_header_names),
     ("getCookies", 0, get_cookies),
-    ("getText", 0, |_, _, c| text(c, |e| Some(String::from_utf8_lossy(&e.request.body).into_owned()))),
+    ("getText", 0, |_, _, c| {
+        text(c, |e| {
+            Some(String::from_utf8_lossy(&e.request.body).into_owned())
+        })
+    }),
     ("getJSON", 0, get_json),
     ("json", 0, get_json),
     ("getBytes", 0, get_bytes),
-    ("getContentType", 0, |_, _, c| text(c, |e| e.request.header("content-type").map(str::to_string))),
+    ("getContentType", 0, |_, _, c| {
+        text(c, |e| e.request.header("content-type").map(str::to_string))
+    }),
     ("getContentLength", 0, get_content_length),
     ("getCharacterEncoding", 0, |_, _, c| {
         text(c, |e| {
             e.request.header("content-type").and_then(|t| {
-                t.split(';').find_map(|p| p.trim().strip_prefix("charset=").map(|c| c.trim_matches('"').to_string()))
+                t.split(';').find_map(|p| {
+                    p.trim()
+                        .strip_prefix("charset=")
+                        .map(|c| c.trim_matches('"').to_string())
+                })
             })
         })
     }),
-    ("getProtocol", 0, |_, _, c| text(c, |e| Some(e.request.version.to_string()))),
-    ("getScheme", 0, |_, _, c| text(c, |e| Some(e.request.scheme.to_string()))),
-    ("isSecure", 0, |_, _, c| Ok(exchange(c)?.borrow().request.is_secure().into())),
-    ("getServerName", 0, |_, _, c| text(c, |e| Some(e.request.server_name_port().0))),
-    ("getServerPort", 0, |_, _, c| Ok(exchange(c)?.borrow().request.server_name_port().1.into())),
-    ("getLocalName", 0, |_, _, c| text(c, |e| Some(e.request.local.ip().to_string()))),
-    ("getLocalAddress", 0, |_, _, c| text(c, |e| Some(e.request.local.ip().to_string()))),
-    ("getLocalPort", 0, |_, _, c| Ok(exchange(c)?.borrow().request.local.port().into())),
-    ("getRemoteAddress", 0, |_, _, c| text(c, |e| Some(e.request.remote.clone()))),
-    ("getRemoteHost", 0, |_, _, c| text(c, |e| Some(e.request.remote.clone()))),
-    ("getRemotePort", 0, |_, _, c| Ok(exchange(c)?.borrow().request.peer.port().into())),
+    ("getProtocol", 0, |_, _, c| {
+        text(c, |e| Some(e.request.version.to_string()))
+    }),
+    ("getScheme", 0, |_, _, c| {
+        text(c, |e| Some(e.request.scheme.to_string()))
+    }),
+    ("isSecure", 0, |_, _, c| {
+        Ok(exchange(c)?.borrow().request.is_secure().into())
+    }),
+    ("getServerName", 0, |_, _, c| {
+        text(c, |e| Some(e.request.server_name_port().0))
+    }),
+    ("getServerPort", 0, |_, _, c| {
+        Ok(exchange(c)?.borrow().request.server_name_port().1.into())
+    }),
+    ("getLocalName", 0, |_, _, c| {
+        text(c, |e| Some(e.request.local.ip().to_string()))
+    }),
+    ("getLocalAddress", 0, |_, _, c| {
+        text(c, |e| Some(e.request.local.ip().to_string()))
+    }),
+    ("getLocalPort", 0, |_, _, c| {
+        Ok(exchange(c)?.borrow().request.local.port().into())
+    }),
+    ("getRemoteAddress", 0, |_, _, c| {
+        text(c, |e| Some(e.request.remote()))
+    }),
+    ("getRemoteHost", 0, |_, _, c| {
+        text(c, |e| Some(e.request.remote()))
+    }),
+    ("getRemotePort", 0, |_, _, c| {
+        Ok(exchange(c)?.borrow().request.peer.port().into())
+    }),
     ("getLocale", 0, get_locale),
     ("getRemoteUser", 0, |_, _, _| Ok(JsValue::null())),
     ("getAuthType", 0, |_, _, _| Ok(JsValue::null())),
@@ -71,7 +127,11 @@ fn text(context: &mut Context, f: impl FnOnce(&Exchange) -> Option<String>) -> J
 }
 
 fn request_url(e: &Exchange) -> String {
-    let host = e.request.header("host").map(str::to_string).unwrap_or_else(|| e.request.local.to_string());
+    let host = e
+        .request
+        .header("host")
+        .map(str::to_string)
+        .unwrap_or_else(|| e.request.local.to_string());
     format!("{}://{}{}", e.request.scheme, host, e.request.path)
 }
 
@@ -84,10 +144,11 @@ fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
         if let Some(query) = &exchange.request.query {
             decode_form(query, &mut list);
         }
-        let is_form = exchange
-            .request
-            .header("content-type")
-            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        let is_form = exchange.request.header("content-type").is_some_and(|t| {
+            t.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
         if is_form {
             let body = String::from_utf8_lossy(&exchange.request.body).into_owned();
             decode_form(&body, &mut list);
@@ -98,7 +159,11 @@ fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
 }
 
 fn decode_form(text: &str, into: &mut Vec<(String, String)>) {
-    let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    let decode = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         into.push((decode(name), decode(value)));
@@ -108,7 +173,9 @@ fn decode_form(text: &str, into: &mut Vec<(String, String)>) {
 fn get_parameter(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     let params = parameters(context)?;
-    Ok(string_or_null(params.into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)))
+    Ok(string_or_null(
+        params.into_iter().find(|(n, _)| *n == name).map(|(_, v)| v),
+    ))
 }
 
 fn names(params: &[(String, String)]) -> Vec<String> {
@@ -129,7 +196,8 @@ fn get_parameters(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult
         let array = string_array(values, context);
         pairs.push((name, array));
     }
-    let borrowed: Vec<(&str, JsValue)> = pairs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+    let borrowed: Vec<(&str, JsValue)> =
+        pairs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
     Ok(object_of(&borrowed, context))
 }
 
@@ -141,7 +209,11 @@ fn get_parameter_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsR
 fn get_parameter_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     let params = parameters(context)?;
-    let values: Vec<&String> = params.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).collect();
+    let values: Vec<&String> = params
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .collect();
     if values.is_empty() {
         return Ok(JsValue::null());
     }
@@ -151,7 +223,10 @@ fn get_parameter_values(_: &JsValue, args: &[JsValue], context: &mut Context) ->
 fn get_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     text(context, |e| {
-        e.request.headers.get(name.as_str()).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        e.request
+            .headers
+            .get(name.as_str())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     })
 }
 
@@ -169,7 +244,13 @@ fn get_headers(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult
 }
 
 fn get_header_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let names: Vec<String> = exchange(context)?.borrow().request.headers.keys().map(|k| k.to_string()).collect();
+    let names: Vec<String> = exchange(context)?
+        .borrow()
+        .request
+        .headers
+        .keys()
+        .map(|k| k.to_string())
+        .collect();
     Ok(string_array(names, context))
 }
 
@@ -191,14 +272,21 @@ fn get_cookies(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<Js
     let cookies: Vec<JsValue> = pairs
         .into_iter()
         .map(|(name, value)| {
-            object_of(&[("name", JsString::from(name).into()), ("value", JsString::from(value).into())], context)
+            object_of(
+                &[
+                    ("name", JsString::from(name).into()),
+                    ("value", JsString::from(value).into()),
+                ],
+                context,
+            )
         })
         .collect();
     Ok(values::js_array(cookies, context))
 }
 
 fn get_json(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(&exchange(context)?.borrow().request.body).ok();
+    let parsed: Option<serde_json::Value> =
+        serde_json::from_slice(&exchange(context)?.borrow().request.body).ok();
     match parsed {
         Some(value) => JsValue::from_json(&value, context),
         None => Ok(JsValue::null()),
@@ -221,12 +309,17 @@ fn get_content_length(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsRe
 }
 
 fn get_locale(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let first = exchange(context)?.borrow().request.header("accept-language").and_then(|v| {
-        v.split(',').next().map(|t| t.split(';').next().unwrap_or("").trim().to_string())
-    });
+    let first = exchange(context)?
+        .borrow()
+        .request
+        .header("accept-language")
+        .and_then(|v| {
+            v.split(',')
+                .next()
+                .map(|t| t.split(';').next().unwrap_or("").trim().to_string())
+        });
     match first.filter(|t| !t.is_empty() && t != "*") {
         Some(tag) => Ok(locale_object(&tag, context)),
         None => Ok(JsValue::null()),
     }
 }
-

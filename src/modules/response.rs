@@ -6,24 +6,55 @@ use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsValue,
 use cookie::{Cookie, SameSite};
 use hyper::StatusCode;
 
-use super::{arg_string, define, module_object, object_of, string_array, string_or_null, values, Method};
+use super::{
+    arg_string, define, module_object, object_of, string_array, string_or_null, values, Method,
+};
 use crate::engine::context::exchange;
 use crate::server::response::{header_pair, DEFAULT_CONTENT_TYPE};
 
 /// Dirigible's v4 status constants (those of the Servlet API).
 const STATUS_CONSTANTS: &[(&str, u16)] = &[
-    ("CONTINUE", 100), ("SWITCHING_PROTOCOLS", 101), ("OK", 200), ("CREATED", 201), ("ACCEPTED", 202),
-    ("NON_AUTHORITATIVE_INFORMATION", 203), ("NO_CONTENT", 204), ("RESET_CONTENT", 205),
-    ("PARTIAL_CONTENT", 206), ("MULTIPLE_CHOICES", 300), ("MOVED_PERMANENTLY", 301),
-    ("MOVED_TEMPORARILY", 302), ("FOUND", 302), ("SEE_OTHER", 303), ("NOT_MODIFIED", 304),
-    ("USE_PROXY", 305), ("TEMPORARY_REDIRECT", 307), ("BAD_REQUEST", 400), ("UNAUTHORIZED", 401),
-    ("PAYMENT_REQUIRED", 402), ("FORBIDDEN", 403), ("NOT_FOUND", 404), ("METHOD_NOT_ALLOWED", 405),
-    ("NOT_ACCEPTABLE", 406), ("PROXY_AUTHENTICATION_REQUIRED", 407), ("REQUEST_TIMEOUT", 408),
-    ("CONFLICT", 409), ("GONE", 410), ("LENGTH_REQUIRED", 411), ("PRECONDITION_FAILED", 412),
-    ("REQUEST_ENTITY_TOO_LARGE", 413), ("REQUEST_URI_TOO_LONG", 414), ("UNSUPPORTED_MEDIA_TYPE", 415),
-    ("REQUESTED_RANGE_NOT_SATISFIABLE", 416), ("EXPECTATION_FAILED", 417),
-    ("INTERNAL_SERVER_ERROR", 500), ("NOT_IMPLEMENTED", 501), ("BAD_GATEWAY", 502),
-    ("SERVICE_UNAVAILABLE", 503), ("GATEWAY_TIMEOUT", 504), ("HTTP_VERSION_NOT_SUPPORTED", 505),
+    ("CONTINUE", 100),
+    ("SWITCHING_PROTOCOLS", 101),
+    ("OK", 200),
+    ("CREATED", 201),
+    ("ACCEPTED", 202),
+    ("NON_AUTHORITATIVE_INFORMATION", 203),
+    ("NO_CONTENT", 204),
+    ("RESET_CONTENT", 205),
+    ("PARTIAL_CONTENT", 206),
+    ("MULTIPLE_CHOICES", 300),
+    ("MOVED_PERMANENTLY", 301),
+    ("MOVED_TEMPORARILY", 302),
+    ("FOUND", 302),
+    ("SEE_OTHER", 303),
+    ("NOT_MODIFIED", 304),
+    ("USE_PROXY", 305),
+    ("TEMPORARY_REDIRECT", 307),
+    ("BAD_REQUEST", 400),
+    ("UNAUTHORIZED", 401),
+    ("PAYMENT_REQUIRED", 402),
+    ("FORBIDDEN", 403),
+    ("NOT_FOUND", 404),
+    ("METHOD_NOT_ALLOWED", 405),
+    ("NOT_ACCEPTABLE", 406),
+    ("PROXY_AUTHENTICATION_REQUIRED", 407),
+    ("REQUEST_TIMEOUT", 408),
+    ("CONFLICT", 409),
+    ("GONE", 410),
+    ("LENGTH_REQUIRED", 411),
+    ("PRECONDITION_FAILED", 412),
+    ("REQUEST_ENTITY_TOO_LARGE", 413),
+    ("REQUEST_URI_TOO_LONG", 414),
+    ("UNSUPPORTED_MEDIA_TYPE", 415),
+    ("REQUESTED_RANGE_NOT_SATISFIABLE", 416),
+    ("EXPECTATION_FAILED", 417),
+    ("INTERNAL_SERVER_ERROR", 500),
+    ("NOT_IMPLEMENTED", 501),
+    ("BAD_GATEWAY", 502),
+    ("SERVICE_UNAVAILABLE", 503),
+    ("GATEWAY_TIMEOUT", 504),
+    ("HTTP_VERSION_NOT_SUPPORTED", 505),
 ];
 
 const METHODS: &[Method] = &[
@@ -63,7 +94,11 @@ pub fn build(context: &mut Context) -> JsResult<JsObject> {
         define(&module, name, code, context)?;
     }
     let reasons = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(get_reason), js_string!("getReason"), 1)
+        .function(
+            NativeFunction::from_fn_ptr(get_reason),
+            js_string!("getReason"),
+            1,
+        )
         .build();
     define(&module, "HttpCodesReasons", reasons, context)?;
     Ok(module)
@@ -88,7 +123,10 @@ fn text_of(args: &[JsValue], context: &mut Context) -> JsResult<Option<String>> 
 
 fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     if let Some(text) = text_of(args, context)? {
-        exchange(context)?.borrow_mut().response.append(text.as_bytes());
+        exchange(context)?
+            .borrow_mut()
+            .response
+            .append(text.as_bytes());
     }
     undefined()
 }
@@ -96,7 +134,10 @@ fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
 fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let mut text = text_of(args, context)?.unwrap_or_default();
     text.push('\n');
-    exchange(context)?.borrow_mut().response.append(text.as_bytes());
+    exchange(context)?
+        .borrow_mut()
+        .response
+        .append(text.as_bytes());
     undefined()
 }
 
@@ -117,9 +158,15 @@ fn bytes_of(value: JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
     if let Ok(typed) = JsTypedArray::from_object(object.clone()) {
         let offset = typed.byte_offset(context)?;
         let length = typed.byte_length(context)?;
-        let buffer = typed.buffer(context)?.as_object().and_then(|b| JsArrayBuffer::from_object(b).ok());
+        let buffer = typed
+            .buffer(context)?
+            .as_object()
+            .and_then(|b| JsArrayBuffer::from_object(b).ok());
         let all = buffer.and_then(|b| b.to_vec()).unwrap_or_default();
-        return Ok(all.get(offset..offset + length).unwrap_or_default().to_vec());
+        return Ok(all
+            .get(offset..offset + length)
+            .unwrap_or_default()
+            .to_vec());
     }
     if object.is_array() {
         let length = values::length(&object, context)?;
@@ -127,7 +174,9 @@ fn bytes_of(value: JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
         for i in 0..length {
             let n = object.get(i, context)?.as_number().unwrap_or(f64::NAN);
             if n.fract() != 0.0 || !(-128.0..=255.0).contains(&n) {
-                return Err(type_error(format!("write(): element {i} is not a byte value (0–255, or −128…−1)")));
+                return Err(type_error(format!(
+                    "write(): element {i} is not a byte value (0–255, or −128…−1)"
+                )));
             }
             bytes.push(n as i16 as u8);
         }
@@ -141,9 +190,13 @@ fn json(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValu
     let exchange = exchange(context)?;
     let mut exchange = exchange.borrow_mut();
     if !exchange.response.is_committed() {
-        let _ = exchange.response.set_header("content-type", "application/json", false);
+        let _ = exchange
+            .response
+            .set_header("content-type", "application/json", false);
     }
-    exchange.response.append(text.unwrap_or_default().as_bytes());
+    exchange
+        .response
+        .append(text.unwrap_or_default().as_bytes());
     undefined()
 }
 
@@ -162,9 +215,17 @@ fn is_committed(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<J
 }
 
 fn status_arg(args: &[JsValue], context: &mut Context) -> JsResult<u16> {
-    let n = args.first().cloned().unwrap_or_default().to_number(context)?;
+    let n = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_number(context)?;
     if n.fract() != 0.0 || !(100.0..=999.0).contains(&n) {
-        return Err(JsNativeError::range().with_message(format!("status code must be an integer from 100 to 999, not {n}")).into());
+        return Err(JsNativeError::range()
+            .with_message(format!(
+                "status code must be an integer from 100 to 999, not {n}"
+            ))
+            .into());
     }
     Ok(n as u16)
 }
@@ -180,7 +241,10 @@ fn get_status(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsV
 }
 
 fn reason(code: u16) -> &'static str {
-    StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown")
+    StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown")
 }
 
 fn send_error(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
@@ -192,11 +256,15 @@ fn send_error(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
     let exchange = exchange(context)?;
     let mut exchange = exchange.borrow_mut();
     if exchange.response.is_committed() {
-        return Err(JsNativeError::error().with_message("sendError() after the response was committed").into());
+        return Err(JsNativeError::error()
+            .with_message("sendError() after the response was committed")
+            .into());
     }
     exchange.response.discard_buffer();
     exchange.response.set_status(status);
-    let _ = exchange.response.set_header("content-type", DEFAULT_CONTENT_TYPE, false);
+    let _ = exchange
+        .response
+        .set_header("content-type", DEFAULT_CONTENT_TYPE, false);
     exchange.response.append(message.as_bytes());
     exchange.close();
     undefined()
@@ -207,9 +275,14 @@ fn send_redirect(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResu
     let exchange = exchange(context)?;
     let mut exchange = exchange.borrow_mut();
     if exchange.response.is_committed() {
-        return Err(JsNativeError::error().with_message("sendRedirect() after the response was committed").into());
+        return Err(JsNativeError::error()
+            .with_message("sendRedirect() after the response was committed")
+            .into());
     }
-    exchange.response.set_header("location", &location, false).map_err(|e| type_error(e.to_string()))?;
+    exchange
+        .response
+        .set_header("location", &location, false)
+        .map_err(|e| type_error(e.to_string()))?;
     exchange.response.discard_buffer();
     exchange.response.set_status(302);
     exchange.close();
@@ -249,7 +322,9 @@ fn add_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
 
 fn get_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
-    Ok(string_or_null(exchange(context)?.borrow().response.header(&name)))
+    Ok(string_or_null(
+        exchange(context)?.borrow().response.header(&name),
+    ))
 }
 
 fn get_headers(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
@@ -265,7 +340,12 @@ fn get_header_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResu
 
 fn contains_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
-    Ok(exchange(context)?.borrow().response.header(&name).is_some().into())
+    Ok(exchange(context)?
+        .borrow()
+        .response
+        .header(&name)
+        .is_some()
+        .into())
 }
 
 fn set_content_type(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
@@ -287,7 +367,11 @@ fn get_content_type(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResu
     Ok(string_or_null(Some(content_type(context)?)))
 }
 
-fn set_character_encoding(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+fn set_character_encoding(
+    _: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<JsValue> {
     let charset = arg_string(args, 0, context)?;
     let current = content_type(context)?;
     let media = current.split(';').next().unwrap_or("text/plain").trim();
@@ -307,16 +391,27 @@ fn get_character_encoding(_: &JsValue, _: &[JsValue], context: &mut Context) -> 
         .filter_map(|p| p.trim().strip_prefix("charset="))
         .next()
         .map(|c| c.trim_matches('"').to_string());
-    Ok(string_or_null(Some(charset.unwrap_or_else(|| "utf-8".into()))))
+    Ok(string_or_null(Some(
+        charset.unwrap_or_else(|| "utf-8".into()),
+    )))
 }
 
 fn set_content_length(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let n = args.first().cloned().unwrap_or_default().to_number(context)?;
+    let n = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_number(context)?;
     if n.fract() != 0.0 || n < 0.0 {
-        return Err(JsNativeError::range().with_message("content length must be a non-negative integer").into());
+        return Err(JsNativeError::range()
+            .with_message("content length must be a non-negative integer")
+            .into());
     }
     let value = (n as u64).to_string();
-    let _ = exchange(context)?.borrow_mut().response.set_header("content-length", &value, false);
+    let _ = exchange(context)?
+        .borrow_mut()
+        .response
+        .set_header("content-length", &value, false);
     undefined()
 }
 
@@ -325,7 +420,8 @@ fn add_cookie(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
         .first()
         .and_then(JsValue::as_object)
         .ok_or_else(|| type_error("addCookie() takes an object {name, value, path, ...}"))?;
-    let field = |name: &str, context: &mut Context| spec.get(boa_engine::JsString::from(name), context);
+    let field =
+        |name: &str, context: &mut Context| spec.get(boa_engine::JsString::from(name), context);
     let text = |v: JsValue, context: &mut Context| -> JsResult<Option<String>> {
         if v.is_null_or_undefined() {
             return Ok(None);
@@ -362,7 +458,10 @@ fn add_cookie(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
     }
     let expires = field("expires", context)?;
     if !expires.is_null_or_undefined() {
-        let millis = match expires.as_object().and_then(|o| JsDate::from_object(o).ok()) {
+        let millis = match expires
+            .as_object()
+            .and_then(|o| JsDate::from_object(o).ok())
+        {
             Some(date) => date.get_time(context)?.to_number(context)?,
             None => expires.to_number(context)?,
         };
@@ -383,7 +482,11 @@ fn add_cookie(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
             "strict" => SameSite::Strict,
             "lax" => SameSite::Lax,
             "none" => SameSite::None,
-            _ => return Err(type_error(format!("cookie {name}: sameSite must be Strict, Lax or None"))),
+            _ => {
+                return Err(type_error(format!(
+                    "cookie {name}: sameSite must be Strict, Lax or None"
+                )))
+            }
         });
     }
     let header = cookie.to_string();
@@ -422,14 +525,22 @@ fn set_locale(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
         }
     }
     let value = parts.join("-");
-    let (name, value) = header_pair("content-language", &value).map_err(|e| type_error(e.to_string()))?;
+    let (name, value) =
+        header_pair("content-language", &value).map_err(|e| type_error(e.to_string()))?;
     let value = value.to_str().unwrap_or_default().to_string();
-    let _ = exchange(context)?.borrow_mut().response.set_header(name.as_str(), &value, false);
+    let _ = exchange(context)?
+        .borrow_mut()
+        .response
+        .set_header(name.as_str(), &value, false);
     undefined()
 }
 
 fn get_locale(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let Some(language) = exchange(context)?.borrow().response.header("content-language") else {
+    let Some(language) = exchange(context)?
+        .borrow()
+        .response
+        .header("content-language")
+    else {
         return Ok(JsValue::null());
     };
     Ok(locale_object(&language, context))
@@ -440,7 +551,14 @@ pub fn locale_object(tag: &str, context: &mut Context) -> JsValue {
     let mut parts = tag.split(['-', '_']);
     let mut next = || boa_engine::JsString::from(parts.next().unwrap_or("")).into();
     let (language, country, variant) = (next(), next(), next());
-    object_of(&[("language", language), ("country", country), ("variant", variant)], context)
+    object_of(
+        &[
+            ("language", language),
+            ("country", country),
+            ("variant", variant),
+        ],
+        context,
+    )
 }
 
 fn get_reason(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
@@ -448,10 +566,20 @@ fn get_reason(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
     let n = if code.is_number() {
         code.as_number().unwrap_or(f64::NAN)
     } else {
-        code.to_string(context)?.to_std_string_escaped().trim().parse::<f64>().unwrap_or(f64::NAN)
+        code.to_string(context)?
+            .to_std_string_escaped()
+            .trim()
+            .parse::<f64>()
+            .unwrap_or(f64::NAN)
     };
     if !n.is_finite() {
-        return Err(JsNativeError::error().with_message(format!("not a status code: {}", code.display())).into());
+        return Err(JsNativeError::error()
+            .with_message(format!("not a status code: {}", code.display()))
+            .into());
     }
-    Ok(string_or_null(StatusCode::from_u16(n as u16).ok().and_then(|s| s.canonical_reason())))
+    Ok(string_or_null(
+        StatusCode::from_u16(n as u16)
+            .ok()
+            .and_then(|s| s.canonical_reason()),
+    ))
 }

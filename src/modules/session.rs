@@ -10,16 +10,36 @@ use crate::session::{RequestSession, SessionError};
 const METHODS: &[Method] = &[
     ("getAttribute", 1, |t, a, c| get_attribute(t, a, c, own)),
     ("setAttribute", 2, |t, a, c| set_attribute(t, a, c, own)),
-    ("removeAttribute", 1, |t, a, c| remove_attribute(t, a, c, own)),
-    ("getAttributeNames", 0, |t, a, c| get_attribute_names(t, a, c, own)),
-    ("getId", 0, |t, _, c| own(t, c, &mut |s, _| Ok(JsString::from(s.id()?.to_string()).into()))),
-    ("isNew", 0, |t, _, c| own(t, c, &mut |s, _| Ok(s.is_new()?.into()))),
+    ("removeAttribute", 1, |t, a, c| {
+        remove_attribute(t, a, c, own)
+    }),
+    ("getAttributeNames", 0, |t, a, c| {
+        get_attribute_names(t, a, c, own)
+    }),
+    ("getId", 0, |t, _, c| {
+        own(t, c, &mut |s, _| {
+            Ok(JsString::from(s.id()?.to_string()).into())
+        })
+    }),
+    ("isNew", 0, |t, _, c| {
+        own(t, c, &mut |s, _| Ok(s.is_new()?.into()))
+    }),
     ("getCreationTime", 0, |t, a, c| get_time(t, a, c, own, true)),
-    ("getLastAccessedTime", 0, |t, a, c| get_time(t, a, c, own, false)),
-    ("getMaxInactiveInterval", 0, |t, a, c| get_max_inactive(t, a, c, own)),
-    ("setMaxInactiveInterval", 1, |t, a, c| set_max_inactive(t, a, c, own)),
+    ("getLastAccessedTime", 0, |t, a, c| {
+        get_time(t, a, c, own, false)
+    }),
+    ("getMaxInactiveInterval", 0, |t, a, c| {
+        get_max_inactive(t, a, c, own)
+    }),
+    ("setMaxInactiveInterval", 1, |t, a, c| {
+        set_max_inactive(t, a, c, own)
+    }),
     ("invalidate", 0, |t, a, c| invalidate(t, a, c, own)),
-    ("regenerateId", 0, |t, _, c| own(t, c, &mut |s, _| Ok(JsString::from(s.regenerate_id()?.to_string()).into()))),
+    ("regenerateId", 0, |t, _, c| {
+        own(t, c, &mut |s, _| {
+            Ok(JsString::from(s.regenerate_id()?.to_string()).into())
+        })
+    }),
     ("increment", 2, |t, a, c| increment(t, a, c, own)),
 ];
 
@@ -53,7 +73,9 @@ impl From<JsError> for Failure {
 /// The JS error for a session error: limits are RangeErrors.
 pub fn js_error(error: &SessionError) -> JsError {
     let native = match error {
-        SessionError::ValueTooLarge { .. } | SessionError::TooManyAttributes(_) => JsNativeError::range(),
+        SessionError::ValueTooLarge { .. } | SessionError::TooManyAttributes(_) => {
+            JsNativeError::range()
+        }
         SessionError::NotANumber(_) => JsNativeError::typ(),
         _ => JsNativeError::error(),
     };
@@ -76,7 +98,12 @@ fn own(_this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsVa
     }
 }
 
-pub fn get_attribute(this: &JsValue, args: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
+pub fn get_attribute(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     access(this, context, &mut |s, c| match s.get(&name)? {
         Some(json) => {
@@ -87,11 +114,18 @@ pub fn get_attribute(this: &JsValue, args: &[JsValue], context: &mut Context, ac
     })
 }
 
-pub fn set_attribute(this: &JsValue, args: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
+pub fn set_attribute(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     let value = args.get(1).cloned().unwrap_or_default();
     if value.is_undefined() {
-        return access(this, context, &mut |s, _| Ok(s.remove(&name).map(|_| JsValue::undefined())?));
+        return access(this, context, &mut |s, _| {
+            Ok(s.remove(&name).map(|_| JsValue::undefined())?)
+        });
     }
     let json = values::to_json(&value, context)
         .map_err(|e| rename_error(e, &name))?
@@ -107,22 +141,43 @@ pub fn set_attribute(this: &JsValue, args: &[JsValue], context: &mut Context, ac
 fn rename_error(error: JsError, name: &str) -> JsError {
     match error.as_native() {
         Some(native) => JsNativeError::typ()
-            .with_message(format!("session attribute \"{name}\": {}", native.message()))
+            .with_message(format!(
+                "session attribute \"{name}\": {}",
+                native.message()
+            ))
             .into(),
         None => error,
     }
 }
 
-pub fn remove_attribute(this: &JsValue, args: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
+pub fn remove_attribute(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
-    access(this, context, &mut |s, _| Ok(s.remove(&name).map(|_| JsValue::undefined())?))
+    access(this, context, &mut |s, _| {
+        Ok(s.remove(&name).map(|_| JsValue::undefined())?)
+    })
 }
 
-pub fn get_attribute_names(this: &JsValue, _: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
+pub fn get_attribute_names(
+    this: &JsValue,
+    _: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
     access(this, context, &mut |s, c| Ok(string_array(s.names()?, c)))
 }
 
-pub fn get_time(this: &JsValue, _: &[JsValue], context: &mut Context, access: Access, creation: bool) -> JsResult<JsValue> {
+pub fn get_time(
+    this: &JsValue,
+    _: &[JsValue],
+    context: &mut Context,
+    access: Access,
+    creation: bool,
+) -> JsResult<JsValue> {
     access(this, context, &mut |s, c| {
         let (created, accessed) = s.times()?;
         let millis = if creation { created } else { accessed };
@@ -131,14 +186,32 @@ pub fn get_time(this: &JsValue, _: &[JsValue], context: &mut Context, access: Ac
     })
 }
 
-pub fn get_max_inactive(this: &JsValue, _: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
-    access(this, context, &mut |s, _| Ok((s.max_inactive()? as f64).into()))
+pub fn get_max_inactive(
+    this: &JsValue,
+    _: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
+    access(this, context, &mut |s, _| {
+        Ok((s.max_inactive()? as f64).into())
+    })
 }
 
-pub fn set_max_inactive(this: &JsValue, args: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
-    let secs = args.first().cloned().unwrap_or_default().to_number(context)?;
+pub fn set_max_inactive(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
+    let secs = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_number(context)?;
     if !secs.is_finite() {
-        return Err(JsNativeError::range().with_message("max inactive interval must be a finite number of seconds").into());
+        return Err(JsNativeError::range()
+            .with_message("max inactive interval must be a finite number of seconds")
+            .into());
     }
     access(this, context, &mut |s, _| {
         s.set_max_inactive(secs as i64)?;
@@ -146,22 +219,35 @@ pub fn set_max_inactive(this: &JsValue, args: &[JsValue], context: &mut Context,
     })
 }
 
-pub fn invalidate(this: &JsValue, _: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
+pub fn invalidate(
+    this: &JsValue,
+    _: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
     access(this, context, &mut |s, _| {
         s.invalidate()?;
         Ok(JsValue::undefined())
     })
 }
 
-pub fn increment(this: &JsValue, args: &[JsValue], context: &mut Context, access: Access) -> JsResult<JsValue> {
+pub fn increment(
+    this: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+    access: Access,
+) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     let delta = match args.get(1) {
         None => 1.0,
         Some(v) if v.is_undefined() => 1.0,
         Some(v) => v.as_number().filter(|n| n.is_finite()).ok_or_else(|| {
-            JsError::from(JsNativeError::typ().with_message("increment() takes a finite number as delta"))
+            JsError::from(
+                JsNativeError::typ().with_message("increment() takes a finite number as delta"),
+            )
         })?,
     };
-    access(this, context, &mut |s, _| Ok(s.increment(&name, delta)?.into()))
+    access(this, context, &mut |s, _| {
+        Ok(s.increment(&name, delta)?.into())
+    })
 }
-

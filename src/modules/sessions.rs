@@ -12,17 +12,39 @@ const METHODS: &[Method] = &[("get", 1, get), ("count", 0, count)];
 
 /// Methods of a looked-up session: those of `session` but isNew and regenerateId.
 const FOREIGN: &[Method] = &[
-    ("getAttribute", 1, |t, a, c| session::get_attribute(t, a, c, foreign)),
-    ("setAttribute", 2, |t, a, c| session::set_attribute(t, a, c, foreign)),
-    ("removeAttribute", 1, |t, a, c| session::remove_attribute(t, a, c, foreign)),
-    ("getAttributeNames", 0, |t, a, c| session::get_attribute_names(t, a, c, foreign)),
-    ("getId", 0, |t, _, c| Ok(JsString::from(foreign_id(t, c)?.to_string()).into())),
-    ("getCreationTime", 0, |t, a, c| session::get_time(t, a, c, foreign, true)),
-    ("getLastAccessedTime", 0, |t, a, c| session::get_time(t, a, c, foreign, false)),
-    ("getMaxInactiveInterval", 0, |t, a, c| session::get_max_inactive(t, a, c, foreign)),
-    ("setMaxInactiveInterval", 1, |t, a, c| session::set_max_inactive(t, a, c, foreign)),
-    ("invalidate", 0, |t, a, c| session::invalidate(t, a, c, foreign)),
-    ("increment", 2, |t, a, c| session::increment(t, a, c, foreign)),
+    ("getAttribute", 1, |t, a, c| {
+        session::get_attribute(t, a, c, foreign)
+    }),
+    ("setAttribute", 2, |t, a, c| {
+        session::set_attribute(t, a, c, foreign)
+    }),
+    ("removeAttribute", 1, |t, a, c| {
+        session::remove_attribute(t, a, c, foreign)
+    }),
+    ("getAttributeNames", 0, |t, a, c| {
+        session::get_attribute_names(t, a, c, foreign)
+    }),
+    ("getId", 0, |t, _, c| {
+        Ok(JsString::from(foreign_id(t, c)?.to_string()).into())
+    }),
+    ("getCreationTime", 0, |t, a, c| {
+        session::get_time(t, a, c, foreign, true)
+    }),
+    ("getLastAccessedTime", 0, |t, a, c| {
+        session::get_time(t, a, c, foreign, false)
+    }),
+    ("getMaxInactiveInterval", 0, |t, a, c| {
+        session::get_max_inactive(t, a, c, foreign)
+    }),
+    ("setMaxInactiveInterval", 1, |t, a, c| {
+        session::set_max_inactive(t, a, c, foreign)
+    }),
+    ("invalidate", 0, |t, a, c| {
+        session::invalidate(t, a, c, foreign)
+    }),
+    ("increment", 2, |t, a, c| {
+        session::increment(t, a, c, foreign)
+    }),
 ];
 
 pub fn build(context: &mut Context) -> JsResult<JsObject> {
@@ -52,8 +74,12 @@ fn get(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
     };
     // The request's own session is already locked by this request.
     if own == Some(id) {
-        let modules = crate::engine::context::blimp_object(context)?.get(js_string!("modules"), context)?;
-        let module = modules.as_object().map(|m| m.get(js_string!("http/v4/session"), context)).transpose()?;
+        let modules =
+            crate::engine::context::blimp_object(context)?.get(js_string!("modules"), context)?;
+        let module = modules
+            .as_object()
+            .map(|m| m.get(js_string!("http/v4/session"), context))
+            .transpose()?;
         return Ok(module.unwrap_or_default());
     }
     let exists = RequestSession::transact(&sessions, id, |s| s.exists());
@@ -92,8 +118,11 @@ fn foreign_id(this: &JsValue, context: &mut Context) -> JsResult<SessionId> {
         .and_then(|v| v.as_string())
         .map(|s| s.to_std_string_escaped())
         .unwrap_or_default();
-    SessionId::parse(&text)
-        .ok_or_else(|| JsNativeError::typ().with_message("not a session object from sessions.get()").into())
+    SessionId::parse(&text).ok_or_else(|| {
+        JsNativeError::typ()
+            .with_message("not a session object from sessions.get()")
+            .into()
+    })
 }
 
 /// Each call on another session is its own transaction.

@@ -17,24 +17,43 @@ fn type_error(message: String) -> boa_engine::JsError {
     JsNativeError::typ().with_message(message).into()
 }
 
-fn convert(value: &JsValue, context: &mut Context, path: &mut Vec<JsObject>, at: &str) -> JsResult<Value> {
+fn convert(
+    value: &JsValue,
+    context: &mut Context,
+    path: &mut Vec<JsObject>,
+    at: &str,
+) -> JsResult<Value> {
     Ok(match value.variant() {
         JsVariant::Null | JsVariant::Undefined => Value::Null,
         JsVariant::Boolean(b) => Value::Bool(b),
         JsVariant::Integer32(i) => Value::from(i),
         JsVariant::Float64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
         JsVariant::String(s) => Value::String(s.to_std_string_escaped()),
-        JsVariant::BigInt(_) => return Err(type_error(format!("{at} is a BigInt, which cannot be stored as JSON"))),
-        JsVariant::Symbol(_) => return Err(type_error(format!("{at} is a symbol, which cannot be stored"))),
+        JsVariant::BigInt(_) => {
+            return Err(type_error(format!(
+                "{at} is a BigInt, which cannot be stored as JSON"
+            )))
+        }
+        JsVariant::Symbol(_) => {
+            return Err(type_error(format!(
+                "{at} is a symbol, which cannot be stored"
+            )))
+        }
         JsVariant::Object(object) => {
             if object.is_callable() {
-                return Err(type_error(format!("{at} is a function, which cannot be stored")));
+                return Err(type_error(format!(
+                    "{at} is a function, which cannot be stored"
+                )));
             }
             if path.iter().any(|seen| JsObject::equals(seen, &object)) {
-                return Err(type_error(format!("{at} is a cycle (an object that contains itself)")));
+                return Err(type_error(format!(
+                    "{at} is a cycle (an object that contains itself)"
+                )));
             }
             if path.len() >= MAX_DEPTH {
-                return Err(type_error(format!("{at} is nested deeper than {MAX_DEPTH} levels")));
+                return Err(type_error(format!(
+                    "{at} is nested deeper than {MAX_DEPTH} levels"
+                )));
             }
             // Dates and other objects with toJSON store what JSON.stringify would.
             let to_json = object.get(js_string!("toJSON"), context)?;
@@ -58,8 +77,14 @@ fn convert(value: &JsValue, context: &mut Context, path: &mut Vec<JsObject>, at:
                 let keys = keys
                     .as_callable()
                     .ok_or_else(|| type_error("Object.keys is not a function".into()))?
-                    .call(&object_constructor.into(), std::slice::from_ref(value), context)?;
-                let keys = keys.as_object().ok_or_else(|| type_error("Object.keys failed".into()))?;
+                    .call(
+                        &object_constructor.into(),
+                        std::slice::from_ref(value),
+                        context,
+                    )?;
+                let keys = keys
+                    .as_object()
+                    .ok_or_else(|| type_error("Object.keys failed".into()))?;
                 for i in 0..length(&keys, context)? {
                     let name = keys.get(i, context)?.to_string(context)?;
                     let item = object.get(name.clone(), context)?;
@@ -80,8 +105,9 @@ fn convert(value: &JsValue, context: &mut Context, path: &mut Vec<JsObject>, at:
 
 /// A JSON text as a fresh JS value.
 pub fn from_json_text(text: &str, context: &mut Context) -> JsResult<JsValue> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| JsNativeError::syntax().with_message(format!("stored value is not JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        JsNativeError::syntax().with_message(format!("stored value is not JSON: {e}"))
+    })?;
     JsValue::from_json(&value, context)
 }
 
@@ -103,6 +129,12 @@ pub fn js_array(values: Vec<JsValue>, context: &mut Context) -> JsValue {
 
 /// The `length` of an array-like object.
 pub fn length(object: &JsObject, context: &mut Context) -> JsResult<u64> {
-    let n = object.get(js_string!("length"), context)?.to_number(context)?;
-    Ok(if n.is_finite() && n > 0.0 { n as u64 } else { 0 })
+    let n = object
+        .get(js_string!("length"), context)?
+        .to_number(context)?;
+    Ok(if n.is_finite() && n > 0.0 {
+        n as u64
+    } else {
+        0
+    })
 }

@@ -58,8 +58,14 @@ impl Server {
             .canonicalize()
             .map_err(|e| StartError::Scripts(config.scripts.display().to_string(), e))?;
         let listeners = listen(&config)?;
-        let addr = listeners[0].local_addr().map_err(|e| StartError::Listen(config.host.clone(), e))?;
-        let shared = Arc::new(Shared { config, root, sessions });
+        let addr = listeners[0]
+            .local_addr()
+            .map_err(|e| StartError::Listen(config.host.clone(), e))?;
+        let shared = Arc::new(Shared {
+            config,
+            root,
+            sessions,
+        });
         let (stop, stopped) = watch::channel(false);
         let threads = listeners
             .into_iter()
@@ -74,7 +80,11 @@ impl Server {
                     .expect("spawn worker thread")
             })
             .collect();
-        Ok(Server { addr, stop, threads })
+        Ok(Server {
+            addr,
+            stop,
+            threads,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -100,7 +110,8 @@ fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
         .ok_or_else(|| err(std::io::ErrorKind::AddrNotAvailable.into()))?;
     let mut listeners = Vec::new();
     for _ in 0..config.workers() {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(err)?;
         socket.set_reuse_address(true).map_err(err)?;
         socket.set_reuse_port(true).map_err(err)?;
         socket.set_nonblocking(true).map_err(err)?;
@@ -114,7 +125,11 @@ fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
     Ok(listeners)
 }
 
-fn worker_thread(listener: std::net::TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+fn worker_thread(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -153,8 +168,13 @@ fn worker_thread(listener: std::net::TcpListener, shared: Arc<Shared>, mut stopp
             });
         }
         drop(listener);
-        if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
-            tracing::warn!("requests still running {SHUTDOWN_GRACE:?} after shutdown began: closing them");
+        if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "requests still running {SHUTDOWN_GRACE:?} after shutdown began: closing them"
+            );
         }
     });
 }
@@ -176,17 +196,27 @@ async fn handle(
         json_response(status, message)
     };
     if in_flight.get() >= shared.config.max_pending {
-        let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, "server saturated, retry shortly")?;
+        let mut response = json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server saturated, retry shortly",
+        )?;
         response.headers_mut().extend(retry_after());
         return Ok(response);
     }
     let route = match router::resolve(&shared.root, &path) {
         Ok(route) => route,
-        Err(RouteError::NotFound) => return quick(StatusCode::NOT_FOUND, &format!("no script for {path}")),
-        Err(RouteError::BadRequest) => return quick(StatusCode::BAD_REQUEST, "malformed request path"),
+        Err(RouteError::NotFound) => {
+            return quick(StatusCode::NOT_FOUND, &format!("no script for {path}"))
+        }
+        Err(RouteError::BadRequest) => {
+            return quick(StatusCode::BAD_REQUEST, "malformed request path")
+        }
     };
     let max_body = shared.config.max_body;
-    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let too_large = format!("request body larger than {max_body} bytes (--max-body)");
     if declared.is_some_and(|n| n > max_body) {
         return quick(StatusCode::PAYLOAD_TOO_LARGE, &too_large);
@@ -204,10 +234,11 @@ async fn handle(
     in_flight.set(in_flight.get() + 1);
     let (start_tx, start_rx) = oneshot::channel();
     let counter = in_flight.clone();
-    tokio::task::spawn_local(async move {
+    // Boxed: the request's future is large, and a task moves what it holds.
+    tokio::task::spawn_local(Box::pin(async move {
         worker.serve(request, start_tx).await;
         counter.set(counter.get() - 1);
-    });
+    }));
     match start_rx.await {
         Ok(start) => {
             let mut response = Response::new(start.body);
@@ -215,7 +246,10 @@ async fn handle(
             *response.headers_mut() = start.headers;
             Ok(response)
         }
-        Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, "the script ended without a response"),
+        Err(_) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the script ended without a response",
+        ),
     }
 }
 
@@ -227,17 +261,22 @@ fn request_data(
     peer: SocketAddr,
     local: SocketAddr,
 ) -> RequestData {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let trusted = shared.config.trust_proxy;
     let scheme = match header("x-forwarded-proto") {
         Some(proto) if trusted && proto.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
-    let remote = header("x-forwarded-for")
+    let forwarded_for = header("x-forwarded-for")
         .filter(|_| trusted)
         .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| peer.ip().to_string());
+        .map(|v| v.trim().to_string());
     RequestData {
         version: match parts.version {
             hyper::Version::HTTP_10 => "HTTP/1.0",
@@ -253,7 +292,7 @@ fn request_data(
         peer,
         local,
         scheme,
-        remote,
+        forwarded_for,
     }
 }
 
@@ -261,14 +300,17 @@ fn json_response(status: StatusCode, message: &str) -> Result<HttpResponse, Infa
     let body = error_body(status, message, None);
     let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(body))));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
 pub fn run_until_signal(server: Server, runtime: &tokio::runtime::Runtime) {
     runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -20,13 +20,20 @@ pub struct RequestData {
     pub local: SocketAddr,
     /// `https` as the client sees it (X-Forwarded-Proto only with --trust-proxy).
     pub scheme: &'static str,
-    /// The client address (X-Forwarded-For only with --trust-proxy).
-    pub remote: String,
+    /// The client as X-Forwarded-For names it (only with --trust-proxy).
+    pub forwarded_for: Option<String>,
 }
 
 impl RequestData {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The client address: X-Forwarded-For's first entry when trusted, else the peer.
+    pub fn remote(&self) -> String {
+        self.forwarded_for
+            .clone()
+            .unwrap_or_else(|| self.peer.ip().to_string())
     }
 
     pub fn is_secure(&self) -> bool {
@@ -49,6 +56,9 @@ impl RequestData {
             },
         };
         let default_port = if self.is_secure() { 443 } else { 80 };
-        (name, port.and_then(|p| p.parse().ok()).unwrap_or(default_port))
+        (
+            name,
+            port.and_then(|p| p.parse().ok()).unwrap_or(default_port),
+        )
     }
 }

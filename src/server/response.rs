@@ -49,7 +49,7 @@ impl ResponseState {
         ResponseState {
             status: 200,
             headers: HeaderMap::new(),
-            buffer: BytesMut::new(),
+            buffer: BytesMut::with_capacity(1024),
             head_only,
             start: Some(start),
             stream: None,
@@ -115,15 +115,24 @@ impl ResponseState {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     }
 
     pub fn header_values(&self, name: &str) -> Vec<String> {
-        self.headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
     }
 
     pub fn header_names(&self) -> Vec<String> {
-        self.headers.keys().map(|k| k.as_str().to_string()).collect()
+        self.headers
+            .keys()
+            .map(|k| k.as_str().to_string())
+            .collect()
     }
 
     /// Clears buffer, status and headers; an error once committed.
@@ -152,6 +161,8 @@ impl ResponseState {
         let (tx, rx) = mpsc::unbounded_channel();
         self.stream = Some(tx);
         let headers = self.final_headers(set_cookie);
+        // The script runs on and may still read the headers it set.
+        self.headers = headers.clone();
         self.send_start(headers, ResponseBody::Stream(rx, self.queued.clone()));
     }
 
@@ -219,13 +230,22 @@ impl ResponseState {
     }
 
     /// Replaces an uncommitted response with a complete error response.
-    pub fn replace(&mut self, status: StatusCode, content_type: &str, body: String, extra: &[(HeaderName, HeaderValue)]) {
+    pub fn replace(
+        &mut self,
+        status: StatusCode,
+        content_type: &str,
+        body: String,
+        extra: &[(HeaderName, HeaderValue)],
+    ) {
         if self.committed {
             self.cut();
             return;
         }
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).expect("static content type"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("static content type"),
+        );
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
@@ -240,7 +260,11 @@ impl ResponseState {
     fn length_mismatch(&self) -> bool {
         match self.declared_length {
             Some(declared) if declared != self.sent && !self.head_only => {
-                tracing::error!(declared, sent = self.sent, "body length does not match setContentLength: connection closed");
+                tracing::error!(
+                    declared,
+                    sent = self.sent,
+                    "body length does not match setContentLength: connection closed"
+                );
                 true
             }
             _ => false,
@@ -250,7 +274,10 @@ impl ResponseState {
     fn final_headers(&mut self, set_cookie: Option<String>) -> HeaderMap {
         let mut headers = std::mem::take(&mut self.headers);
         if !headers.contains_key(header::CONTENT_TYPE) {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(DEFAULT_CONTENT_TYPE),
+            );
         }
         if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.append(header::SET_COOKIE, cookie);
@@ -258,7 +285,6 @@ impl ResponseState {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
         }
-        self.headers = headers.clone();
         headers
     }
 
@@ -266,7 +292,11 @@ impl ResponseState {
         self.committed = true;
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Some(start) = self.start.take() {
-            let _ = start.send(Start { status, headers, body });
+            let _ = start.send(Start {
+                status,
+                headers,
+                body,
+            });
         }
     }
 
@@ -287,10 +317,12 @@ fn cut_stream(body: Bytes) -> mpsc::UnboundedReceiver<Result<Bytes, Cut>> {
 
 /// Validates a header a script wants to set: no injection through names or values.
 pub fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), HeaderError> {
-    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeaderError::Name(name.to_string()))?;
+    let header_name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HeaderError::Name(name.to_string()))?;
     if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
         return Err(HeaderError::Value(name.to_string()));
     }
-    let header_value = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| HeaderError::Value(name.to_string()))?;
+    let header_value = HeaderValue::from_bytes(value.as_bytes())
+        .map_err(|_| HeaderError::Value(name.to_string()))?;
     Ok((header_name, header_value))
 }

@@ -53,7 +53,36 @@ pub enum RouteError {
 const PREFIXES: [&str; 2] = ["/services/v4/js", "/services/js"];
 
 /// `root` must be canonical.
+///
+/// Each worker remembers exact matches (`/a/b` → `a/b.js`): the next
+/// request for that path costs one `stat` to see the file is unchanged.
+/// Matches with path info or an index file are resolved every time, so a
+/// newly added, more specific script takes over at once.
 pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
+    thread_local! {
+        static EXACT: RefCell<HashMap<String, Route>> = RefCell::default();
+    }
+    if let Some(route) = EXACT.with_borrow(|routes| routes.get(raw_path).cloned()) {
+        if std::fs::metadata(&route.file).is_ok_and(|meta| Stamp::of(&meta) == route.stamp) {
+            return Ok(route);
+        }
+    }
+    let route = resolve_uncached(root, raw_path)?;
+    if route.path_info.is_none()
+        && route.relative.ends_with(".js")
+        && !route.relative.ends_with("index.js")
+    {
+        EXACT.with_borrow_mut(|routes| {
+            if routes.len() >= 10_000 {
+                routes.clear();
+            }
+            routes.insert(raw_path.to_string(), route.clone());
+        });
+    }
+    Ok(route)
+}
+
+fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
     let (prefix, rest) = PREFIXES
         .iter()
         .find_map(|p| {
@@ -81,7 +110,11 @@ pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
         return Err(RouteError::NotFound);
     }
     let trailing_empty = segments.last().is_some_and(String::is_empty);
-    let named = if trailing_empty { segments.len() - 1 } else { segments.len() };
+    let named = if trailing_empty {
+        segments.len() - 1
+    } else {
+        segments.len()
+    };
 
     for k in (0..=named).rev() {
         let dir = &segments[..k];
@@ -98,13 +131,18 @@ pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
         if k == named {
             // A folder answers only its own path: `/dir` and `/dir/`.
             for index in ["index.js", "index.mjs"] {
-                let path = dir.iter().map(String::as_str).chain([index]).collect::<Vec<_>>();
+                let path = dir
+                    .iter()
+                    .map(String::as_str)
+                    .chain([index])
+                    .collect::<Vec<_>>();
                 candidates.push((path.join("/"), true));
             }
         }
         for (relative, is_index) in candidates {
             if let Some((file, stamp)) = inside(root, &relative) {
-                let path_info = (k < segments.len() && !is_index).then(|| format!("/{}", segments[k..].join("/")));
+                let path_info = (k < segments.len() && !is_index)
+                    .then(|| format!("/{}", segments[k..].join("/")));
                 return Ok(Route {
                     file,
                     relative,
@@ -120,35 +158,10 @@ pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
 
 /// The canonical path of `relative` under `root` if it is a regular file
 /// that really lies inside `root` (symlinks resolved), with its stamp.
-///
-/// Resolving symlinks costs a syscall per path component, so each worker
-/// remembers the answer for a file until the file's stamp changes: the
-/// common case is one `stat`.
 pub fn inside(root: &Path, relative: &str) -> Option<(PathBuf, Stamp)> {
-    thread_local! {
-        static RESOLVED: RefCell<HashMap<PathBuf, (Stamp, Option<PathBuf>)>> = RefCell::default();
-    }
-    let joined = root.join(relative);
-    let meta = std::fs::metadata(&joined).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let stamp = Stamp::of(&meta);
-    let cached = RESOLVED.with_borrow(|r| r.get(&joined).filter(|(s, _)| *s == stamp).map(|(_, f)| f.clone()));
-    let file = match cached {
-        Some(file) => file,
-        None => {
-            let file = joined.canonicalize().ok().filter(|f| f.starts_with(root));
-            RESOLVED.with_borrow_mut(|r| {
-                if r.len() > 10_000 {
-                    r.clear();
-                }
-                r.insert(joined, (stamp, file.clone()));
-            });
-            file
-        }
-    };
-    file.map(|f| (f, stamp))
+    let file = root.join(relative).canonicalize().ok()?;
+    let meta = std::fs::metadata(&file).ok()?;
+    (file.starts_with(root) && meta.is_file()).then(|| (file, Stamp::of(&meta)))
 }
 
 #[cfg(test)]
@@ -158,7 +171,14 @@ mod tests {
     fn tree() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        for file in ["index.js", "a/b.js", "a/c.mjs", "dir/index.js", "_lib/x.js", "ok.js"] {
+        for file in [
+            "index.js",
+            "a/b.js",
+            "a/c.mjs",
+            "dir/index.js",
+            "_lib/x.js",
+            "ok.js",
+        ] {
             let path = root.join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "").unwrap();
@@ -174,7 +194,11 @@ mod tests {
     fn maps_paths_to_scripts() {
         let (_dir, root) = tree();
         let ok = |p: &str, f: &str, info: Option<&str>| {
-            assert_eq!(route(&root, p), Ok((f.to_string(), info.map(String::from))), "{p}")
+            assert_eq!(
+                route(&root, p),
+                Ok((f.to_string(), info.map(String::from))),
+                "{p}"
+            )
         };
         ok("/", "index.js", None);
         ok("/a/b", "a/b.js", None);
@@ -192,7 +216,16 @@ mod tests {
     #[test]
     fn refuses_private_and_escaping_paths() {
         let (_dir, root) = tree();
-        for bad in ["/_lib/x", "/../etc/passwd", "/%2e%2e/x", "/a%2fb", "/a\\b", "/a%00", "/.hidden", "/a//b"] {
+        for bad in [
+            "/_lib/x",
+            "/../etc/passwd",
+            "/%2e%2e/x",
+            "/a%2fb",
+            "/a\\b",
+            "/a%00",
+            "/.hidden",
+            "/a//b",
+        ] {
             assert_eq!(route(&root, bad), Err(RouteError::NotFound), "{bad}");
         }
         assert_eq!(route(&root, "/%ff"), Err(RouteError::BadRequest));

@@ -6,7 +6,10 @@ use super::SessionId;
 
 /// The first well-formed session id among the request's Cookie headers.
 /// Anything malformed is ignored, as if no cookie were sent.
-pub fn incoming_id<'a>(cookie_headers: impl Iterator<Item = &'a str>, name: &str) -> Option<SessionId> {
+pub fn incoming_id<'a>(
+    cookie_headers: impl Iterator<Item = &'a str>,
+    name: &str,
+) -> Option<SessionId> {
     cookie_headers
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)

@@ -53,9 +53,15 @@ mod tests {
         let id = SessionId::generate();
         assert_eq!(SessionId::parse(&id.to_string()), Some(id));
         assert_eq!(SessionId::parse(&id.to_string().to_uppercase()), None);
-        assert_eq!(SessionId::parse("00000000-0000-0000-0000-000000000000"), None);
+        assert_eq!(
+            SessionId::parse("00000000-0000-0000-0000-000000000000"),
+            None
+        );
         assert_eq!(SessionId::parse("not-an-id"), None);
         assert_eq!(SessionId::parse(&id.to_string().replace('-', "")), None);
-        assert_eq!(SessionId::parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), None); // v1
+        assert_eq!(
+            SessionId::parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8"),
+            None
+        ); // v1
     }
 }

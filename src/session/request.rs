@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::store::{Meta, SessionLock, Stored, StoreError, Write};
+use super::store::{Meta, SessionLock, StoreError, Stored, Write};
 use super::{cookie, now_ms, touch_interval_ms, SessionError, SessionId, Sessions};
 
 type Result<T> = std::result::Result<T, SessionError>;
@@ -52,7 +52,10 @@ struct Live {
 }
 
 /// Locks and loads a session, as one unit that can run anywhere.
-async fn open(sessions: Arc<Sessions>, id: SessionId) -> std::result::Result<(SessionLock, Option<Stored>), StoreError> {
+async fn open(
+    sessions: Arc<Sessions>,
+    id: SessionId,
+) -> std::result::Result<(SessionLock, Option<Stored>), StoreError> {
     let store = &sessions.store;
     let lock = store.lock(id, sessions.settings.lock_timeout).await?;
     match store.load(id).await {
@@ -89,7 +92,11 @@ impl RequestSession {
 
     /// Runs one operation on a foreign session as a whole transaction:
     /// lock, load, change, write back, unlock.
-    pub fn transact<T>(sessions: &Arc<Sessions>, id: SessionId, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    pub fn transact<T>(
+        sessions: &Arc<Sessions>,
+        id: SessionId,
+        op: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         let mut session = Self::foreign(sessions.clone(), id);
         let value = op(&mut session)?;
         sessions.block_on(session.finish())?;
@@ -116,18 +123,23 @@ impl RequestSession {
                 HELD_HERE.with_borrow_mut(|held| held.insert(self.incoming.expect("locked an id")));
                 let now = now_ms();
                 let expiry = self.sessions.settings.expiry;
-                self.live = stored.filter(|s| !expiry.is_expired(&s.meta, now)).map(|s| Live {
-                    id: self.incoming.expect("loaded without an id"),
-                    stored_as: self.incoming,
-                    meta: s.meta,
-                    attrs: s.attrs,
-                    changed: Vec::new(),
-                    idle_changed: false,
-                });
+                self.live = stored
+                    .filter(|s| !expiry.is_expired(&s.meta, now))
+                    .map(|s| Live {
+                        id: self.incoming.expect("loaded without an id"),
+                        stored_as: self.incoming,
+                        meta: s.meta,
+                        attrs: s.attrs,
+                        changed: Vec::new(),
+                        idle_changed: false,
+                    });
                 self.state = State::Ready;
             }
             Err(err) => {
-                tracing::warn!("session {}: {err}", self.incoming.map(|i| i.tag()).unwrap_or_default());
+                tracing::warn!(
+                    "session {}: {err}",
+                    self.incoming.map(|i| i.tag()).unwrap_or_default()
+                );
                 self.state = State::Failed(err);
             }
         }
@@ -188,12 +200,20 @@ impl RequestSession {
 
     pub fn get(&mut self, name: &str) -> Result<Option<&str>> {
         self.ready()?;
-        Ok(self.live.as_ref().and_then(|l| l.attrs.iter().find(|(k, _)| k == name)).map(|(_, v)| v.as_str()))
+        Ok(self
+            .live
+            .as_ref()
+            .and_then(|l| l.attrs.iter().find(|(k, _)| k == name))
+            .map(|(_, v)| v.as_str()))
     }
 
     pub fn names(&mut self) -> Result<Vec<String>> {
         self.ready()?;
-        Ok(self.live.as_ref().map(|l| l.attrs.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default())
+        Ok(self
+            .live
+            .as_ref()
+            .map(|l| l.attrs.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default())
     }
 
     /// Stores the JSON text of a value.
@@ -235,7 +255,9 @@ impl RequestSession {
     pub fn increment(&mut self, name: &str, delta: f64) -> Result<f64> {
         let current = match self.get(name)? {
             None => 0.0,
-            Some(json) => json.parse::<f64>().map_err(|_| SessionError::NotANumber(name.to_string()))?,
+            Some(json) => json
+                .parse::<f64>()
+                .map_err(|_| SessionError::NotANumber(name.to_string()))?,
         };
         let next = current + delta;
         self.set(name, number_json(next))?;
@@ -256,12 +278,18 @@ impl RequestSession {
     pub fn times(&mut self) -> Result<(i64, i64)> {
         self.ready()?;
         let now = now_ms();
-        Ok(self.live.as_ref().map_or((now, now), |l| (l.meta.created, l.meta.accessed)))
+        Ok(self
+            .live
+            .as_ref()
+            .map_or((now, now), |l| (l.meta.created, l.meta.accessed)))
     }
 
     pub fn max_inactive(&mut self) -> Result<i64> {
         self.ready()?;
-        Ok(self.live.as_ref().map_or(self.sessions.settings.idle_secs, |l| l.meta.idle))
+        Ok(self
+            .live
+            .as_ref()
+            .map_or(self.sessions.settings.idle_secs, |l| l.meta.idle))
     }
 
     pub fn set_max_inactive(&mut self, secs: i64) -> Result<()> {
@@ -301,7 +329,9 @@ impl RequestSession {
         let settings = &self.sessions.settings;
         let secure = self.secure || settings.secure_cookies;
         match &self.live {
-            Some(live) if live.stored_as != Some(live.id) => Some(cookie::issue(&settings.cookie_name, &live.id, secure)),
+            Some(live) if live.stored_as != Some(live.id) => {
+                Some(cookie::issue(&settings.cookie_name, &live.id, secure))
+            }
             None if !self.deleted.is_empty() => Some(cookie::clear(&settings.cookie_name, secure)),
             _ => None,
         }
@@ -318,7 +348,11 @@ impl RequestSession {
         }
         let store = self.sessions.store.clone();
         async move {
-            let result = if writes.is_empty() { Ok(()) } else { store.apply(writes).await };
+            let result = if writes.is_empty() {
+                Ok(())
+            } else {
+                store.apply(writes).await
+            };
             if let Some((lock, id)) = held {
                 store.unlock(id, lock).await;
             }
@@ -327,19 +361,35 @@ impl RequestSession {
     }
 
     fn writes(&mut self) -> Vec<Write> {
-        let mut writes: Vec<Write> = self.deleted.iter().map(|&id| Write::Delete { id }).collect();
+        let mut writes: Vec<Write> = self
+            .deleted
+            .iter()
+            .map(|&id| Write::Delete { id })
+            .collect();
         let Some(live) = self.live.take() else {
             return writes;
         };
         let now = now_ms();
         let Some(stored_as) = live.stored_as else {
-            let meta = Meta { accessed: now, ..live.meta };
-            writes.push(Write::Create { id: live.id, stored: Stored { meta, attrs: live.attrs } });
+            let meta = Meta {
+                accessed: now,
+                ..live.meta
+            };
+            writes.push(Write::Create {
+                id: live.id,
+                stored: Stored {
+                    meta,
+                    attrs: live.attrs,
+                },
+            });
             return writes;
         };
         let renamed = stored_as != live.id;
         if renamed {
-            writes.push(Write::Rename { from: stored_as, to: live.id });
+            writes.push(Write::Rename {
+                from: stored_as,
+                to: live.id,
+            });
         }
         let stale = now - live.meta.accessed >= touch_interval_ms(live.meta.idle);
         if renamed || stale || live.idle_changed || !live.changed.is_empty() {
@@ -362,7 +412,9 @@ impl Drop for RequestSession {
         if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
             HELD_HERE.with_borrow_mut(|held| held.remove(&id));
             let store = self.sessions.store.clone();
-            self.sessions.runtime().spawn(async move { store.unlock(id, lock).await });
+            self.sessions
+                .runtime()
+                .spawn(async move { store.unlock(id, lock).await });
         }
     }
 }

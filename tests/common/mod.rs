@@ -42,11 +42,16 @@ impl Blimp {
 
     /// Starts blimp on an existing folder; flags in `extra` win.
     pub fn start_in(root: &Path, extra: &[&str]) -> Blimp {
-        let mut args: Vec<String> = vec!["--port".into(), "0".into(), "--scripts".into(), root.display().to_string()];
-        if !extra.iter().any(|a| *a == "--session-store") {
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            "0".into(),
+            "--scripts".into(),
+            root.display().to_string(),
+        ];
+        if !extra.contains(&"--session-store") {
             args.extend(["--session-store".into(), "memory".into()]);
         }
-        if !extra.iter().any(|a| *a == "--workers") {
+        if !extra.contains(&"--workers") {
             args.extend(["--workers".into(), "2".into()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -118,7 +123,10 @@ impl Blimp {
 
     /// SIGTERM, then wait for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().unwrap()
     }
 }
@@ -171,7 +179,10 @@ impl Reply {
         Reply {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
-            body: response.bytes().map(|b| b.to_vec()).map_err(|e| e.to_string()),
+            body: response
+                .bytes()
+                .map(|b| b.to_vec())
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -184,7 +195,9 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
     }
 
     pub fn bytes(&self) -> Result<Vec<u8>, String> {
@@ -192,7 +205,9 @@ impl Reply {
     }
 
     pub fn text(&self) -> Result<String, String> {
-        self.body.clone().map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.body
+            .clone()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 }
 
@@ -211,14 +226,27 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         RedisServer::start_on(port)
     }
 
     pub fn start_on(port: u16) -> RedisServer {
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .arg("--dir")
             .arg(dir.path())
             .stdout(Stdio::null())
@@ -230,7 +258,11 @@ impl RedisServer {
             assert!(Instant::now() < until, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        RedisServer { child, port, _dir: dir }
+        RedisServer {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {

@@ -3,7 +3,7 @@
 //! proportional to what expires, not to how many sessions live.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -47,9 +47,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, id: &SessionId) -> &Mutex<Shard> {
-        let mut hasher = self.hasher.build_hasher();
-        id.hash(&mut hasher);
-        &self.shards[hasher.finish() as usize % SHARDS]
+        &self.shards[self.hasher.hash_one(id) as usize % SHARDS]
     }
 
     fn apply_one(&self, write: Write) -> StoreResult<()> {
@@ -124,7 +122,8 @@ impl Shard {
 
     fn take(&mut self, id: &SessionId, expiry: Expiry) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
-        self.by_deadline.remove(&(expiry.deadline(&entry.meta), *id));
+        self.by_deadline
+            .remove(&(expiry.deadline(&entry.meta), *id));
         Some(entry)
     }
 
@@ -179,7 +178,11 @@ impl SessionStore for MemoryStore {
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
-        let n: usize = self.shards.iter().map(|s| s.lock().unwrap().sessions.len()).sum();
+        let n: usize = self
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().sessions.len())
+            .sum();
         async move { Ok(n as u64) }.boxed()
     }
 

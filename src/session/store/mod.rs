@@ -35,7 +35,10 @@ pub struct Stored {
 #[derive(Debug, Clone)]
 pub enum Write {
     /// Insert if absent; an existing id is a `StoreError::Collision`.
-    Create { id: SessionId, stored: Stored },
+    Create {
+        id: SessionId,
+        stored: Stored,
+    },
     /// Only the fields that changed.
     Update {
         id: SessionId,
@@ -44,9 +47,14 @@ pub enum Write {
         set: Vec<(String, String)>,
         remove: Vec<String>,
     },
-    Delete { id: SessionId },
+    Delete {
+        id: SessionId,
+    },
     /// New id, same session; the old id stops existing.
-    Rename { from: SessionId, to: SessionId },
+    Rename {
+        from: SessionId,
+        to: SessionId,
+    },
 }
 
 /// Exclusive use of one session for one request. Dropping it releases the

@@ -45,8 +45,7 @@ pub fn open_sessions(
         "memory" => Arc::new(MemoryStore::new(config.session_max_count, settings.expiry)),
         _ if spec.starts_with("sqlite:") => {
             let path = &spec["sqlite:".len()..];
-            let store =
-                SqliteStore::open(path, settings.expiry, lock_ttl, runtime.handle().clone());
+            let store = SqliteStore::open(path, settings.expiry, lock_ttl);
             Arc::new(store.map_err(StartError::Sessions)?)
         }
         _ if spec.starts_with("redis://")

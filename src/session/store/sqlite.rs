@@ -24,8 +24,12 @@
 //! carries the request's token. A killed process leaves its rows behind;
 //! they expire after the lock TTL.
 //!
-//! Every database call runs on the blocking pool of the session runtime, so
-//! a busy file never stalls an async thread.
+//! Each process uses one connection, behind a mutex: requests of one
+//! process queue on the mutex rather than on SQLite's sleeping busy handler
+//! (which made tail latencies jump to hundreds of milliseconds), and a call
+//! runs right on the thread that makes it: statements take microseconds, a
+//! hop to another thread would cost more. Another process's write
+//! transaction can still make a statement wait, up to BUSY_TIMEOUT.
 //!
 //! At open, `PRAGMA quick_check` reads the whole file (about a second per
 //! few hundred MB) and the tables are checked: a file that is not SQLite,
@@ -119,8 +123,6 @@ const STATEMENTS: &[&str] = &[
 
 /// How long one statement waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Idle connections kept open.
-const POOL_SIZE: usize = 8;
 /// Sessions deleted per sweep transaction.
 const SWEEP_BATCH: i64 = 256;
 /// Longest pause between two attempts at another process's lock.
@@ -128,12 +130,12 @@ const MAX_POLL: Duration = Duration::from_millis(8);
 
 pub struct SqliteStore {
     inner: Arc<Inner>,
-    runtime: tokio::runtime::Handle,
 }
 
 struct Inner {
     path: String,
-    pool: Mutex<Vec<Connection>>,
+    /// `None` after a failure: the next call opens a fresh connection.
+    conn: Mutex<Option<Connection>>,
     locks: LocalLocks,
     expiry: Expiry,
     lock_ttl_ms: i64,
@@ -160,14 +162,8 @@ impl SqliteStore {
     /// silently starts empty over a file it cannot use.
     ///
     /// `lock_ttl` bounds how long a lock of a killed process blocks its
-    /// session; `runtime` is the session runtime, whose blocking pool runs
-    /// the database calls.
-    pub fn open(
-        path: &str,
-        expiry: Expiry,
-        lock_ttl: Duration,
-        runtime: tokio::runtime::Handle,
-    ) -> Result<SqliteStore, String> {
+    /// session.
+    pub fn open(path: &str, expiry: Expiry, lock_ttl: Duration) -> Result<SqliteStore, String> {
         if path.is_empty() {
             return Err(
                 "session store sqlite: needs a file path, as in sqlite:/var/lib/blimp/sessions.db"
@@ -183,36 +179,22 @@ impl SqliteStore {
             open_checked(path).map_err(|err| format!("session store sqlite:{path}: {err}"))?;
         let inner = Inner {
             path: path.to_string(),
-            pool: Mutex::new(vec![conn]),
+            conn: Mutex::new(Some(conn)),
             locks: LocalLocks::default(),
             expiry,
             lock_ttl_ms: i64::try_from(lock_ttl.as_millis()).unwrap_or(i64::MAX),
         };
         Ok(SqliteStore {
             inner: Arc::new(inner),
-            runtime,
         })
     }
 
-    /// Runs `op` with a pooled connection on the blocking pool.
+    /// Runs `op` with the connection, here and now.
     fn run<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T> + Send + 'static,
     ) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
-        run(&self.inner, &self.runtime, op)
-    }
-}
-
-fn run<T: Send + 'static>(
-    inner: &Arc<Inner>,
-    runtime: &tokio::runtime::Handle,
-    op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T> + Send + 'static,
-) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
-    let inner = inner.clone();
-    let task = runtime.spawn_blocking(move || inner.with_conn(op));
-    async move {
-        task.await
-            .unwrap_or_else(|err| Err(StoreError::Unavailable(format!("sqlite: {err}"))))
+        std::future::ready(self.inner.with_conn(op))
     }
 }
 
@@ -346,30 +328,20 @@ impl Inner {
         &self,
         op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T>,
     ) -> StoreResult<T> {
-        let pooled = self.pool.lock().unwrap().pop();
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => connect(&self.path).map_err(unavailable)?,
-        };
-        let result = op(self, &mut conn);
-        match result {
-            Ok(value) => {
-                self.give_back(conn);
-                Ok(value)
-            }
-            Err(Fail::Collision) => {
-                self.give_back(conn);
-                Err(StoreError::Collision)
-            }
-            // A failed connection is not reused: the next call opens a fresh one.
-            Err(Fail::Db(err)) => Err(unavailable(err)),
+        let mut slot = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(connect(&self.path).map_err(unavailable)?);
         }
-    }
-
-    fn give_back(&self, conn: Connection) {
-        let mut pool = self.pool.lock().unwrap();
-        if pool.len() < POOL_SIZE {
-            pool.push(conn);
+        match op(self, slot.as_mut().expect("connection just opened")) {
+            Ok(value) => Ok(value),
+            Err(Fail::Collision) => Err(StoreError::Collision),
+            Err(Fail::Db(err)) => {
+                *slot = None;
+                Err(unavailable(err))
+            }
         }
     }
 
@@ -559,7 +531,6 @@ fn release(_: &Inner, conn: &mut Connection, id: SessionId, token: &str) -> DbRe
 /// is dropped after the row was written), the row is released anyway.
 struct Taking {
     inner: Arc<Inner>,
-    runtime: tokio::runtime::Handle,
     id: SessionId,
     token: Option<String>,
 }
@@ -568,10 +539,9 @@ impl Drop for Taking {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
             let id = self.id;
-            // Spawned at once; nobody waits for the outcome.
-            drop(run(&self.inner, &self.runtime, move |inner, conn| {
-                release(inner, conn, id, &token)
-            }));
+            let _ = self
+                .inner
+                .with_conn(move |inner, conn| release(inner, conn, id, &token));
         }
     }
 }
@@ -584,7 +554,6 @@ impl SessionStore for SqliteStore {
             let token = uuid::Uuid::new_v4().to_string();
             let mut taking = Taking {
                 inner: self.inner.clone(),
-                runtime: self.runtime.clone(),
                 id,
                 token: Some(token.clone()),
             };

@@ -458,3 +458,16 @@ fn many_concurrent_requests_are_all_answered() {
         handle.join().unwrap();
     }
 }
+
+#[test]
+fn a_port_in_use_is_an_error_not_a_shared_port() {
+    let first = Blimp::start(&[("ok.js", &say("one"))], &[]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_blimp"))
+        .args(["--port", &first.port().to_string(), "--session-store", "memory", "--scripts"])
+        .arg(&first.scripts)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Address already in use"));
+    assert_eq!(get(&plain(), &first.url("/ok")).1, "one");
+}

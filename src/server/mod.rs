@@ -111,7 +111,8 @@ fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
     // SO_REUSEPORT would let a second server silently share the port: make
     // sure nobody else listens on it first.
     if addr.port() != 0 {
-        let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+        let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(err)?;
         probe.set_reuse_address(true).map_err(err)?;
         probe.bind(&addr.into()).map_err(err)?;
     }

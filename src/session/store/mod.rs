@@ -88,6 +88,41 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The session as stored, expired or not (the caller judges expiry).
     fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>>;
     fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>>;
+    /// `lock` then `load`, in as few round trips as the store allows.
+    fn open(
+        &self,
+        id: SessionId,
+        wait: Duration,
+    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
+        Box::pin(async move {
+            let lock = self.lock(id, wait).await?;
+            match self.load(id).await {
+                Ok(stored) => Ok((lock, stored)),
+                Err(err) => {
+                    self.unlock(id, lock).await;
+                    Err(err)
+                }
+            }
+        })
+    }
+    /// `apply` then `unlock` (of the lock `held`, if any).
+    fn close(
+        &self,
+        writes: Vec<Write>,
+        held: Option<(SessionId, SessionLock)>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let result = if writes.is_empty() {
+                Ok(())
+            } else {
+                self.apply(writes).await
+            };
+            if let Some((id, lock)) = held {
+                self.unlock(id, lock).await;
+            }
+            result
+        })
+    }
     /// Live sessions, approximately.
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>>;
     /// Deletes sessions whose deadline has passed; returns how many.

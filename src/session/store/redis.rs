@@ -390,6 +390,31 @@ impl Inner {
         .await
     }
 
+    /// Takes the lock and reads the session in one round trip; the read is
+    /// used only if the lock is ours.
+    async fn try_lock_and_load(
+        &self,
+        id: SessionId,
+        token: &str,
+    ) -> StoreResult<Option<Option<Stored>>> {
+        let (lock_key, key) = (self.lock_key(id), self.key(id));
+        let (_, holder, fields): (Option<String>, Option<String>, HashMap<String, String>) = self
+            .call(|mut con| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(&lock_key)
+                    .arg(token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(self.lock_ttl_ms);
+                pipe.cmd("GET").arg(&lock_key);
+                pipe.cmd("HGETALL").arg(&key);
+                async move { pipe.query_async(&mut con).await }
+            })
+            .await?;
+        Ok((holder.as_deref() == Some(token)).then(|| decode(&fields)))
+    }
+
     async fn release(&self, key: &str, token: &str) -> StoreResult<()> {
         self.call(|mut con| async move {
             let _: i64 = self
@@ -656,6 +681,73 @@ impl SessionStore for RedisStore {
     fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
         let inner = self.inner.clone();
         self.spawn(async move { inner.load(id).await }).boxed()
+    }
+
+    /// One hop to the session runtime, one round trip when uncontended.
+    fn open(
+        &self,
+        id: SessionId,
+        wait: Duration,
+    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
+        let inner = self.inner.clone();
+        let runtime = self.runtime.clone();
+        self.spawn(async move {
+            let until = Instant::now() + wait;
+            let local = inner.locks.lock(id, wait).await?;
+            let token = uuid::Uuid::new_v4().to_string();
+            let mut taking = Taking {
+                inner: inner.clone(),
+                runtime,
+                key: inner.lock_key(id),
+                token: Some(token.clone()),
+            };
+            let mut pause = Duration::from_millis(1);
+            loop {
+                match inner.try_lock_and_load(id, &token).await {
+                    Ok(Some(stored)) => {
+                        taking.token = None;
+                        let lock = SessionLock {
+                            local: Some(local),
+                            shared: Some(token),
+                        };
+                        return Ok((lock, stored));
+                    }
+                    Ok(None) => {}
+                    // Maybe set before the connection failed: `taking` releases it.
+                    Err(err) => return Err(err),
+                }
+                let now = Instant::now();
+                if now >= until {
+                    taking.token = None;
+                    return Err(StoreError::LockTimeout);
+                }
+                tokio::time::sleep(jitter(pause).min(until - now)).await;
+                pause = (pause * 2).min(MAX_POLL);
+            }
+        })
+        .boxed()
+    }
+
+    /// Writes and releases in one hop to the session runtime.
+    fn close(
+        &self,
+        writes: Vec<Write>,
+        held: Option<(SessionId, SessionLock)>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        let inner = self.inner.clone();
+        self.spawn(async move {
+            let result = if writes.is_empty() { Ok(()) } else { inner.apply(writes).await };
+            if let Some((id, SessionLock { local, shared })) = held {
+                if let Some(token) = shared {
+                    if let Err(err) = inner.release(&inner.lock_key(id), &token).await {
+                        tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+                    }
+                }
+                drop(local);
+            }
+            result
+        })
+        .boxed()
     }
 
     fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {

@@ -284,7 +284,13 @@ async fn run_unit(
                 stack: String::new(),
             })
         }
-        Unit::Json(_) => return Some(Failure::Limit("a JSON file cannot be run".into())),
+        Unit::Json(_) => {
+            return Some(Failure::Threw {
+                message: format!("{relative} is JSON, not a script"),
+                location: None,
+                stack: String::new(),
+            })
+        }
         Unit::CommonJs(record) => {
             *runtime.host.entry.borrow_mut() = Some(record);
             let evaluation = runtime

@@ -369,27 +369,6 @@ impl Inner {
         }
     }
 
-    /// One attempt at the shared lock. A lost reply to a successful SET is
-    /// recognised by the token on a retry.
-    async fn try_lock(&self, key: &str, token: &str) -> StoreResult<bool> {
-        self.call(|mut con| async move {
-            let set: Option<String> = redis::cmd("SET")
-                .arg(key)
-                .arg(token)
-                .arg("NX")
-                .arg("PX")
-                .arg(self.lock_ttl_ms)
-                .query_async(&mut con)
-                .await?;
-            if set.is_some() {
-                return Ok(true);
-            }
-            let holder: Option<String> = redis::cmd("GET").arg(key).query_async(&mut con).await?;
-            Ok(holder.as_deref() == Some(token))
-        })
-        .await
-    }
-
     /// Takes the lock and reads the session in one round trip; the read is
     /// used only if the lock is ours.
     async fn try_lock_and_load(
@@ -622,43 +601,11 @@ impl Drop for Taking {
 }
 
 impl SessionStore for RedisStore {
+    /// `open` without the session: the read rides along in the same round trip.
     fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
-        let inner = self.inner.clone();
-        let runtime = self.runtime.clone();
-        self.spawn(async move {
-            let until = Instant::now() + wait;
-            let local = inner.locks.lock(id, wait).await?;
-            let token = uuid::Uuid::new_v4().to_string();
-            let mut taking = Taking {
-                inner: inner.clone(),
-                runtime,
-                key: inner.lock_key(id),
-                token: Some(token.clone()),
-            };
-            let mut pause = Duration::from_millis(1);
-            loop {
-                match inner.try_lock(&taking.key, &token).await {
-                    Ok(true) => {
-                        taking.token = None;
-                        return Ok(SessionLock {
-                            local: Some(local),
-                            shared: Some(token),
-                        });
-                    }
-                    Ok(false) => {}
-                    // Maybe set before the connection failed: `taking` releases it.
-                    Err(err) => return Err(err),
-                }
-                let now = Instant::now();
-                if now >= until {
-                    taking.token = None;
-                    return Err(StoreError::LockTimeout);
-                }
-                tokio::time::sleep(jitter(pause).min(until - now)).await;
-                pause = (pause * 2).min(MAX_POLL);
-            }
-        })
-        .boxed()
+        self.open(id, wait)
+            .map(|opened| opened.map(|(lock, _)| lock))
+            .boxed()
     }
 
     fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {

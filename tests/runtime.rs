@@ -463,7 +463,13 @@ fn many_concurrent_requests_are_all_answered() {
 fn a_port_in_use_is_an_error_not_a_shared_port() {
     let first = Blimp::start(&[("ok.js", &say("one"))], &[]);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_blimp"))
-        .args(["--port", &first.port().to_string(), "--session-store", "memory", "--scripts"])
+        .args([
+            "--port",
+            &first.port().to_string(),
+            "--session-store",
+            "memory",
+            "--scripts",
+        ])
         .arg(&first.scripts)
         .output()
         .unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// Where a suite's sessions live; holds what must outlive the server.
 pub struct Store {
     args: Vec<String>,
-    _redis: Option<RedisServer>,
+    _redis: Option<Redis>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -32,7 +32,7 @@ impl Store {
     }
 
     fn redis() -> Store {
-        let redis = RedisServer::start();
+        let redis = Redis::start();
         Store {
             args: vec!["--session-store".into(), redis.url()],
             _redis: Some(redis),

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{client, get, json, plain, Blimp};
+use common::{client, free_port, get, json, plain, Blimp, Redis};
 
 const S: &str = "const session = require('http/v4/session'), response = require('http/v4/response'), request = require('http/v4/request');\n";
 
@@ -363,93 +363,6 @@ fn sqlite_expired_sessions_are_deleted_from_the_file() {
 }
 
 // ----------------------------------------------------------------- Redis
-
-/// A redis-server of our own on `port`, without persistence; killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        Redis::start_on(free_port())
-    }
-
-    fn start_on(port: u16) -> Redis {
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("/usr/bin/redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (Debian package redis-server)");
-        let mut redis = Redis {
-            child,
-            port,
-            _dir: dir,
-        };
-        let until = Instant::now() + Duration::from_secs(10);
-        while redis.cli(&["PING"]) != "PONG" {
-            assert!(
-                Instant::now() < until,
-                "redis-server did not start on port {port}"
-            );
-            assert!(
-                redis.child.try_wait().unwrap().is_none(),
-                "redis-server exited (port {port} taken?)"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .stderr(Stdio::null())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn stop(mut self) -> u16 {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.port
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn redis_session_is_shared_between_instances() {

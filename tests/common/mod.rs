@@ -217,26 +217,21 @@ pub fn run_script(script: &str) -> Reply {
     Reply::read(plain().get(blimp.url("/t")).send().unwrap())
 }
 
-/// A real redis-server on a free port, stopped on drop.
-pub struct RedisServer {
+/// A redis-server of our own on `port`, without persistence; killed on drop.
+pub struct Redis {
     child: Child,
     pub port: u16,
     _dir: tempfile::TempDir,
 }
 
-impl RedisServer {
-    pub fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        RedisServer::start_on(port)
+impl Redis {
+    pub fn start() -> Redis {
+        Redis::start_on(free_port())
     }
 
-    pub fn start_on(port: u16) -> RedisServer {
+    pub fn start_on(port: u16) -> Redis {
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("redis-server")
+        let child = Command::new("/usr/bin/redis-server")
             .args([
                 "--port",
                 &port.to_string(),
@@ -252,27 +247,59 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server)");
-        let until = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < until, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer {
+            .expect("redis-server (Debian package redis-server)");
+        let mut redis = Redis {
             child,
             port,
             _dir: dir,
+        };
+        let until = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]) != "PONG" {
+            assert!(
+                Instant::now() < until,
+                "redis-server did not start on port {port}"
+            );
+            assert!(
+                redis.child.try_wait().unwrap().is_none(),
+                "redis-server exited (port {port} taken?)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
+        redis
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn stop(mut self) -> u16 {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.port
+    }
 }
 
-impl Drop for RedisServer {
+impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

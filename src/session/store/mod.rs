@@ -154,3 +154,13 @@ impl Expiry {
 }
 
 pub type SharedStore = Arc<dyn SessionStore>;
+
+/// A pause of between half and all of `pause`, so processes polling for
+/// one lock spread out.
+pub(crate) fn jitter(pause: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let half = pause / 2;
+    half + Duration::from_nanos(u64::from(nanos) % (half.as_nanos().max(1) as u64))
+}

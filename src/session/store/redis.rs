@@ -46,7 +46,9 @@ use futures_util::future::{BoxFuture, FutureExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
 
-use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
+use super::{
+    jitter, Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write,
+};
 use crate::session::id::SessionId;
 use crate::session::locks::LocalLocks;
 
@@ -715,15 +717,6 @@ impl SessionStore for RedisStore {
     fn name(&self) -> &'static str {
         "redis"
     }
-}
-
-/// A pause of between half and all of `pause`, so pollers spread out.
-fn jitter(pause: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let half = pause / 2;
-    half + Duration::from_nanos(u64::from(nanos) % (half.as_nanos().max(1) as u64))
 }
 
 #[cfg(test)]

@@ -44,7 +44,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::{BoxFuture, FutureExt};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
+use super::{
+    jitter, Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write,
+};
 use crate::session::id::SessionId;
 use crate::session::locks::LocalLocks;
 use crate::session::now_ms;
@@ -627,13 +629,4 @@ impl SessionStore for SqliteStore {
     fn name(&self) -> &'static str {
         "sqlite"
     }
-}
-
-/// A pause of between half and all of `pause`, so pollers spread out.
-fn jitter(pause: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let half = pause / 2;
-    half + Duration::from_nanos(u64::from(nanos) % (half.as_nanos().max(1) as u64))
 }

@@ -124,8 +124,11 @@ impl Worker {
             None => match JsRuntime::new(self.shared.root.clone()) {
                 Ok(runtime) => Box::new(runtime),
                 Err(err) => {
-                    tracing::error!("cannot create a JavaScript context: {err}");
-                    return Some(Failure::Limit("the engine's start-up".into()));
+                    return Some(Failure::Threw {
+                        message: format!("cannot create a JavaScript context: {err}"),
+                        location: None,
+                        stack: String::new(),
+                    })
                 }
             },
         };

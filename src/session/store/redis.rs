@@ -256,20 +256,6 @@ impl RedisStore {
             runtime: runtime.handle().clone(),
         })
     }
-
-    /// Runs `op` on the session runtime: the Redis client spawns its
-    /// connection tasks wherever it is polled, and a worker's runtime
-    /// stalls while its script runs.
-    fn spawn<T: Send + 'static>(
-        &self,
-        op: impl Future<Output = StoreResult<T>> + Send + 'static,
-    ) -> impl Future<Output = StoreResult<T>> + Send + 'static {
-        let task = self.runtime.spawn(op);
-        async move {
-            task.await
-                .unwrap_or_else(|err| Err(StoreError::Unavailable(format!("redis: {err}"))))
-        }
-    }
 }
 
 impl Inner {
@@ -612,7 +598,7 @@ impl SessionStore for RedisStore {
 
     fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
         let inner = self.inner.clone();
-        self.spawn(async move {
+        (async move {
             let SessionLock { local, shared } = lock;
             if let Some(token) = shared {
                 if let Err(err) = inner.release(&inner.lock_key(id), &token).await {
@@ -621,15 +607,13 @@ impl SessionStore for RedisStore {
             }
             // Only now may the next request of this instance try the shared lock.
             drop(local);
-            Ok(())
         })
-        .map(|_| ())
         .boxed()
     }
 
     fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
         let inner = self.inner.clone();
-        self.spawn(async move { inner.load(id).await }).boxed()
+        async move { inner.load(id).await }.boxed()
     }
 
     /// One hop to the session runtime, one round trip when uncontended.
@@ -640,7 +624,7 @@ impl SessionStore for RedisStore {
     ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
         let inner = self.inner.clone();
         let runtime = self.runtime.clone();
-        self.spawn(async move {
+        (async move {
             let until = Instant::now() + wait;
             let local = inner.locks.lock(id, wait).await?;
             let token = uuid::Uuid::new_v4().to_string();
@@ -684,7 +668,7 @@ impl SessionStore for RedisStore {
         held: Option<(SessionId, SessionLock)>,
     ) -> BoxFuture<'_, StoreResult<()>> {
         let inner = self.inner.clone();
-        self.spawn(async move {
+        (async move {
             let result = if writes.is_empty() { Ok(()) } else { inner.apply(writes).await };
             if let Some((id, SessionLock { local, shared })) = held {
                 if let Some(token) = shared {
@@ -701,12 +685,12 @@ impl SessionStore for RedisStore {
 
     fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
         let inner = self.inner.clone();
-        self.spawn(async move { inner.apply(writes).await }).boxed()
+        async move { inner.apply(writes).await }.boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
         let inner = self.inner.clone();
-        self.spawn(async move { inner.count().await }).boxed()
+        async move { inner.count().await }.boxed()
     }
 
     /// Redis expires sessions by itself (`PEXPIREAT` on every write).

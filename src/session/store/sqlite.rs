@@ -351,16 +351,7 @@ impl Inner {
         let tx = conn.transaction()?;
         let key = id.to_string();
         let stored = {
-            let meta = tx
-                .prepare_cached(SELECT_META)?
-                .query_row(params![key], |row| {
-                    Ok(Meta {
-                        created: row.get(0)?,
-                        accessed: row.get(1)?,
-                        idle: row.get(2)?,
-                    })
-                })
-                .optional()?;
+            let meta = select_meta(&tx, &key)?;
             match meta {
                 None => None,
                 Some(meta) => {
@@ -413,16 +404,7 @@ impl Inner {
                 remove,
             } => {
                 let key = id.to_string();
-                let meta = tx
-                    .prepare_cached(SELECT_META)?
-                    .query_row(params![key], |row| {
-                        Ok(Meta {
-                            created: row.get(0)?,
-                            accessed: row.get(1)?,
-                            idle: row.get(2)?,
-                        })
-                    })
-                    .optional()?;
+                let meta = select_meta(tx, &key)?;
                 // Deleted meanwhile (expired or invalidated elsewhere): stays deleted.
                 let Some(mut meta) = meta else {
                     return Ok(());
@@ -527,6 +509,19 @@ fn release(_: &Inner, conn: &mut Connection, id: SessionId, token: &str) -> DbRe
     conn.prepare_cached(RELEASE_LOCK)?
         .execute(params![id.to_string(), token])?;
     Ok(())
+}
+
+/// The metadata row of a session, if it exists.
+fn select_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Meta>> {
+    conn.prepare_cached(SELECT_META)?
+        .query_row(params![key], |row| {
+            Ok(Meta {
+                created: row.get(0)?,
+                accessed: row.get(1)?,
+                idle: row.get(2)?,
+            })
+        })
+        .optional()
 }
 
 /// A shared lock being taken: if the request gives up half-way (its future

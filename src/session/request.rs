@@ -56,15 +56,10 @@ async fn open(
     sessions: Arc<Sessions>,
     id: SessionId,
 ) -> std::result::Result<(SessionLock, Option<Stored>), StoreError> {
-    let store = &sessions.store;
-    let lock = store.lock(id, sessions.settings.lock_timeout).await?;
-    match store.load(id).await {
-        Ok(stored) => Ok((lock, stored)),
-        Err(err) => {
-            store.unlock(id, lock).await;
-            Err(err)
-        }
-    }
+    sessions
+        .store
+        .open(id, sessions.settings.lock_timeout)
+        .await
 }
 
 impl RequestSession {
@@ -342,22 +337,12 @@ impl RequestSession {
     /// future may run anywhere.
     pub fn finish(mut self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
         let writes = self.writes();
-        let held = self.lock.take().zip(self.incoming);
-        if let Some((_, id)) = &held {
+        let held = self.incoming.zip(self.lock.take());
+        if let Some((id, _)) = &held {
             HELD_HERE.with_borrow_mut(|ids| ids.remove(id));
         }
         let store = self.sessions.store.clone();
-        async move {
-            let result = if writes.is_empty() {
-                Ok(())
-            } else {
-                store.apply(writes).await
-            };
-            if let Some((lock, id)) = held {
-                store.unlock(id, lock).await;
-            }
-            result.map_err(SessionError::from)
-        }
+        async move { store.close(writes, held).await.map_err(SessionError::from) }
     }
 
     fn writes(&mut self) -> Vec<Write> {

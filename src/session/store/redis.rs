@@ -18,10 +18,15 @@
 //! written (`HSET`/`HDEL`), a create is insert-if-absent (so ids never
 //! collide), an update of a session that is gone does nothing (an
 //! invalidated or expired session never comes back), a rename is `RENAMENX`,
-//! a delete is `DEL`. The lock is `SET {P}lock:{id} TOKEN NX PX ttl`, polled
-//! with short sleeps, released by a compare-and-delete script; the
-//! in-process lock is taken first, so requests of one instance queue
-//! without polling Redis.
+//! a delete is `DEL`.
+//!
+//! The lock is taken by the `LOCK` script (set if absent, with a `PX` lease)
+//! in the same round trip as the read, polled with short sleeps while
+//! another instance holds it, and released by the `APPLY` script in the
+//! round trip of the writes. The in-process lock is taken first, so
+//! requests of one instance queue without polling Redis; when one is
+//! waiting, the lock is handed to it without a release (`LOCK` then renews
+//! the lease). Each worker thread has its own connection.
 //!
 //! Minimum Redis version: 2.8 (the newest command used is `SCAN`; `EVAL`,
 //! `EVALSHA`, `SCRIPT LOAD`, `PEXPIREAT`, `SET … NX PX` need 2.6.12; the
@@ -39,18 +44,20 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
+use tokio::runtime::RuntimeFlavor;
 
 use super::{
     jitter, Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write,
 };
 use crate::session::id::SessionId;
-use crate::session::locks::LocalLocks;
+use crate::session::locks::{LocalLocks, Orphaned};
 
 /// Longest wait for a connection to be established.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -65,10 +72,11 @@ const MAX_POLL: Duration = Duration::from_millis(8);
 /// Keys per SCAN step in `count`.
 const SCAN_COUNT: u32 = 1000;
 
-/// Applies one request's writes atomically.
+/// Applies one request's writes atomically, then releases the lock if asked.
 ///
-/// `ARGV[1]` is the absolute lifetime in ms; then the writes, each a code
-/// followed by its fields (`k` is an index into `KEYS`):
+/// `ARGV[1]` is the absolute lifetime in ms; `ARGV[2]` the index in `KEYS`
+/// of a lock to release (`0`: none) and `ARGV[3]` its token; then the
+/// writes, each a code followed by its fields (`k` is an index into `KEYS`):
 ///
 /// * `C k created accessed idle n (name value)*n`
 /// * `U k accessed idle ns (name value)*ns nr (name)*nr` (empty accessed/idle: unchanged)
@@ -76,11 +84,15 @@ const SCAN_COUNT: u32 = 1000;
 /// * `R kfrom kto`
 ///
 /// Returns 1, or 0 when a create or rename would hit an existing id (nothing
-/// is written then).
+/// is written then; the lock is released all the same).
 const APPLY: &str = r#"
 local max_age = tonumber(ARGV[1])
+local lock = tonumber(ARGV[2])
+if lock > 0 and redis.call('GET', KEYS[lock]) == ARGV[3] then
+  redis.call('DEL', KEYS[lock])
+end
 local ops = {}
-local i = 2
+local i = 4
 while i <= #ARGV do
   local code = ARGV[i]
   local op = { code = code, key = KEYS[tonumber(ARGV[i + 1])] }
@@ -162,6 +174,21 @@ end
 return 1
 "#;
 
+/// Takes the lock `KEYS[1]` for token `ARGV[1]` with a lease of `ARGV[2]`
+/// ms (renewing it when the token already holds it), and reads the session
+/// `KEYS[2]`: `{1, fields}`, or `{0, {}}` when another token holds the lock.
+const LOCK: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif holder then
+  return {0, {}}
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return {1, redis.call('HGETALL', KEYS[2])}
+"#;
+
 /// Deletes a lock only if it still carries the caller's token.
 const RELEASE: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -180,8 +207,11 @@ struct Inner {
     /// Where Redis is, for messages (never the password).
     addr: String,
     config: ConnectionManagerConfig,
-    /// Set once Redis was first reached; reconnects by itself afterwards.
-    manager: Mutex<Option<ConnectionManager>>,
+    /// One connection per runtime, made when Redis is first reached there
+    /// (it reconnects by itself afterwards). Each worker thread has its own,
+    /// so a round trip never hops to another thread; the session runtime's
+    /// is under `None`.
+    managers: Mutex<HashMap<Option<ThreadId>, ConnectionManager>>,
     /// Serialises first connection attempts; remembers the last failure.
     connecting: tokio::sync::Mutex<Option<(Instant, String)>>,
     /// False from a failed operation to the next good one (for the log).
@@ -190,6 +220,7 @@ struct Inner {
     locks: LocalLocks,
     expiry: Expiry,
     lock_ttl_ms: u64,
+    lock: Script,
     apply: Script,
     release: Script,
 }
@@ -218,15 +249,16 @@ impl RedisStore {
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
             .set_number_of_retries(0);
-        let inner = Arc::new(Inner {
+        let handle = runtime.handle().clone();
+        let inner = Arc::new_cyclic(|this: &Weak<Inner>| Inner {
             client,
             addr,
             config,
-            manager: Mutex::new(None),
+            managers: Mutex::default(),
             connecting: tokio::sync::Mutex::new(None),
             healthy: AtomicBool::new(true),
             prefix: prefix.to_string(),
-            locks: LocalLocks::default(),
+            locks: LocalLocks::with_orphan_handler(orphan_handler(this.clone(), handle)),
             // Far beyond any real lifetime, and exact in a Lua number.
             expiry: Expiry {
                 max_age_ms: expiry.max_age_ms.clamp(0, 1 << 50),
@@ -234,6 +266,7 @@ impl RedisStore {
             lock_ttl_ms: u64::try_from(lock_ttl.as_millis())
                 .unwrap_or(u64::MAX)
                 .max(1),
+            lock: Script::new(LOCK),
             apply: Script::new(APPLY),
             release: Script::new(RELEASE),
         });
@@ -258,6 +291,15 @@ impl RedisStore {
     }
 }
 
+/// Releases a lock kept for a request that then gave up.
+fn orphan_handler(inner: Weak<Inner>, runtime: tokio::runtime::Handle) -> Orphaned {
+    Box::new(move |id, token| {
+        if let Some(inner) = inner.upgrade() {
+            runtime.spawn(async move { inner.release_logged(id, &token).await });
+        }
+    })
+}
+
 impl Inner {
     fn key(&self, id: SessionId) -> String {
         format!("{}{id}", self.prefix)
@@ -268,12 +310,16 @@ impl Inner {
     }
 
     async fn manager(&self) -> StoreResult<ConnectionManager> {
-        if let Some(manager) = self.manager.lock().unwrap().clone() {
-            return Ok(manager);
+        let runtime = match tokio::runtime::Handle::current().runtime_flavor() {
+            RuntimeFlavor::CurrentThread => Some(std::thread::current().id()),
+            _ => None,
+        };
+        if let Some(manager) = self.managers.lock().unwrap().get(&runtime) {
+            return Ok(manager.clone());
         }
         let mut last = self.connecting.lock().await;
-        if let Some(manager) = self.manager.lock().unwrap().clone() {
-            return Ok(manager);
+        if let Some(manager) = self.managers.lock().unwrap().get(&runtime) {
+            return Ok(manager.clone());
         }
         if let Some((at, message)) = &*last {
             if at.elapsed() < RECONNECT_EVERY {
@@ -284,7 +330,10 @@ impl Inner {
         let message = match tokio::time::timeout(OP_TIMEOUT, connect).await {
             Ok(Ok(manager)) => {
                 *last = None;
-                *self.manager.lock().unwrap() = Some(manager.clone());
+                self.managers
+                    .lock()
+                    .unwrap()
+                    .insert(runtime, manager.clone());
                 return Ok(manager);
             }
             Ok(Err(err)) => format!("redis at {}: {err}", self.addr),
@@ -357,29 +406,25 @@ impl Inner {
         }
     }
 
-    /// Takes the lock and reads the session in one round trip; the read is
-    /// used only if the lock is ours.
+    /// Takes (or renews) the lock and reads the session in one round trip.
     async fn try_lock_and_load(
         &self,
         id: SessionId,
         token: &str,
     ) -> StoreResult<Option<Option<Stored>>> {
         let (lock_key, key) = (self.lock_key(id), self.key(id));
-        let (_, holder, fields): (Option<String>, Option<String>, HashMap<String, String>) = self
+        let (taken, fields): (i64, Vec<String>) = self
             .call(|mut con| {
-                let mut pipe = redis::pipe();
-                pipe.cmd("SET")
-                    .arg(&lock_key)
-                    .arg(token)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(self.lock_ttl_ms);
-                pipe.cmd("GET").arg(&lock_key);
-                pipe.cmd("HGETALL").arg(&key);
-                async move { pipe.query_async(&mut con).await }
+                let mut invocation = self.lock.key(&lock_key);
+                invocation.key(&key).arg(token).arg(self.lock_ttl_ms);
+                async move { invocation.invoke_async(&mut con).await }
             })
             .await?;
-        Ok((holder.as_deref() == Some(token)).then(|| decode(&fields)))
+        let fields: HashMap<String, String> = fields
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
+        Ok((taken == 1).then(|| decode(&fields)))
     }
 
     async fn release(&self, key: &str, token: &str) -> StoreResult<()> {
@@ -395,6 +440,29 @@ impl Inner {
         .await
     }
 
+    async fn release_logged(&self, id: SessionId, token: &str) {
+        if let Err(err) = self.release(&self.lock_key(id), token).await {
+            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+        }
+    }
+
+    /// Applies `writes` and releases the lock `release` (id, token), in one
+    /// round trip when there is anything to do.
+    async fn finish(
+        &self,
+        writes: Vec<Write>,
+        release: Option<(SessionId, &str)>,
+    ) -> StoreResult<()> {
+        match release {
+            _ if !writes.is_empty() => self.apply(writes, release).await,
+            Some((id, token)) => {
+                self.release_logged(id, token).await;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
     async fn load(&self, id: SessionId) -> StoreResult<Option<Stored>> {
         let key = self.key(id);
         let fields: HashMap<String, String> = self
@@ -406,8 +474,19 @@ impl Inner {
         Ok(decode(&fields))
     }
 
-    async fn apply(&self, writes: Vec<Write>) -> StoreResult<()> {
-        let (keys, args) = self.encode(&writes);
+    /// Applies `writes`, and releases the lock of `release` (id, token) in
+    /// the same round trip.
+    async fn apply(
+        &self,
+        writes: Vec<Write>,
+        release: Option<(SessionId, &str)>,
+    ) -> StoreResult<()> {
+        let (mut keys, mut args) = self.encode(&writes);
+        if let Some((id, token)) = release {
+            keys.push(self.lock_key(id));
+            args[1] = keys.len().to_string();
+            args[2] = token.to_string();
+        }
         let applied: i64 = self
             .call(|mut con| {
                 let mut invocation = self.apply.prepare_invoke();
@@ -438,7 +517,11 @@ impl Inner {
             });
             (at + 1).to_string()
         };
-        let mut args = vec![self.expiry.max_age_ms.to_string()];
+        let mut args = vec![
+            self.expiry.max_age_ms.to_string(),
+            "0".into(),
+            String::new(),
+        ];
         for write in writes {
             match write {
                 Write::Create { id, stored } => {
@@ -601,9 +684,7 @@ impl SessionStore for RedisStore {
         (async move {
             let SessionLock { local, shared } = lock;
             if let Some(token) = shared {
-                if let Err(err) = inner.release(&inner.lock_key(id), &token).await {
-                    tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
-                }
+                inner.release_logged(id, &token).await;
             }
             // Only now may the next request of this instance try the shared lock.
             drop(local);
@@ -627,7 +708,9 @@ impl SessionStore for RedisStore {
         (async move {
             let until = Instant::now() + wait;
             let local = inner.locks.lock(id, wait).await?;
-            let token = uuid::Uuid::new_v4().to_string();
+            let token = local
+                .take_kept()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             let mut taking = Taking {
                 inner: inner.clone(),
                 runtime,
@@ -661,7 +744,8 @@ impl SessionStore for RedisStore {
         .boxed()
     }
 
-    /// Writes and releases in one hop to the session runtime.
+    /// Writes and releases in one round trip; when another request of this
+    /// instance waits for the session, hands it the lock instead.
     fn close(
         &self,
         writes: Vec<Write>,
@@ -669,23 +753,34 @@ impl SessionStore for RedisStore {
     ) -> BoxFuture<'_, StoreResult<()>> {
         let inner = self.inner.clone();
         (async move {
-            let result = if writes.is_empty() { Ok(()) } else { inner.apply(writes).await };
-            if let Some((id, SessionLock { local, shared })) = held {
-                if let Some(token) = shared {
-                    if let Err(err) = inner.release(&inner.lock_key(id), &token).await {
-                        tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+            let Some((id, SessionLock { local, shared })) = held else {
+                return inner.finish(writes, None).await;
+            };
+            match (local, shared) {
+                (Some(local), Some(token)) if local.has_waiters() => {
+                    let result = inner.finish(writes, None).await;
+                    if let Err((token, local)) = local.hand_over(token) {
+                        inner.release_logged(id, &token).await;
+                        drop(local);
                     }
+                    result
                 }
-                drop(local);
+                (local, shared) => {
+                    let result = inner
+                        .finish(writes, shared.as_deref().map(|t| (id, t)))
+                        .await;
+                    // Only now may the next request of this instance try the shared lock.
+                    drop(local);
+                    result
+                }
             }
-            result
         })
         .boxed()
     }
 
     fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
         let inner = self.inner.clone();
-        async move { inner.apply(writes).await }.boxed()
+        async move { inner.apply(writes, None).await }.boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {

@@ -50,6 +50,18 @@ impl MemoryStore {
         &self.shards[self.hasher.hash_one(id) as usize % SHARDS]
     }
 
+    fn load(&self, id: SessionId) -> Option<Stored> {
+        let shard = self.shard(&id).lock().unwrap();
+        shard.sessions.get(&id).map(|entry| Stored {
+            meta: entry.meta,
+            attrs: entry
+                .attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
     fn apply_one(&self, write: Write) -> StoreResult<()> {
         match write {
             Write::Create { id, stored } => {
@@ -142,39 +154,35 @@ impl Shard {
 }
 
 impl SessionStore for MemoryStore {
-    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
+    fn open(
+        &self,
+        id: SessionId,
+        wait: Duration,
+    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
         async move {
             let local = self.locks.lock(id, wait).await?;
-            Ok(SessionLock {
+            let lock = SessionLock {
                 local: Some(local),
                 shared: None,
-            })
+            };
+            Ok((lock, self.load(id)))
         }
         .boxed()
+    }
+
+    fn close(
+        &self,
+        writes: Vec<Write>,
+        held: Option<(SessionId, SessionLock)>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        let result = writes.into_iter().try_for_each(|w| self.apply_one(w));
+        drop(held);
+        async move { result }.boxed()
     }
 
     fn unlock(&self, _id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
         drop(lock);
         async {}.boxed()
-    }
-
-    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
-        let shard = self.shard(&id).lock().unwrap();
-        let stored = shard.sessions.get(&id).map(|entry| Stored {
-            meta: entry.meta,
-            attrs: entry
-                .attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        });
-        drop(shard);
-        async move { Ok(stored) }.boxed()
-    }
-
-    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
-        let result = writes.into_iter().try_for_each(|w| self.apply_one(w));
-        async move { result }.boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {

@@ -82,47 +82,22 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 pub trait SessionStore: Send + Sync + 'static {
     /// Waits up to `wait` for exclusive use of `id`, across every instance
-    /// that shares the store.
-    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>>;
-    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()>;
-    /// The session as stored, expired or not (the caller judges expiry).
-    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>>;
-    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>>;
-    /// `lock` then `load`, in as few round trips as the store allows.
+    /// that shares the store, and reads the session as stored, expired or
+    /// not (the caller judges expiry).
     fn open(
         &self,
         id: SessionId,
         wait: Duration,
-    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
-        Box::pin(async move {
-            let lock = self.lock(id, wait).await?;
-            match self.load(id).await {
-                Ok(stored) => Ok((lock, stored)),
-                Err(err) => {
-                    self.unlock(id, lock).await;
-                    Err(err)
-                }
-            }
-        })
-    }
-    /// `apply` then `unlock` (of the lock `held`, if any).
+    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>>;
+    /// Applies `writes`, atomically where the store allows, then releases
+    /// the lock `held`, if any.
     fn close(
         &self,
         writes: Vec<Write>,
         held: Option<(SessionId, SessionLock)>,
-    ) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            let result = if writes.is_empty() {
-                Ok(())
-            } else {
-                self.apply(writes).await
-            };
-            if let Some((id, lock)) = held {
-                self.unlock(id, lock).await;
-            }
-            result
-        })
-    }
+    ) -> BoxFuture<'_, StoreResult<()>>;
+    /// Releases a lock without writing anything.
+    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()>;
     /// Live sessions, approximately.
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>>;
     /// Deletes sessions whose deadline has passed; returns how many.

@@ -463,17 +463,6 @@ impl Inner {
         }
     }
 
-    async fn load(&self, id: SessionId) -> StoreResult<Option<Stored>> {
-        let key = self.key(id);
-        let fields: HashMap<String, String> = self
-            .call(|mut con| {
-                let key = key.clone();
-                async move { redis::cmd("HGETALL").arg(key).query_async(&mut con).await }
-            })
-            .await?;
-        Ok(decode(&fields))
-    }
-
     /// Applies `writes`, and releases the lock of `release` (id, token) in
     /// the same round trip.
     async fn apply(
@@ -672,13 +661,6 @@ impl Drop for Taking {
 }
 
 impl SessionStore for RedisStore {
-    /// `open` without the session: the read rides along in the same round trip.
-    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
-        self.open(id, wait)
-            .map(|opened| opened.map(|(lock, _)| lock))
-            .boxed()
-    }
-
     fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
         let inner = self.inner.clone();
         (async move {
@@ -692,12 +674,7 @@ impl SessionStore for RedisStore {
         .boxed()
     }
 
-    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
-        let inner = self.inner.clone();
-        async move { inner.load(id).await }.boxed()
-    }
-
-    /// One hop to the session runtime, one round trip when uncontended.
+    /// One round trip when uncontended.
     fn open(
         &self,
         id: SessionId,
@@ -776,11 +753,6 @@ impl SessionStore for RedisStore {
             }
         })
         .boxed()
-    }
-
-    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
-        let inner = self.inner.clone();
-        async move { inner.apply(writes, None).await }.boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {

@@ -96,10 +96,11 @@ const RENAME_ATTRS: &str = "UPDATE attributes SET session_id = ?2 WHERE session_
 const COUNT_LIVE: &str = "SELECT COUNT(*) FROM sessions WHERE deadline > ?1";
 const EXPIRED: &str = "SELECT id FROM sessions WHERE deadline <= ?1 ORDER BY deadline LIMIT ?2";
 const DELETE_STALE_LOCKS: &str = "DELETE FROM locks WHERE expires <= ?1";
-/// Takes the lock if nobody holds it or the holder's lease ran out.
+/// Takes the lock if nobody holds it or the holder's lease ran out, or
+/// renews it for the token that holds it.
 const TAKE_LOCK: &str = "INSERT INTO locks (session_id, token, expires) VALUES (?1, ?2, ?3)
     ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, expires = excluded.expires
-    WHERE locks.expires <= ?4";
+    WHERE locks.expires <= ?4 OR locks.token = excluded.token";
 const RELEASE_LOCK: &str = "DELETE FROM locks WHERE session_id = ?1 AND token = ?2";
 
 /// Every statement, prepared once at open to prove the schema is ours.
@@ -189,6 +190,15 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(inner),
         })
+    }
+
+    fn release_logged(&self, id: SessionId, token: String) {
+        if let Err(err) = self
+            .inner
+            .with_conn(move |_, conn| release(conn, id, &token))
+        {
+            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+        }
     }
 
     /// Runs `op` with the connection, here and now.
@@ -347,30 +357,45 @@ impl Inner {
         }
     }
 
-    fn load(&self, conn: &mut Connection, id: SessionId) -> DbResult<Option<Stored>> {
-        let tx = conn.transaction()?;
+    /// Takes (or renews) the lock of `id` for `token` and reads the session,
+    /// in one transaction; `None` while another process holds the lock.
+    fn lock_and_load(
+        &self,
+        conn: &mut Connection,
+        id: SessionId,
+        token: &str,
+    ) -> DbResult<Option<Option<Stored>>> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let key = id.to_string();
-        let stored = {
-            let meta = select_meta(&tx, &key)?;
-            match meta {
-                None => None,
-                Some(meta) => {
-                    let mut stmt = tx.prepare_cached(SELECT_ATTRS)?;
-                    let attrs = stmt
-                        .query_map(params![key], |row| Ok((row.get(0)?, row.get(1)?)))?
-                        .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
-                    Some(Stored { meta, attrs })
-                }
-            }
-        };
+        let now = now_ms();
+        let expires = now.saturating_add(self.lock_ttl_ms);
+        let taken = tx
+            .prepare_cached(TAKE_LOCK)?
+            .execute(params![key, token, expires, now])?
+            == 1;
+        let stored = if taken { Some(load(&tx, &key)?) } else { None };
         tx.commit()?;
         Ok(stored)
     }
 
-    fn apply(&self, conn: &mut Connection, writes: Vec<Write>) -> DbResult<()> {
+    /// Applies `writes` and releases the lock of `release` (id, token), in
+    /// one transaction.
+    fn apply(
+        &self,
+        conn: &mut Connection,
+        writes: Vec<Write>,
+        release: Option<(SessionId, &str)>,
+    ) -> DbResult<()> {
+        if writes.is_empty() && release.is_none() {
+            return Ok(());
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for write in writes {
             self.apply_one(&tx, write)?;
+        }
+        if let Some((id, token)) = release {
+            tx.prepare_cached(RELEASE_LOCK)?
+                .execute(params![id.to_string(), token])?;
         }
         tx.commit()?;
         Ok(())
@@ -495,17 +520,19 @@ fn unavailable(err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {err}"))
 }
 
-/// Tries once to take the shared lock of `id` with `token`.
-fn try_lock(inner: &Inner, conn: &mut Connection, id: SessionId, token: &str) -> DbResult<bool> {
-    let now = now_ms();
-    let expires = now.saturating_add(inner.lock_ttl_ms);
-    let changed =
-        conn.prepare_cached(TAKE_LOCK)?
-            .execute(params![id.to_string(), token, expires, now])?;
-    Ok(changed == 1)
+/// The session `key` as stored.
+fn load(conn: &Connection, key: &str) -> rusqlite::Result<Option<Stored>> {
+    let Some(meta) = select_meta(conn, key)? else {
+        return Ok(None);
+    };
+    let attrs = conn
+        .prepare_cached(SELECT_ATTRS)?
+        .query_map(params![key], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+    Ok(Some(Stored { meta, attrs }))
 }
 
-fn release(_: &Inner, conn: &mut Connection, id: SessionId, token: &str) -> DbResult<()> {
+fn release(conn: &mut Connection, id: SessionId, token: &str) -> DbResult<()> {
     conn.prepare_cached(RELEASE_LOCK)?
         .execute(params![id.to_string(), token])?;
     Ok(())
@@ -538,17 +565,23 @@ impl Drop for Taking {
             let id = self.id;
             let _ = self
                 .inner
-                .with_conn(move |inner, conn| release(inner, conn, id, &token));
+                .with_conn(move |_, conn| release(conn, id, &token));
         }
     }
 }
 
 impl SessionStore for SqliteStore {
-    fn lock(&self, id: SessionId, wait: Duration) -> BoxFuture<'_, StoreResult<SessionLock>> {
+    fn open(
+        &self,
+        id: SessionId,
+        wait: Duration,
+    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
         async move {
             let until = Instant::now() + wait;
             let local = self.inner.locks.lock(id, wait).await?;
-            let token = uuid::Uuid::new_v4().to_string();
+            let token = local
+                .take_kept()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             let mut taking = Taking {
                 inner: self.inner.clone(),
                 id,
@@ -557,23 +590,21 @@ impl SessionStore for SqliteStore {
             let mut pause = Duration::from_millis(1);
             loop {
                 let attempt = token.clone();
-                let taken = self
-                    .run(move |inner, conn| try_lock(inner, conn, id, &attempt))
+                let opened = self
+                    .run(move |inner, conn| inner.lock_and_load(conn, id, &attempt))
                     .await;
-                match taken {
-                    Ok(true) => {
+                match opened {
+                    Ok(Some(stored)) => {
                         taking.token = None;
-                        return Ok(SessionLock {
+                        let lock = SessionLock {
                             local: Some(local),
                             shared: Some(token),
-                        });
+                        };
+                        return Ok((lock, stored));
                     }
-                    Ok(false) => {}
-                    Err(err) => {
-                        // The row was not written (the statement failed).
-                        taking.token = None;
-                        return Err(err);
-                    }
+                    Ok(None) => {}
+                    // The transaction rolled back; a kept lock is released by `taking`.
+                    Err(err) => return Err(err),
                 }
                 // Another process holds it: poll again shortly.
                 let now = Instant::now();
@@ -588,28 +619,54 @@ impl SessionStore for SqliteStore {
         .boxed()
     }
 
-    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
-        async move {
-            let SessionLock { local, shared } = lock;
-            if let Some(token) = shared {
-                let released = self.run(move |inner, conn| release(inner, conn, id, &token)).await;
-                if let Err(err) = released {
-                    tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+    /// Writes and releases in one transaction; when another request of this
+    /// process waits for the session, hands it the lock instead.
+    fn close(
+        &self,
+        writes: Vec<Write>,
+        held: Option<(SessionId, SessionLock)>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        let Some((id, SessionLock { local, shared })) = held else {
+            let result = self
+                .inner
+                .with_conn(|inner, conn| inner.apply(conn, writes, None));
+            return std::future::ready(result).boxed();
+        };
+        let result = match (local, shared) {
+            (Some(local), Some(token)) if local.has_waiters() => {
+                let result = self
+                    .inner
+                    .with_conn(|inner, conn| inner.apply(conn, writes, None));
+                if let Err((token, local)) = local.hand_over(token) {
+                    self.release_logged(id, token);
+                    drop(local);
                 }
+                result
             }
-            // Only now may the next request of this process try the shared lock.
-            drop(local);
+            (local, shared) => {
+                let release = shared.as_deref().map(|token| (id, token));
+                let result = self
+                    .inner
+                    .with_conn(|inner, conn| inner.apply(conn, writes, release));
+                if let (Err(_), Some(token)) = (&result, shared) {
+                    // A failed transaction released nothing.
+                    self.release_logged(id, token);
+                }
+                // Only now may the next request of this process try the shared lock.
+                drop(local);
+                result
+            }
+        };
+        std::future::ready(result).boxed()
+    }
+
+    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
+        let SessionLock { local, shared } = lock;
+        if let Some(token) = shared {
+            self.release_logged(id, token);
         }
-        .boxed()
-    }
-
-    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
-        self.run(move |inner, conn| inner.load(conn, id)).boxed()
-    }
-
-    fn apply(&self, writes: Vec<Write>) -> BoxFuture<'_, StoreResult<()>> {
-        self.run(move |inner, conn| inner.apply(conn, writes))
-            .boxed()
+        drop(local);
+        std::future::ready(()).boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {

@@ -21,8 +21,10 @@
 //! requests of one process queue without polling), then a row in `locks`,
 //! inserted only if absent or expired and retried with short sleeps until
 //! the wait passes; it is released by deleting the row only if it still
-//! carries the request's token. A killed process leaves its rows behind;
-//! they expire after the lock TTL.
+//! carries the request's token, in the transaction of the writes. When
+//! another request of the process waits, the row is handed to it instead
+//! (it renews the lease). A killed process leaves its rows behind; they
+//! expire after the lock TTL.
 //!
 //! Each process uses one connection, behind a mutex: requests of one
 //! process queue on the mutex rather than on SQLite's sleeping busy handler

@@ -2,7 +2,9 @@
 
 use boa_engine::object::builtins::{JsArrayBuffer, JsDate, JsTypedArray};
 use boa_engine::object::ObjectInitializer;
-use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsValue, NativeFunction};
+use boa_engine::{
+    js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction,
+};
 use cookie::{Cookie, SameSite};
 use hyper::StatusCode;
 
@@ -113,11 +115,11 @@ fn undefined() -> JsResult<JsValue> {
 }
 
 /// The text `print` appends: `String(x)`, nothing for null/undefined.
-fn text_of(args: &[JsValue], context: &mut Context) -> JsResult<Option<String>> {
+fn text_of(args: &[JsValue], context: &mut Context) -> JsResult<Option<JsString>> {
     match args.first() {
         None => Ok(None),
         Some(v) if v.is_null_or_undefined() => Ok(None),
-        Some(v) => Ok(Some(v.to_string(context)?.to_std_string_escaped())),
+        Some(v) => Ok(Some(v.to_string(context)?)),
     }
 }
 
@@ -126,18 +128,19 @@ fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
         exchange(context)?
             .borrow_mut()
             .response
-            .append(text.as_bytes());
+            .append(&values::utf8_of(&text));
     }
     undefined()
 }
 
 fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let mut text = text_of(args, context)?.unwrap_or_default();
-    text.push('\n');
-    exchange(context)?
-        .borrow_mut()
-        .response
-        .append(text.as_bytes());
+    let text = text_of(args, context)?;
+    let exchange = exchange(context)?;
+    let response = &mut exchange.borrow_mut().response;
+    if let Some(text) = text {
+        response.append(&values::utf8_of(&text));
+    }
+    response.append(b"\n");
     undefined()
 }
 

@@ -1,8 +1,13 @@
-//! JSON values between JavaScript and Rust, strictly: what cannot round-trip
+//! Values between JavaScript and Rust. JSON strictly: what cannot round-trip
 //! (functions, symbols, BigInt, cycles) is a TypeError, never silently lost.
 
 use boa_engine::object::builtins::JsArray;
-use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsValue, JsVariant};
+use std::borrow::Cow;
+
+use boa_engine::string::JsStrVariant;
+use boa_engine::{
+    js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue, JsVariant,
+};
 use serde_json::{Map, Number, Value};
 
 const MAX_DEPTH: usize = 200;
@@ -137,4 +142,20 @@ pub fn length(object: &JsObject, context: &mut Context) -> JsResult<u64> {
     } else {
         0
     })
+}
+
+/// The UTF-8 bytes of a string, borrowed when it is ASCII (the common case);
+/// a lone surrogate becomes U+FFFD.
+pub fn utf8_of(text: &JsString) -> Cow<'_, [u8]> {
+    match text.variant() {
+        JsStrVariant::Latin1(bytes) if bytes.is_ascii() => Cow::Borrowed(bytes),
+        JsStrVariant::Latin1(bytes) => Cow::Owned(
+            bytes
+                .iter()
+                .map(|&b| char::from(b))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        JsStrVariant::Utf16(units) => Cow::Owned(String::from_utf16_lossy(units).into_bytes()),
+    }
 }

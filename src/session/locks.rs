@@ -8,9 +8,9 @@
 //! on the others are never starved.
 //!
 //! A store with a shared lock (SQLite, Redis) may keep it across a
-//! hand-over (`LocalGuard::hand_over`), sparing the release and the next
-//! acquire; at most `KEPT_STREAK` times in a row, so other instances get
-//! their turn.
+//! hand-over (`LocalGuard::hand_over`), with the session as it stands after
+//! the writes, sparing the release, the next acquire and the next read; at
+//! most `KEPT_STREAK` times in a row, so other instances get their turn.
 
 use std::collections::hash_map::Entry as Slot;
 use std::collections::{HashMap, VecDeque};
@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::id::SessionId;
-use super::store::StoreError;
+use super::store::{StoreError, Stored};
 
 const SAME_THREAD_STREAK: u32 = 32;
 const KEPT_STREAK: u32 = 32;
@@ -29,6 +29,16 @@ const KEPT_STREAK: u32 = 32;
 /// Called with a shared lock's token that was kept for a waiter that then
 /// gave up, when nobody else waits: the store releases it.
 pub type Orphaned = Box<dyn Fn(SessionId, String) + Send + Sync>;
+
+/// What a holder keeps for the next one.
+#[derive(Debug)]
+pub struct Kept {
+    /// The shared lock's token.
+    pub token: String,
+    /// The session as stored after the holder's writes, when the store read
+    /// it back (and renewed the lock's lease) in their round trip.
+    pub session: Option<Option<Stored>>,
+}
 
 #[derive(Default)]
 pub struct LocalLocks {
@@ -47,8 +57,8 @@ struct Held {
     waiters: VecDeque<Waiter>,
     /// Hand-overs in a row to the releasing thread.
     same_thread: u32,
-    /// The shared lock's token, kept for the next holder.
-    kept: Option<String>,
+    /// Kept for the next holder.
+    kept: Option<Kept>,
     /// Hand-overs in a row with the shared lock kept.
     kept_streak: u32,
 }
@@ -127,8 +137,8 @@ impl LocalGuard {
         }
     }
 
-    /// The shared lock's token the previous holder kept for this one.
-    pub fn take_kept(&self) -> Option<String> {
+    /// What the previous holder kept for this one.
+    pub fn take_kept(&self) -> Option<Kept> {
         let mut held = self.table.held.lock().unwrap();
         held.get_mut(&self.id).and_then(|h| h.kept.take())
     }
@@ -141,23 +151,23 @@ impl LocalGuard {
             .is_some_and(|h| !h.waiters.is_empty() && h.kept_streak < KEPT_STREAK)
     }
 
-    /// Hands the session over keeping the shared lock `token` for the next
-    /// holder. Gives the token back when nobody took it, or when it was kept
-    /// too often in a row: then the caller releases it (and drops `self`).
-    pub fn hand_over(mut self, token: String) -> Result<(), (String, Option<Self>)> {
+    /// Hands the session over with `kept` for the next holder. Gives it back
+    /// when nobody took it, or when the lock was kept too often in a row:
+    /// then the caller releases the shared lock (and drops `self`).
+    pub fn hand_over(mut self, kept: Kept) -> Result<(), (Kept, Option<Self>)> {
         let mut held = self.table.held.lock().unwrap();
         let entry = held.get_mut(&self.id).expect("a held session has an entry");
         if entry.kept_streak >= KEPT_STREAK {
             drop(held);
-            return Err((token, Some(self)));
+            return Err((kept, Some(self)));
         }
-        entry.kept = Some(token);
+        entry.kept = Some(kept);
         entry.kept_streak += 1;
         let left = pass_on(&mut held, self.id);
         drop(held);
         self.released = true;
         match left {
-            Some(Some(token)) => Err((token, None)),
+            Some(Some(kept)) => Err((kept, None)),
             _ => Ok(()),
         }
     }
@@ -174,15 +184,15 @@ impl Drop for LocalGuard {
         }
         let left = pass_on(&mut held, self.id);
         drop(held);
-        if let (Some(Some(token)), Some(orphaned)) = (left, &self.table.orphaned) {
-            orphaned(self.id, token);
+        if let (Some(Some(kept)), Some(orphaned)) = (left, &self.table.orphaned) {
+            orphaned(self.id, kept.token);
         }
     }
 }
 
 /// Gives the session to the next live waiter; when there is none, forgets
 /// the entry and returns what it kept.
-fn pass_on(held: &mut HashMap<SessionId, Held>, id: SessionId) -> Option<Option<String>> {
+fn pass_on(held: &mut HashMap<SessionId, Held>, id: SessionId) -> Option<Option<Kept>> {
     let entry = held.get_mut(&id)?;
     let here = std::thread::current().id();
     loop {
@@ -235,6 +245,13 @@ mod tests {
         SessionId::parse(&format!("00000000-0000-4000-8000-0000000000{n:02x}")).unwrap()
     }
 
+    fn kept() -> Kept {
+        Kept {
+            token: "token".into(),
+            session: Some(None),
+        }
+    }
+
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -263,13 +280,15 @@ mod tests {
             let held = locks.lock(id(2), WAIT).await.unwrap();
             let next = tokio::spawn({
                 let locks = locks.clone();
-                async move { locks.lock(id(2), WAIT).await.unwrap().take_kept() }
+                async move { locks.lock(id(2), WAIT).await.unwrap().take_kept().unwrap() }
             });
             while !held.has_waiters() {
                 tokio::task::yield_now().await;
             }
-            assert!(held.hand_over("token".into()).is_ok());
-            assert_eq!(next.await.unwrap().as_deref(), Some("token"));
+            assert!(held.hand_over(kept()).is_ok());
+            let kept = next.await.unwrap();
+            assert_eq!(kept.token, "token");
+            assert_eq!(kept.session, Some(None));
         });
     }
 
@@ -279,10 +298,10 @@ mod tests {
             let locks = LocalLocks::default();
             let held = locks.lock(id(3), WAIT).await.unwrap();
             assert!(!held.has_waiters());
-            let Err((token, guard)) = held.hand_over("token".into()) else {
+            let Err((kept, guard)) = held.hand_over(kept()) else {
                 panic!("nobody to hand over to");
             };
-            assert_eq!(token, "token");
+            assert_eq!(kept.token, "token");
             assert!(guard.is_none(), "already released");
             assert!(locks.table.held.lock().unwrap().is_empty());
         });
@@ -305,7 +324,7 @@ mod tests {
             while !held.has_waiters() {
                 tokio::task::yield_now().await;
             }
-            assert!(held.hand_over("token".into()).is_ok());
+            assert!(held.hand_over(kept()).is_ok());
             next.await.unwrap();
             assert_eq!(*orphans.lock().unwrap(), ["token"]);
         });

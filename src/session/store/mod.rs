@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::id::SessionId;
-use super::locks::LocalGuard;
+use super::locks::{Kept, LocalGuard};
 
 /// What a store keeps besides the attributes. Times are Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,41 @@ pub struct SessionLock {
     pub local: Option<LocalGuard>,
     /// Token of a lock held in a shared store, for compare-and-delete.
     pub shared: Option<String>,
+}
+
+/// What becomes of a request's shared lock (id, token) after its writes.
+#[derive(Clone, Copy)]
+pub(crate) enum After<'a> {
+    Nothing,
+    Release(SessionId, &'a str),
+    /// Kept for the next request of this instance: the lease renewed, and
+    /// the session read back.
+    Keep(SessionId, &'a str),
+}
+
+/// Where a request that got the in-process lock starts.
+pub(crate) enum Resumed {
+    /// The previous holder kept the shared lock and the session for it.
+    Ready(SessionLock, Option<Stored>),
+    /// The shared lock still to take (or renew) with this token.
+    Lock(LocalGuard, String),
+}
+
+pub(crate) fn resume(local: LocalGuard) -> Resumed {
+    match local.take_kept() {
+        Some(Kept {
+            token,
+            session: Some(stored),
+        }) => Resumed::Ready(
+            SessionLock {
+                local: Some(local),
+                shared: Some(token),
+            },
+            stored,
+        ),
+        Some(kept) => Resumed::Lock(local, kept.token),
+        None => Resumed::Lock(local, uuid::Uuid::new_v4().to_string()),
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -54,10 +54,11 @@ use redis::{RedisResult, Script};
 use tokio::runtime::RuntimeFlavor;
 
 use super::{
-    jitter, Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write,
+    jitter, resume, After, Expiry, Meta, Resumed, SessionLock, SessionStore, StoreError,
+    StoreResult, Stored, Write,
 };
 use crate::session::id::SessionId;
-use crate::session::locks::{LocalLocks, Orphaned};
+use crate::session::locks::{Kept, LocalLocks, Orphaned};
 
 /// Longest wait for a connection to be established.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -72,10 +73,12 @@ const MAX_POLL: Duration = Duration::from_millis(8);
 /// Keys per SCAN step in `count`.
 const SCAN_COUNT: u32 = 1000;
 
-/// Applies one request's writes atomically, then releases the lock if asked.
+/// Applies one request's writes atomically, then releases or keeps the lock.
 ///
 /// `ARGV[1]` is the absolute lifetime in ms; `ARGV[2]` the index in `KEYS`
-/// of a lock to release (`0`: none) and `ARGV[3]` its token; then the
+/// of the request's lock (`0`: none), `ARGV[3]` its token, `ARGV[4]` what
+/// to do with it: `release`, or `keep` (renew its lease to `ARGV[5]` ms and
+/// read back the session at index `ARGV[6]`, for the next holder). Then the
 /// writes, each a code followed by its fields (`k` is an index into `KEYS`):
 ///
 /// * `C k created accessed idle n (name value)*n`
@@ -83,16 +86,15 @@ const SCAN_COUNT: u32 = 1000;
 /// * `D k`
 /// * `R kfrom kto`
 ///
-/// Returns 1, or 0 when a create or rename would hit an existing id (nothing
-/// is written then; the lock is released all the same).
+/// Returns `{applied, kept, fields}`: `applied` is 0 when a create or rename
+/// would hit an existing id (nothing is written then); `kept` is 1 when the
+/// lock is still the request's and was renewed, and `fields` the session's
+/// hash then.
 const APPLY: &str = r#"
 local max_age = tonumber(ARGV[1])
-local lock = tonumber(ARGV[2])
-if lock > 0 and redis.call('GET', KEYS[lock]) == ARGV[3] then
-  redis.call('DEL', KEYS[lock])
-end
+local lock, token, keep = tonumber(ARGV[2]), ARGV[3], ARGV[4] == 'keep'
 local ops = {}
-local i = 4
+local i = 7
 while i <= #ARGV do
   local code = ARGV[i]
   local op = { code = code, key = KEYS[tonumber(ARGV[i + 1])] }
@@ -117,11 +119,6 @@ while i <= #ARGV do
   ops[#ops + 1] = op
 end
 
-for _, op in ipairs(ops) do
-  if op.code == 'C' and redis.call('EXISTS', op.key) == 1 then return 0 end
-  if op.code == 'R' and redis.call('EXISTS', op.key) == 1 and redis.call('EXISTS', op.to) == 1 then return 0 end
-end
-
 local function expire(key)
   local m = redis.call('HMGET', key, 'm:created', 'm:accessed', 'm:idle')
   local deadline = tonumber(m[1]) + max_age
@@ -133,45 +130,61 @@ local function expire(key)
   redis.call('PEXPIREAT', key, string.format('%.0f', deadline))
 end
 
-for _, op in ipairs(ops) do
-  local key = op.key
-  if op.code == 'C' then
-    redis.call('HSET', key, 'm:created', op.created)
-    redis.call('HSET', key, 'm:accessed', op.accessed)
-    redis.call('HSET', key, 'm:idle', op.idle)
-    for j = 0, op.nset - 1 do
-      local name = ARGV[op.set_at + 2 * j]
-      redis.call('HSET', key, 'a:' .. name, ARGV[op.set_at + 2 * j + 1])
-      redis.call('HSET', key, 'o:' .. name, j + 1)
-    end
-    redis.call('HSET', key, 'm:seq', op.nset)
-    expire(key)
-  elseif op.code == 'U' then
-    if redis.call('EXISTS', key) == 1 then
-      if op.accessed ~= '' then redis.call('HSET', key, 'm:accessed', op.accessed) end
-      if op.idle ~= '' then redis.call('HSET', key, 'm:idle', op.idle) end
-      for j = 0, op.nremove - 1 do
-        local name = ARGV[op.remove_at + j]
-        redis.call('HDEL', key, 'a:' .. name, 'o:' .. name)
-      end
+local function apply()
+  for _, op in ipairs(ops) do
+    if op.code == 'C' and redis.call('EXISTS', op.key) == 1 then return 0 end
+    if op.code == 'R' and redis.call('EXISTS', op.key) == 1 and redis.call('EXISTS', op.to) == 1 then return 0 end
+  end
+  for _, op in ipairs(ops) do
+    local key = op.key
+    if op.code == 'C' then
+      redis.call('HSET', key, 'm:created', op.created)
+      redis.call('HSET', key, 'm:accessed', op.accessed)
+      redis.call('HSET', key, 'm:idle', op.idle)
       for j = 0, op.nset - 1 do
         local name = ARGV[op.set_at + 2 * j]
         redis.call('HSET', key, 'a:' .. name, ARGV[op.set_at + 2 * j + 1])
-        if redis.call('HEXISTS', key, 'o:' .. name) == 0 then
-          redis.call('HSET', key, 'o:' .. name, redis.call('HINCRBY', key, 'm:seq', 1))
-        end
+        redis.call('HSET', key, 'o:' .. name, j + 1)
       end
+      redis.call('HSET', key, 'm:seq', op.nset)
       expire(key)
-    end
-  elseif op.code == 'D' then
-    redis.call('DEL', key)
-  elseif op.code == 'R' then
-    if redis.call('EXISTS', key) == 1 then
-      redis.call('RENAMENX', key, op.to)
+    elseif op.code == 'U' then
+      if redis.call('EXISTS', key) == 1 then
+        if op.accessed ~= '' then redis.call('HSET', key, 'm:accessed', op.accessed) end
+        if op.idle ~= '' then redis.call('HSET', key, 'm:idle', op.idle) end
+        for j = 0, op.nremove - 1 do
+          local name = ARGV[op.remove_at + j]
+          redis.call('HDEL', key, 'a:' .. name, 'o:' .. name)
+        end
+        for j = 0, op.nset - 1 do
+          local name = ARGV[op.set_at + 2 * j]
+          redis.call('HSET', key, 'a:' .. name, ARGV[op.set_at + 2 * j + 1])
+          if redis.call('HEXISTS', key, 'o:' .. name) == 0 then
+            redis.call('HSET', key, 'o:' .. name, redis.call('HINCRBY', key, 'm:seq', 1))
+          end
+        end
+        expire(key)
+      end
+    elseif op.code == 'D' then
+      redis.call('DEL', key)
+    elseif op.code == 'R' then
+      if redis.call('EXISTS', key) == 1 then
+        redis.call('RENAMENX', key, op.to)
+      end
     end
   end
+  return 1
 end
-return 1
+
+local applied = apply()
+if lock > 0 and redis.call('GET', KEYS[lock]) == token then
+  if keep then
+    redis.call('PEXPIRE', KEYS[lock], ARGV[5])
+    return {applied, 1, redis.call('HGETALL', KEYS[tonumber(ARGV[6])])}
+  end
+  redis.call('DEL', KEYS[lock])
+end
+return {applied, 0, {}}
 "#;
 
 /// Takes the lock `KEYS[1]` for token `ARGV[1]` with a lease of `ARGV[2]`
@@ -420,11 +433,7 @@ impl Inner {
                 async move { invocation.invoke_async(&mut con).await }
             })
             .await?;
-        let fields: HashMap<String, String> = fields
-            .chunks_exact(2)
-            .map(|pair| (pair[0].clone(), pair[1].clone()))
-            .collect();
-        Ok((taken == 1).then(|| decode(&fields)))
+        Ok((taken == 1).then(|| decode(&pairs(fields))))
     }
 
     async fn release(&self, key: &str, token: &str) -> StoreResult<()> {
@@ -454,7 +463,10 @@ impl Inner {
         release: Option<(SessionId, &str)>,
     ) -> StoreResult<()> {
         match release {
-            _ if !writes.is_empty() => self.apply(writes, release).await,
+            _ if !writes.is_empty() => {
+                let after = release.map_or(After::Nothing, |(id, t)| After::Release(id, t));
+                self.apply(writes, after).await.map(drop)
+            }
             Some((id, token)) => {
                 self.release_logged(id, token).await;
                 Ok(())
@@ -463,20 +475,16 @@ impl Inner {
         }
     }
 
-    /// Applies `writes`, and releases the lock of `release` (id, token) in
-    /// the same round trip.
+    /// Applies `writes` and does `after` with the request's lock, in one
+    /// round trip. With `After::Keep`: the session as it stands then, if the
+    /// lock is still the request's.
     async fn apply(
         &self,
         writes: Vec<Write>,
-        release: Option<(SessionId, &str)>,
-    ) -> StoreResult<()> {
-        let (mut keys, mut args) = self.encode(&writes);
-        if let Some((id, token)) = release {
-            keys.push(self.lock_key(id));
-            args[1] = keys.len().to_string();
-            args[2] = token.to_string();
-        }
-        let applied: i64 = self
+        after: After<'_>,
+    ) -> StoreResult<Option<Option<Stored>>> {
+        let (keys, args) = self.encode(&writes, after);
+        let (applied, kept, fields): (i64, i64, Vec<String>) = self
             .call(|mut con| {
                 let mut invocation = self.apply.prepare_invoke();
                 for key in &keys {
@@ -488,28 +496,38 @@ impl Inner {
                 async move { invocation.invoke_async(&mut con).await }
             })
             .await?;
-        if applied == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Collision)
+        if applied != 1 {
+            return Err(StoreError::Collision);
         }
+        Ok((kept == 1).then(|| decode(&pairs(fields))))
     }
 
     /// The keys and arguments of the `APPLY` script.
-    fn encode(&self, writes: &[Write]) -> (Vec<String>, Vec<String>) {
+    fn encode(&self, writes: &[Write], after: After<'_>) -> (Vec<String>, Vec<String>) {
         let mut keys: Vec<String> = Vec::new();
-        let mut index = |id: SessionId| {
-            let key = self.key(id);
+        // A key's position in KEYS (from 1), added on first use.
+        let mut index = |key: String| {
             let at = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                 keys.push(key);
                 keys.len() - 1
             });
             (at + 1).to_string()
         };
+        let (lock, token, mode, session) = match after {
+            After::Nothing => ("0".into(), "", "release", "0".into()),
+            After::Release(id, token) => (index(self.lock_key(id)), token, "release", "0".into()),
+            After::Keep(id, token) => {
+                (index(self.lock_key(id)), token, "keep", index(self.key(id)))
+            }
+        };
+        let mut index = |id: SessionId| index(self.key(id));
         let mut args = vec![
             self.expiry.max_age_ms.to_string(),
-            "0".into(),
-            String::new(),
+            lock,
+            token.to_string(),
+            mode.to_string(),
+            self.lock_ttl_ms.to_string(),
+            session,
         ];
         for write in writes {
             match write {
@@ -587,6 +605,12 @@ impl Inner {
             cursor = next;
         }
     }
+}
+
+/// A hash as `HGETALL` in a script returns it: field, value, field, value…
+fn pairs(flat: Vec<String>) -> HashMap<String, String> {
+    let mut flat = flat.into_iter();
+    std::iter::from_fn(|| Some((flat.next()?, flat.next()?))).collect()
 }
 
 /// A session from its hash; `None` for a missing (or foreign) key.
@@ -685,9 +709,10 @@ impl SessionStore for RedisStore {
         (async move {
             let until = Instant::now() + wait;
             let local = inner.locks.lock(id, wait).await?;
-            let token = local
-                .take_kept()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let (local, token) = match resume(local) {
+                Resumed::Ready(lock, stored) => return Ok((lock, stored)),
+                Resumed::Lock(local, token) => (local, token),
+            };
             let mut taking = Taking {
                 inner: inner.clone(),
                 runtime,
@@ -735,9 +760,13 @@ impl SessionStore for RedisStore {
             };
             match (local, shared) {
                 (Some(local), Some(token)) if local.has_waiters() => {
-                    let result = inner.finish(writes, None).await;
-                    if let Err((token, local)) = local.hand_over(token) {
-                        inner.release_logged(id, &token).await;
+                    let (result, session) = match inner.apply(writes, After::Keep(id, &token)).await
+                    {
+                        Ok(session) => (Ok(()), session),
+                        Err(err) => (Err(err), None),
+                    };
+                    if let Err((kept, local)) = local.hand_over(Kept { token, session }) {
+                        inner.release_logged(id, &kept.token).await;
                         drop(local);
                     }
                     result

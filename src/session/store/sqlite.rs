@@ -40,17 +40,18 @@
 //! file on a network filesystem.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    jitter, Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write,
+    jitter, resume, After, Expiry, Meta, Resumed, SessionLock, SessionStore, StoreError,
+    StoreResult, Stored, Write,
 };
 use crate::session::id::SessionId;
-use crate::session::locks::LocalLocks;
+use crate::session::locks::{Kept, LocalLocks};
 use crate::session::now_ms;
 
 const SCHEMA: &str = "
@@ -104,6 +105,7 @@ const TAKE_LOCK: &str = "INSERT INTO locks (session_id, token, expires) VALUES (
     ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, expires = excluded.expires
     WHERE locks.expires <= ?4 OR locks.token = excluded.token";
 const RELEASE_LOCK: &str = "DELETE FROM locks WHERE session_id = ?1 AND token = ?2";
+const RENEW_LOCK: &str = "UPDATE locks SET expires = ?3 WHERE session_id = ?1 AND token = ?2";
 
 /// Every statement, prepared once at open to prove the schema is ours.
 const STATEMENTS: &[&str] = &[
@@ -124,6 +126,7 @@ const STATEMENTS: &[&str] = &[
     DELETE_STALE_LOCKS,
     TAKE_LOCK,
     RELEASE_LOCK,
+    RENEW_LOCK,
 ];
 
 /// How long one statement waits for another process's write transaction.
@@ -182,25 +185,23 @@ impl SqliteStore {
         }
         let conn =
             open_checked(path).map_err(|err| format!("session store sqlite:{path}: {err}"))?;
-        let inner = Inner {
-            path: path.to_string(),
-            conn: Mutex::new(Some(conn)),
-            locks: LocalLocks::default(),
-            expiry,
-            lock_ttl_ms: i64::try_from(lock_ttl.as_millis()).unwrap_or(i64::MAX),
-        };
-        Ok(SqliteStore {
-            inner: Arc::new(inner),
-        })
-    }
-
-    fn release_logged(&self, id: SessionId, token: String) {
-        if let Err(err) = self
-            .inner
-            .with_conn(move |_, conn| release(conn, id, &token))
-        {
-            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
-        }
+        let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
+            // Releases a lock kept for a request that then gave up.
+            let this = this.clone();
+            let orphaned = move |id, token| {
+                if let Some(inner) = this.upgrade() {
+                    inner.release_logged(id, token);
+                }
+            };
+            Inner {
+                path: path.to_string(),
+                conn: Mutex::new(Some(conn)),
+                locks: LocalLocks::with_orphan_handler(Box::new(orphaned)),
+                expiry,
+                lock_ttl_ms: i64::try_from(lock_ttl.as_millis()).unwrap_or(i64::MAX),
+            }
+        });
+        Ok(SqliteStore { inner })
     }
 
     /// Runs `op` with the connection, here and now.
@@ -336,6 +337,12 @@ fn connect(path: &str) -> rusqlite::Result<Connection> {
 }
 
 impl Inner {
+    fn release_logged(&self, id: SessionId, token: String) {
+        if let Err(err) = self.with_conn(move |_, conn| release(conn, id, &token)) {
+            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
+        }
+    }
+
     /// Borrows a connection from the pool (or opens one), runs `op`, and
     /// gives the connection back unless it failed.
     fn with_conn<T>(
@@ -380,27 +387,45 @@ impl Inner {
         Ok(stored)
     }
 
-    /// Applies `writes` and releases the lock of `release` (id, token), in
-    /// one transaction.
+    /// Applies `writes` and does `after` with the request's lock, in one
+    /// transaction. With `After::Keep`: the session as it stands then, if
+    /// the lock is still the request's.
     fn apply(
         &self,
         conn: &mut Connection,
         writes: Vec<Write>,
-        release: Option<(SessionId, &str)>,
-    ) -> DbResult<()> {
-        if writes.is_empty() && release.is_none() {
-            return Ok(());
+        after: After<'_>,
+    ) -> DbResult<Option<Option<Stored>>> {
+        if writes.is_empty() && matches!(after, After::Nothing) {
+            return Ok(None);
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for write in writes {
             self.apply_one(&tx, write)?;
         }
-        if let Some((id, token)) = release {
-            tx.prepare_cached(RELEASE_LOCK)?
-                .execute(params![id.to_string(), token])?;
-        }
+        let kept = match after {
+            After::Nothing => None,
+            After::Release(id, token) => {
+                tx.prepare_cached(RELEASE_LOCK)?
+                    .execute(params![id.to_string(), token])?;
+                None
+            }
+            After::Keep(id, token) => {
+                let key = id.to_string();
+                let expires = now_ms().saturating_add(self.lock_ttl_ms);
+                let renewed = tx
+                    .prepare_cached(RENEW_LOCK)?
+                    .execute(params![key, token, expires])?
+                    == 1;
+                if renewed {
+                    Some(load(&tx, &key)?)
+                } else {
+                    None
+                }
+            }
+        };
         tx.commit()?;
-        Ok(())
+        Ok(kept)
     }
 
     fn apply_one(&self, tx: &rusqlite::Transaction<'_>, write: Write) -> DbResult<()> {
@@ -581,9 +606,10 @@ impl SessionStore for SqliteStore {
         async move {
             let until = Instant::now() + wait;
             let local = self.inner.locks.lock(id, wait).await?;
-            let token = local
-                .take_kept()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let (local, token) = match resume(local) {
+                Resumed::Ready(lock, stored) => return Ok((lock, stored)),
+                Resumed::Lock(local, token) => (local, token),
+            };
             let mut taking = Taking {
                 inner: self.inner.clone(),
                 id,
@@ -628,31 +654,33 @@ impl SessionStore for SqliteStore {
         writes: Vec<Write>,
         held: Option<(SessionId, SessionLock)>,
     ) -> BoxFuture<'_, StoreResult<()>> {
+        let apply = |writes, after| {
+            self.inner
+                .with_conn(|inner, conn| inner.apply(conn, writes, after))
+        };
         let Some((id, SessionLock { local, shared })) = held else {
-            let result = self
-                .inner
-                .with_conn(|inner, conn| inner.apply(conn, writes, None));
-            return std::future::ready(result).boxed();
+            return std::future::ready(apply(writes, After::Nothing).map(drop)).boxed();
         };
         let result = match (local, shared) {
             (Some(local), Some(token)) if local.has_waiters() => {
-                let result = self
-                    .inner
-                    .with_conn(|inner, conn| inner.apply(conn, writes, None));
-                if let Err((token, local)) = local.hand_over(token) {
-                    self.release_logged(id, token);
+                let (result, session) = match apply(writes, After::Keep(id, &token)) {
+                    Ok(session) => (Ok(()), session),
+                    Err(err) => (Err(err), None),
+                };
+                if let Err((kept, local)) = local.hand_over(Kept { token, session }) {
+                    self.inner.release_logged(id, kept.token);
                     drop(local);
                 }
                 result
             }
             (local, shared) => {
-                let release = shared.as_deref().map(|token| (id, token));
-                let result = self
-                    .inner
-                    .with_conn(|inner, conn| inner.apply(conn, writes, release));
+                let after = shared
+                    .as_deref()
+                    .map_or(After::Nothing, |token| After::Release(id, token));
+                let result = apply(writes, after).map(drop);
                 if let (Err(_), Some(token)) = (&result, shared) {
                     // A failed transaction released nothing.
-                    self.release_logged(id, token);
+                    self.inner.release_logged(id, token);
                 }
                 // Only now may the next request of this process try the shared lock.
                 drop(local);
@@ -665,7 +693,7 @@ impl SessionStore for SqliteStore {
     fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
         let SessionLock { local, shared } = lock;
         if let Some(token) = shared {
-            self.release_logged(id, token);
+            self.inner.release_logged(id, token);
         }
         drop(local);
         std::future::ready(()).boxed()

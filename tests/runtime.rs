@@ -158,6 +158,32 @@ response.json({{same: util === again, sum: util.add(2, 3), data, cycle: a.fromB,
 }
 
 #[test]
+fn the_entry_script_is_a_commonjs_module() {
+    let blimp = Blimp::start(
+        &[
+            // Uses module, exports and this: gets the real objects.
+            ("main.js", &format!("{P}exports.early = 1; this.viaThis = 2;
+const back = require('./_lib/back');
+response.json({{ back: back.seen, same: this === module.exports, viaThis: module.exports.viaThis, args: arguments.length }});")),
+            ("_lib/back.js", "exports.seen = require('../main').early;"),
+            // Uses none of them; required back, it is not run a second time.
+            ("plain.js", &format!("{P}response.print('run;'); response.print(require('./_lib/back2').seen);")),
+            ("_lib/back2.js", "const plain = require('../plain'); exports.seen = typeof plain + ':' + Object.keys(plain).length;"),
+        ],
+        &[],
+    );
+    for _ in 0..2 {
+        let body = json(&get(&plain(), &blimp.url("/main")).1);
+        assert_eq!(
+            body,
+            serde_json::json!({"back": 1, "same": true, "viaThis": 2, "args": 5}),
+            "a module requiring the entry back sees its exports so far"
+        );
+        assert_eq!(get(&plain(), &blimp.url("/plain")).1, "run;object:0");
+    }
+}
+
+#[test]
 fn require_cannot_leave_the_root() {
     let outside = tempfile::tempdir().unwrap();
     write(outside.path(), "evil.js", "exports.x = 'EVIL';");
@@ -302,6 +328,8 @@ fn runaway_scripts_end_in_503_and_the_worker_recovers() {
         &[
             ("spin.js", "while (true) {}"),
             ("nested.js", "for (;;) { for (let i = 0; i < 1000; i++) {} }"),
+            // No loop at all: only the timeout can stop it.
+            ("calls.js", "function f(n) { if (n > 0) { f(n - 1); f(n - 1); } }\nf(100);"),
             ("callback.js", "[1].forEach(() => { while (true) {} });"),
             ("recurse.js", "function r(n) { return r(n + 1) + 1; }\nr(0);"),
             ("ok.js", &format!("{P}let total = 0; for (let i = 0; i < 10; i++) total += i; response.print('ok ' + total);")),
@@ -311,7 +339,8 @@ fn runaway_scripts_end_in_503_and_the_worker_recovers() {
     // Whichever comes first, the loop limit or the timeout, stops a spin.
     for (path, limit) in [
         ("/spin", "script stopped"),
-        ("/nested", "timeout"),
+        ("/nested", "script stopped"),
+        ("/calls", "timeout"),
         ("/callback", "script stopped"),
         ("/recurse", "limit"),
     ] {
@@ -332,6 +361,41 @@ fn runaway_scripts_end_in_503_and_the_worker_recovers() {
         blimp.log().contains("nested.js: script stopped"),
         "the log names the script"
     );
+}
+
+#[test]
+fn a_client_that_hangs_up_mid_script_costs_nothing_lasting() {
+    let blimp = Blimp::start(
+        &[
+            ("slow.js", &format!("{P}const end = Date.now() + 1500; while (Date.now() < end) {{}} response.print('done');")),
+            ("ok.js", &format!("{P}response.print('ok');")),
+        ],
+        &["--workers", "1", "--max-pending", "1"],
+    );
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", blimp.port())).unwrap();
+    raw.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(raw);
+    // The one request slot comes back, and the worker serves on.
+    let started = Instant::now();
+    loop {
+        let (status, body) = get(&plain(), &blimp.url("/ok"));
+        if status == 200 {
+            assert_eq!(body, "ok");
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never served again"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..3 {
+        assert_eq!(get(&plain(), &blimp.url("/ok")), (200, "ok".to_string()));
+    }
+    assert!(blimp.wait_for_log("slow.js: stopped, the client went away"));
 }
 
 #[test]

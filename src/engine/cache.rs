@@ -1,13 +1,14 @@
 //! Compiled scripts of one worker. A file is parsed once and reused until it
-//! changes on disk (checked by modification time and size on every use), so
+//! changes on disk (its stamp: inode, modification time and size), so
 //! editing, adding or deleting a script takes effect on the next request.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use boa_engine::object::builtins::JsFunction;
-use boa_engine::{Context, JsObject, Script, Source};
+use boa_engine::property::Attribute;
+use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Script, Source};
 
 use super::failure::Failure;
 use crate::server::router::Stamp;
@@ -19,9 +20,8 @@ const WRAP_SUFFIX: &str = "\n})";
 
 #[derive(Clone)]
 pub enum Unit {
-    /// `{fn, filename, dirname}`: the CommonJS wrapper function, ready to
-    /// call, with its names; built once per version of the file.
-    CommonJs(JsObject),
+    /// A CommonJS script, built once per version of the file.
+    CommonJs(Rc<CommonJs>),
     /// An ES module's source: modules evaluate once, so each run parses anew.
     Esm(Rc<str>),
     /// A `.json` file's text.
@@ -30,9 +30,24 @@ pub enum Unit {
     Broken(Rc<str>),
 }
 
+pub struct CommonJs {
+    /// `{fn, filename, dirname}`: the wrapper function, ready to call, with
+    /// its names, for `require`.
+    pub record: JsObject,
+    /// Runs the file as a request's own script: calls the wrapper with its
+    /// arguments, straight from globals that hold them (a Script can reach
+    /// nothing else), so a request costs one evaluation and one call.
+    pub entry: Script,
+    /// The globals that hold the wrapper and its `require`.
+    globals: [JsString; 2],
+}
+
 #[derive(Default)]
 pub struct ScriptCache {
-    units: HashMap<PathBuf, (Stamp, Unit)>,
+    /// By path relative to the root (hashing a `Path` is slow).
+    units: HashMap<String, (Stamp, Unit)>,
+    /// Numbers the globals of CommonJS units.
+    built: u64,
 }
 
 impl ScriptCache {
@@ -55,19 +70,35 @@ impl ScriptCache {
         relative: &str,
         context: &mut Context,
     ) -> Result<Unit, std::io::Error> {
-        if let Some((cached, unit)) = self.units.get(file) {
+        if let Some((cached, unit)) = self.units.get(relative) {
             if *cached == stamp {
                 return Ok(unit.clone());
             }
         }
         let source = std::fs::read_to_string(file)?;
-        let unit = compile(file, relative, source, context);
-        self.units.insert(file.to_path_buf(), (stamp, unit.clone()));
+        self.built += 1;
+        let unit = compile(file, relative, source, self.built, context);
+        let replaced = self
+            .units
+            .insert(relative.to_string(), (stamp, unit.clone()));
+        if let Some((_, Unit::CommonJs(old))) = replaced {
+            for name in &old.globals {
+                let _ = context
+                    .global_object()
+                    .delete_property_or_throw(name.clone(), context);
+            }
+        }
         Ok(unit)
     }
 }
 
-fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -> Unit {
+fn compile(
+    file: &Path,
+    relative: &str,
+    source: String,
+    number: u64,
+    context: &mut Context,
+) -> Unit {
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     if extension == "json" {
         return Unit::Json(source.into());
@@ -87,18 +118,90 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
             return Unit::Broken(Failure::syntax(error, relative, true).describe().into())
         }
     };
-    match script
+    let function = match script
         .evaluate(context)
         .map(|f| f.as_object().and_then(JsFunction::from_object))
     {
-        Ok(Some(function)) => Unit::CommonJs(super::require::found(
-            file,
-            ("fn", function.into()),
-            context,
-        )),
+        Ok(Some(function)) => function,
         // Source that closes the wrapper early (`})(); (function(){`) is not a script body.
-        _ => Unit::Broken(format!("SyntaxError: {relative} is not a valid script body").into()),
+        _ => {
+            return Unit::Broken(
+                format!("SyntaxError: {relative} is not a valid script body").into(),
+            )
+        }
+    };
+    let plain = !mentions_any(&source, &["module", "exports", "this", "arguments", "eval"]);
+    match entry(file, function, plain, number, context) {
+        Ok(unit) => Unit::CommonJs(Rc::new(unit)),
+        Err(err) => Unit::Broken(format!("cannot prepare {relative}: {err}").into()),
     }
+}
+
+/// The entry Script of a compiled wrapper. A `plain` script (one that never
+/// names `module`, `exports`, `this`, `arguments` or `eval`) cannot tell
+/// those apart from `undefined`, so it gets no objects for them.
+fn entry(
+    file: &Path,
+    function: JsFunction,
+    plain: bool,
+    number: u64,
+    context: &mut Context,
+) -> JsResult<CommonJs> {
+    let record = super::require::found(file, ("fn", function.clone().into()), context);
+    let dirname = file.parent().unwrap_or(Path::new("/"));
+    let requirer = super::context::blimp_object(context)?
+        .get(js_string!("requireFrom"), context)?
+        .as_callable()
+        .ok_or_else(|| {
+            boa_engine::JsNativeError::error().with_message("prelude has no requireFrom")
+        })?;
+    let require = requirer.call(
+        &JsValue::undefined(),
+        &[JsString::from(dirname.to_string_lossy().as_ref()).into()],
+        context,
+    )?;
+    let (fn_global, require_global) = (format!("__blimp_u{number}"), format!("__blimp_u{number}r"));
+    for (name, value) in [
+        (&fn_global, JsValue::from(function)),
+        (&require_global, require),
+    ] {
+        // Not enumerable or writable; configurable so a new version can drop it.
+        context.register_global_property(
+            JsString::from(name.as_str()),
+            value,
+            Attribute::CONFIGURABLE,
+        )?;
+    }
+    let quoted = |path: &Path| serde_json::to_string(&path.to_string_lossy()).unwrap_or_default();
+    let (filename, dirname) = (quoted(file), quoted(dirname));
+    let code = if plain {
+        // `void 0`: `undefined` would be a global lookup.
+        format!("{fn_global}(void 0, {require_global}, void 0, {filename}, {dirname})")
+    } else {
+        format!("__blimp.enter({fn_global}, {require_global}, {filename}, {dirname})")
+    };
+    let entry = Script::parse(Source::from_bytes(&code), None, context)?;
+    Ok(CommonJs {
+        record,
+        entry,
+        globals: [
+            JsString::from(fn_global.as_str()),
+            JsString::from(require_global.as_str()),
+        ],
+    })
+}
+
+/// Whether `source` has one of `words` as a whole word (in code, a string
+/// or a comment alike: a false alarm only costs the faster path).
+fn mentions_any(source: &str, words: &[&str]) -> bool {
+    let is_name = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    let bytes = source.as_bytes();
+    words.iter().any(|word| {
+        source.match_indices(word).any(|(at, _)| {
+            let end = at + word.len();
+            (at == 0 || !is_name(bytes[at - 1])) && (end == bytes.len() || !is_name(bytes[end]))
+        })
+    })
 }
 
 /// A `.js` file written as an ES module: a line that starts with `import`

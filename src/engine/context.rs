@@ -1,13 +1,12 @@
 //! Building a worker's long-lived Context: limits, job queue, module
 //! loader, console, the native modules and the CommonJS prelude.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use boa_engine::object::builtins::JsFunction;
 use boa_engine::property::Attribute;
-use boa_engine::{js_string, Context, JsError, JsNativeError, JsObject, JsResult, Script, Source};
+use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult};
 
 use super::cache::ScriptCache;
 use super::esm::EsmLoader;
@@ -26,8 +25,8 @@ pub struct Host {
     pub root: PathBuf,
     pub cache: RefCell<ScriptCache>,
     pub exchange: RefCell<Option<Rc<RefCell<Exchange>>>>,
-    /// The request's own script (`{fn, filename, dirname}`), set before it runs.
-    pub entry: RefCell<Option<JsObject>>,
+    /// Counts requests: the prelude's per-request state belongs to one.
+    pub request: Cell<u64>,
 }
 
 pub struct JsRuntime {
@@ -35,10 +34,6 @@ pub struct JsRuntime {
     pub host: Rc<Host>,
     pub jobs: Rc<Jobs>,
     pub loader: Rc<EsmLoader>,
-    /// `__blimp.main()`: runs the request's script through the prelude.
-    pub bootstrap: Script,
-    /// `__blimp.reset()`: fresh request state for ES modules.
-    pub reset: JsFunction,
 }
 
 impl JsRuntime {
@@ -57,7 +52,7 @@ impl JsRuntime {
             root,
             cache: RefCell::default(),
             exchange: RefCell::default(),
-            entry: RefCell::default(),
+            request: Cell::default(),
         });
         context.insert_data(host.clone());
 
@@ -66,24 +61,14 @@ impl JsRuntime {
         let blimp = require::install_prelude(natives, &mut context)?;
         context.register_global_property(
             js_string!("__blimp"),
-            blimp.clone(),
+            blimp,
             Attribute::empty(), // not writable, enumerable or configurable
         )?;
-        let reset = blimp
-            .get(js_string!("reset"), &mut context)?
-            .as_object()
-            .and_then(JsFunction::from_object)
-            .ok_or_else(|| {
-                JsError::from(JsNativeError::error().with_message("prelude has no reset()"))
-            })?;
-        let bootstrap = Script::parse(Source::from_bytes("__blimp.main()"), None, &mut context)?;
         Ok(JsRuntime {
             context,
             host,
             jobs,
             loader,
-            bootstrap,
-            reset,
         })
     }
 }

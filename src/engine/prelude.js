@@ -1,14 +1,25 @@
 // Runs once per worker Context. `native` is provided by engine/require.rs.
 // Builds CommonJS `require` on top of the native resolver, and the
-// per-request state (module cache, request attributes), created lazily so
-// a script that uses neither pays for neither.
+// per-request state (module cache, request attributes), reset the first
+// time a request uses it, so a script that uses neither pays for neither.
 (function (native) {
   "use strict";
   const builtins = native.modules;
+  let stateOf = -1; // the request the state below belongs to
   let modules = null;
   let attributes = null;
   let entryModule = null;
   const requires = new Map(); // one require function per folder
+
+  function fresh() {
+    const request = native.request();
+    if (request !== stateOf) {
+      stateOf = request;
+      modules = new Map();
+      attributes = null;
+      entryModule = null;
+    }
+  }
 
   function requireFrom(dirname) {
     let require = requires.get(dirname);
@@ -16,18 +27,23 @@
     require = function require(name) {
       const builtin = builtins[name];
       if (builtin !== undefined) return builtin;
+      fresh();
       const found = native.resolve(String(name), dirname);
-      if (entryModule !== null && entryModule.filename === found.filename) return entryModule.exports;
-      if (modules === null) modules = new Map();
+      if (found.entry) {
+        // The request's own script, required back (a cycle): its exports so far.
+        if (entryModule === null) entryModule = { exports: {}, filename: found.filename };
+        return entryModule.exports;
+      }
       const cached = modules.get(found.filename);
       if (cached !== undefined) return cached.exports;
-      // Few properties: each one added to an object costs microseconds in Boa.
+      // Few properties: each one added to an object costs in Boa.
       const module = { exports: {}, filename: found.filename };
       modules.set(found.filename, module);
       if (found.json !== undefined) {
         module.exports = found.json;
       } else {
-        found.fn(module.exports, requireFrom(found.dirname), module, found.filename, found.dirname);
+        const exports = module.exports;
+        found.fn.call(exports, exports, requireFrom(found.dirname), module, found.filename, found.dirname);
       }
       return module.exports;
     };
@@ -36,9 +52,12 @@
   }
 
   const request = builtins["http/v4/request"];
-  const attrs = () => (attributes === null ? (attributes = new Map()) : attributes);
+  const attrs = () => {
+    fresh();
+    return attributes === null ? (attributes = new Map()) : attributes;
+  };
   request.getAttribute = (name) => {
-    const value = attributes === null ? undefined : attributes.get(String(name));
+    const value = attrs().get(String(name));
     return value === undefined ? null : value;
   };
   request.setAttribute = (name, value) => { attrs().set(String(name), value); };
@@ -47,21 +66,15 @@
 
   return {
     modules: builtins,
-    // Fresh request state; ES modules call it directly.
-    reset() {
-      modules = null;
-      attributes = null;
-      entryModule = null;
-    },
-    main() {
-      modules = null;
-      attributes = null;
-      const entry = native.entry();
-      const module = { exports: {}, filename: entry.filename };
+    requireFrom,
+    // Runs an entry script that may use `module`, `exports` or `this`
+    // (one that does not is called directly, without these objects).
+    enter(fn, require, filename, dirname) {
+      fresh();
+      const module = { exports: {}, filename };
       entryModule = module;
-      // The entry record lives as long as this version of the script.
-      const require = entry.require || (entry.require = requireFrom(entry.dirname));
-      return entry.fn(module.exports, require, module, entry.filename, entry.dirname);
+      const exports = module.exports;
+      return fn.call(exports, exports, require, module, filename, dirname);
     },
   };
 })

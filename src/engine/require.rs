@@ -19,7 +19,11 @@ const PRELUDE: &str = include_str!("prelude.js");
 pub fn install_prelude(modules: JsObject, context: &mut Context) -> JsResult<JsObject> {
     let native = ObjectInitializer::new(context)
         .property(js_string!("modules"), modules, Attribute::all())
-        .function(NativeFunction::from_fn_ptr(entry), js_string!("entry"), 0)
+        .function(
+            NativeFunction::from_fn_ptr(request),
+            js_string!("request"),
+            0,
+        )
         .function(
             NativeFunction::from_fn_ptr(resolve),
             js_string!("resolve"),
@@ -55,12 +59,10 @@ fn js_path(path: &Path) -> JsValue {
     JsString::from(path.to_string_lossy().as_ref()).into()
 }
 
-/// `native.entry()`: the request's own script.
-fn entry(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let record = host(context).entry.borrow_mut().take();
-    Ok(record
-        .ok_or_else(|| JsNativeError::error().with_message("no script to run"))?
-        .into())
+/// `native.request()`: a number that changes with every request, so the
+/// prelude knows when its per-request state is stale.
+fn request(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    Ok(JsValue::from(host(context).request.get() as f64))
 }
 
 /// `native.resolve(name, dirname)`: a relative module under the root.
@@ -94,6 +96,18 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
                 .filter(|f| f.starts_with(&host.root) && f.is_file())
         })
         .ok_or_else(not_found)?;
+    let is_entry = host
+        .exchange
+        .borrow()
+        .as_ref()
+        .is_some_and(|e| e.borrow().request.route.file == file);
+    if is_entry {
+        let found = ObjectInitializer::new(context)
+            .property(js_string!("filename"), js_path(&file), Attribute::all())
+            .property(js_string!("entry"), true, Attribute::all())
+            .build();
+        return Ok(found.into());
+    }
     let relative = file
         .strip_prefix(&host.root)
         .unwrap_or(&file)
@@ -105,7 +119,7 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
         .get(&file, &relative, context)
         .map_err(|e| JsNativeError::error().with_message(format!("cannot read {relative}: {e}")))?;
     match unit {
-        Unit::CommonJs(record) => Ok(record.into()),
+        Unit::CommonJs(script) => Ok(script.record.clone().into()),
         Unit::Json(text) => {
             let value: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| JsNativeError::syntax().with_message(format!("{relative}: {e}")))?;

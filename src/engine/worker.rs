@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::builtins::JsPromise;
-use boa_engine::{JsError, JsValue};
+use boa_engine::JsError;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
 use tokio::sync::oneshot;
@@ -50,7 +50,7 @@ pub struct Worker {
     runtime: RefCell<Option<Box<JsRuntime>>>,
     /// Which scripts (at which version) use the session: their sessions are
     /// loaded before they run, without blocking the thread.
-    session_scripts: RefCell<HashMap<PathBuf, (Stamp, bool)>>,
+    session_scripts: RefCell<HashMap<String, (Stamp, bool)>>,
 }
 
 impl Worker {
@@ -69,7 +69,6 @@ impl Worker {
 
     /// Runs the request's script and sends its response through `start`.
     pub async fn serve(self: Rc<Self>, request: RequestData, start: oneshot::Sender<Start>) {
-        let began = Instant::now();
         let sessions = self.shared.sessions.clone();
         let cookies = request.headers.get_all(hyper::header::COOKIE);
         let incoming = cookie::incoming_id(
@@ -80,7 +79,6 @@ impl Worker {
         if incoming.is_some() && self.uses_session(&request.route) {
             session.preload().await;
         }
-        let (method, path) = (request.method.clone(), request.path.clone());
         let exchange = Rc::new(RefCell::new(Exchange {
             response: ResponseState::new(start, request.method == Method::HEAD),
             request,
@@ -97,14 +95,13 @@ impl Worker {
         let Ok(exchange) = Rc::try_unwrap(exchange) else {
             unreachable!("the Context released the exchange");
         };
-        let (status, bytes) = self.finish(exchange.into_inner(), failure).await;
-        tracing::info!(target: "access", "{method} {path} {status} {bytes} {:.3}ms", began.elapsed().as_secs_f64() * 1000.0);
+        self.finish(exchange.into_inner(), failure).await;
     }
 
     /// Whether a script mentions the session, judged from its source once
     /// per version (a module it requires may still touch it: then we learn).
     fn uses_session(&self, route: &Route) -> bool {
-        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&route.file) {
+        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&route.relative) {
             if stamp == route.stamp {
                 return uses;
             }
@@ -113,7 +110,7 @@ impl Worker {
         let uses = source.contains("session") || source.contains("Session");
         self.session_scripts
             .borrow_mut()
-            .insert(route.file.clone(), (route.stamp, uses));
+            .insert(route.relative.clone(), (route.stamp, uses));
         uses
     }
 
@@ -132,35 +129,37 @@ impl Worker {
                 }
             },
         };
-        let (file, relative, stamp) = {
-            let route = &exchange.borrow().request.route;
-            (route.file.clone(), route.relative.clone(), route.stamp)
-        };
+        let route = exchange.borrow().request.route.clone();
         *runtime.host.exchange.borrow_mut() = Some(exchange.clone());
+        runtime.host.request.set(runtime.host.request.get() + 1);
         let deadline = Instant::now() + self.shared.config.timeout();
-        let failure = run_unit(&mut runtime, &file, stamp, &relative, deadline).await;
+        let mut abandoned = Abandoned(Some(&route.relative));
+        let failure = run_unit(&mut runtime, &route, deadline).await;
+        abandoned.0 = None;
         *runtime.host.exchange.borrow_mut() = None;
-        runtime.host.entry.borrow_mut().take();
         runtime.jobs.clear();
 
         if exchange.borrow().session.touched {
             // Learned for scripts that reach the session indirectly.
             self.session_scripts
                 .borrow_mut()
-                .insert(file, (stamp, true));
+                .insert(route.relative.clone(), (route.stamp, true));
         }
         match &failure {
             // A stopped script may leave the Context mid-flight: start afresh.
             Some(Failure::Timeout | Failure::Limit(_)) => {
-                tracing::warn!("{relative}: rebuilding this worker's JavaScript context");
+                tracing::warn!(
+                    "{}: rebuilding this worker's JavaScript context",
+                    route.relative
+                );
             }
             _ => *self.runtime.borrow_mut() = Some(runtime),
         }
         failure
     }
 
-    /// Writes the session back and ends the response; returns status and bytes for the log.
-    async fn finish(&self, exchange: Exchange, failure: Option<Failure>) -> (u16, u64) {
+    /// Writes the session back, ends the response and logs the request.
+    async fn finish(&self, exchange: Exchange, failure: Option<Failure>) {
         let Exchange {
             mut response,
             mut session,
@@ -176,7 +175,12 @@ impl Worker {
                 } else {
                     session.commit()
                 };
-                match session.finish().await {
+                let saved = if session.is_untouched() {
+                    Ok(())
+                } else {
+                    session.finish().await
+                };
+                match saved {
                     Ok(()) => response.close(cookie),
                     Err(err) if response.is_committed() => {
                         tracing::error!(
@@ -226,7 +230,15 @@ impl Worker {
                 }
             }
         }
-        (response.status(), response.bytes_sent())
+        tracing::info!(
+            target: "access",
+            "{} {} {} {} {:.3}ms",
+            request.method,
+            request.path,
+            response.status(),
+            response.bytes_sent(),
+            request.received.elapsed().as_secs_f64() * 1000.0
+        );
     }
 
     fn error(
@@ -238,6 +250,19 @@ impl Worker {
     ) {
         let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
         response.replace(status, "application/json", body, &[]);
+    }
+}
+
+/// Logs a script that was dropped mid-run: its connection closed before
+/// the response started. It leaves its session as it was; the worker
+/// builds a fresh context for the next request.
+struct Abandoned<'a>(Option<&'a str>);
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if let Some(relative) = self.0 {
+            tracing::info!("{relative}: stopped, the client went away");
+        }
     }
 }
 
@@ -255,19 +280,14 @@ pub fn retry_after() -> [(HeaderName, HeaderValue); 1] {
     [(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"))]
 }
 
-async fn run_unit(
-    runtime: &mut JsRuntime,
-    file: &std::path::Path,
-    stamp: Stamp,
-    relative: &str,
-    deadline: Instant,
-) -> Option<Failure> {
-    let unit =
-        runtime
-            .host
-            .cache
-            .borrow_mut()
-            .get_stamped(file, stamp, relative, &mut runtime.context);
+async fn run_unit(runtime: &mut JsRuntime, route: &Route, deadline: Instant) -> Option<Failure> {
+    let relative = route.relative.as_str();
+    let unit = runtime.host.cache.borrow_mut().get_stamped(
+        &route.file,
+        route.stamp,
+        relative,
+        &mut runtime.context,
+    );
     let unit = match unit {
         Ok(unit) => unit,
         Err(err) => {
@@ -294,11 +314,8 @@ async fn run_unit(
                 stack: String::new(),
             })
         }
-        Unit::CommonJs(record) => {
-            *runtime.host.entry.borrow_mut() = Some(record);
-            let evaluation = runtime
-                .bootstrap
-                .evaluate_async_with_budget(context, BUDGET);
+        Unit::CommonJs(script) => {
+            let evaluation = script.entry.evaluate_async_with_budget(context, BUDGET);
             match with_deadline(evaluation, deadline).await {
                 None => return Some(Failure::Timeout),
                 Some(Err(err)) => return Some(Failure::from_js(err, context)),
@@ -307,9 +324,6 @@ async fn run_unit(
         }
         Unit::Esm(source) => {
             runtime.loader.begin_request();
-            if let Err(err) = runtime.reset.call(&JsValue::undefined(), &[], context) {
-                return Some(Failure::from_js(err, context));
-            }
             let module = match EsmLoader::parse(&source, relative, context) {
                 Ok(module) => module,
                 Err(err) => return Some(Failure::syntax(err, relative, false)),

@@ -6,11 +6,14 @@ pub mod body;
 pub mod request;
 pub mod response;
 pub mod router;
+pub mod watch;
 
 use std::convert::Infallible;
+use std::future::{poll_fn, Future};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -22,14 +25,14 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::engine::{error_body, retry_after, Shared, Worker};
 use crate::session::Sessions;
 use body::ResponseBody;
 use request::RequestData;
-use router::{Route, RouteError};
+use router::{Route, RouteError, Router};
 
 /// How long in-flight requests may run on after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -47,7 +50,7 @@ pub enum StartError {
 /// A running server.
 pub struct Server {
     addr: SocketAddr,
-    stop: watch::Sender<bool>,
+    stop: tokio::sync::watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -66,7 +69,7 @@ impl Server {
             root,
             sessions,
         });
-        let (stop, stopped) = watch::channel(false);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let threads = listeners
             .into_iter()
             .enumerate()
@@ -136,7 +139,7 @@ fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
 fn worker_thread(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,6 +148,7 @@ fn worker_thread(
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let listener = tokio::net::TcpListener::from_std(listener).expect("register listener");
+        let router = Rc::new(Router::new(shared.root.clone()));
         let worker = Rc::new(Worker::new(shared));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let in_flight = Rc::new(std::cell::Cell::new(0usize));
@@ -162,9 +166,16 @@ fn worker_thread(
             };
             let _ = stream.set_nodelay(true);
             let local_addr = stream.local_addr().unwrap_or(peer);
-            let (worker, in_flight) = (worker.clone(), in_flight.clone());
+            let (worker, router, in_flight) = (worker.clone(), router.clone(), in_flight.clone());
             let service = service_fn(move |req| {
-                handle(worker.clone(), in_flight.clone(), req, peer, local_addr)
+                let connection = Connection {
+                    worker: worker.clone(),
+                    router: router.clone(),
+                    in_flight: in_flight.clone(),
+                    peer,
+                    local: local_addr,
+                };
+                handle(connection, req)
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
@@ -189,14 +200,43 @@ fn worker_thread(
 
 type HttpResponse = Response<ResponseBody>;
 
-async fn handle(
+/// What a request needs of its connection and worker.
+struct Connection {
     worker: Rc<Worker>,
+    router: Rc<Router>,
     in_flight: Rc<std::cell::Cell<usize>>,
-    req: Request<Incoming>,
     peer: SocketAddr,
     local: SocketAddr,
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight(Rc<std::cell::Cell<usize>>);
+
+impl InFlight {
+    fn new(count: &Rc<std::cell::Cell<usize>>) -> Self {
+        count.set(count.get() + 1);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+async fn handle(
+    connection: Connection,
+    req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let began = Instant::now();
+    let Connection {
+        worker,
+        router,
+        in_flight,
+        peer,
+        local,
+    } = connection;
     let shared = worker.shared();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let quick = |status: StatusCode, message: &str| {
@@ -211,7 +251,7 @@ async fn handle(
         response.headers_mut().extend(retry_after());
         return Ok(response);
     }
-    let route = match router::resolve(&shared.root, &path) {
+    let route = match router.resolve(&path, began) {
         Ok(route) => route,
         Err(RouteError::NotFound) => {
             return quick(StatusCode::NOT_FOUND, &format!("no script for {path}"))
@@ -225,36 +265,53 @@ async fn handle(
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let too_large = format!("request body larger than {max_body} bytes (--max-body)");
+    let too_large = || format!("request body larger than {max_body} bytes (--max-body)");
     if declared.is_some_and(|n| n > max_body) {
-        return quick(StatusCode::PAYLOAD_TOO_LARGE, &too_large);
+        return quick(StatusCode::PAYLOAD_TOO_LARGE, &too_large());
     }
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, max_body as usize).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            return quick(StatusCode::PAYLOAD_TOO_LARGE, &too_large)
+            return quick(StatusCode::PAYLOAD_TOO_LARGE, &too_large())
         }
         Err(_) => return quick(StatusCode::BAD_REQUEST, "could not read the request body"),
     };
-    let request = request_data(shared, parts, body, route, peer, local);
+    let request = request_data(shared, parts, path, body, route, (peer, local), began);
 
-    in_flight.set(in_flight.get() + 1);
-    let (start_tx, start_rx) = oneshot::channel();
-    let counter = in_flight.clone();
-    // Boxed: the request's future is large, and a task moves what it holds.
-    tokio::task::spawn_local(Box::pin(async move {
-        worker.serve(request, start_tx).await;
-        counter.set(counter.get() - 1);
+    let (start, mut started) = oneshot::channel();
+    let counted = InFlight::new(&in_flight);
+    // Boxed: the request's future is large.
+    let mut script = Some(Box::pin(async move {
+        worker.serve(request, start).await;
+        drop(counted);
     }));
-    match start_rx.await {
-        Ok(start) => {
+    // The script runs right here, in this connection's task. When it
+    // commits its response early (flush, close), the response goes out and
+    // the rest of the script runs on as a task of its own.
+    let start = poll_fn(|cx| {
+        let running = script.as_mut().expect("polled after the end");
+        if running.as_mut().poll(cx).is_ready() {
+            script = None;
+            return Poll::Ready(started.try_recv().ok());
+        }
+        match started.try_recv() {
+            Ok(start) => Poll::Ready(Some(start)),
+            Err(_) => Poll::Pending,
+        }
+    })
+    .await;
+    if let Some(rest) = script {
+        tokio::task::spawn_local(rest);
+    }
+    match start {
+        Some(start) => {
             let mut response = Response::new(start.body);
             *response.status_mut() = start.status;
             *response.headers_mut() = start.headers;
             Ok(response)
         }
-        Err(_) => json_response(
+        None => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the script ended without a response",
         ),
@@ -264,25 +321,22 @@ async fn handle(
 fn request_data(
     shared: &Shared,
     parts: hyper::http::request::Parts,
+    path: String,
     body: Bytes,
-    route: Route,
-    peer: SocketAddr,
-    local: SocketAddr,
+    route: Rc<Route>,
+    (peer, local): (SocketAddr, SocketAddr),
+    received: Instant,
 ) -> RequestData {
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
+    // The X-Forwarded headers count only behind a proxy we were told to trust.
+    let trusted = |name: &str| {
+        let value = shared.config.trust_proxy.then(|| parts.headers.get(name));
+        value.flatten().and_then(|v| v.to_str().ok()).map(str::trim)
     };
-    let trusted = shared.config.trust_proxy;
-    let scheme = match header("x-forwarded-proto") {
-        Some(proto) if trusted && proto.eq_ignore_ascii_case("https") => "https",
+    let scheme = match trusted("x-forwarded-proto") {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
-    let forwarded_for = header("x-forwarded-for")
-        .filter(|_| trusted)
+    let forwarded_for = trusted("x-forwarded-for")
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_string());
     RequestData {
@@ -291,7 +345,7 @@ fn request_data(
             hyper::Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         },
-        path: parts.uri.path().to_string(),
+        path,
         query: parts.uri.query().map(str::to_string),
         method: parts.method,
         headers: parts.headers,
@@ -301,6 +355,7 @@ fn request_data(
         local,
         scheme,
         forwarded_for,
+        received,
     }
 }
 

@@ -1,6 +1,8 @@
 //! A request as plain data, handed from the HTTP layer to a worker's engine.
 
 use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
@@ -15,13 +17,15 @@ pub struct RequestData {
     pub version: &'static str,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub route: Route,
+    pub route: Rc<Route>,
     pub peer: SocketAddr,
     pub local: SocketAddr,
     /// `https` as the client sees it (X-Forwarded-Proto only with --trust-proxy).
     pub scheme: &'static str,
     /// The client as X-Forwarded-For names it (only with --trust-proxy).
     pub forwarded_for: Option<String>,
+    /// When the request arrived (for the access log).
+    pub received: Instant,
 }
 
 impl RequestData {

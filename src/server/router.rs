@@ -5,8 +5,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use percent_encoding::percent_decode_str;
+
+use super::watch::TreeWatch;
 
 /// The script a request runs.
 #[derive(Debug, Clone)]
@@ -21,6 +25,8 @@ pub struct Route {
     pub path_info: Option<String>,
     /// Identity of the file's current version (the script cache compares it).
     pub stamp: Stamp,
+    /// Found as its folder's index file.
+    pub is_index: bool,
 }
 
 /// Which version of a file: changes whenever the file is edited or replaced.
@@ -52,34 +58,74 @@ pub enum RouteError {
 
 const PREFIXES: [&str; 2] = ["/services/v4/js", "/services/js"];
 
-/// `root` must be canonical.
-///
-/// Each worker remembers exact matches (`/a/b` → `a/b.js`): the next
-/// request for that path costs one `stat` to see the file is unchanged.
-/// Matches with path info or an index file are resolved every time, so a
-/// newly added, more specific script takes over at once.
-pub fn resolve(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
-    thread_local! {
-        static EXACT: RefCell<HashMap<String, Route>> = RefCell::default();
-    }
-    if let Some(route) = EXACT.with_borrow(|routes| routes.get(raw_path).cloned()) {
-        if std::fs::metadata(&route.file).is_ok_and(|meta| Stamp::of(&meta) == route.stamp) {
-            return Ok(route);
+/// How long a resolved route is trusted without looking at the disk, even
+/// when the tree watch saw nothing (it cannot see every change).
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// Routes at most remembered per worker (then it starts afresh).
+const REMEMBERED: usize = 10_000;
+
+/// The routes of one worker: each URL path is resolved once and served
+/// from memory while the scripts folder is unchanged.
+pub struct Router {
+    /// Canonical.
+    root: PathBuf,
+    watch: Option<TreeWatch>,
+    routes: RefCell<HashMap<String, Known>>,
+}
+
+struct Known {
+    route: Rc<Route>,
+    /// The tree's generation when the route was last confirmed.
+    generation: Option<u64>,
+    confirmed: Instant,
+}
+
+impl Router {
+    /// `root` must be canonical. Where the tree cannot be watched, every
+    /// request confirms its route on disk.
+    pub fn new(root: PathBuf) -> Self {
+        Router {
+            watch: TreeWatch::new(&root),
+            root,
+            routes: RefCell::default(),
         }
     }
-    let route = resolve_uncached(root, raw_path)?;
-    if route.path_info.is_none()
-        && route.relative.ends_with(".js")
-        && !route.relative.ends_with("index.js")
-    {
-        EXACT.with_borrow_mut(|routes| {
-            if routes.len() >= 10_000 {
-                routes.clear();
+
+    /// The script `raw_path` names, as of `now`.
+    pub fn resolve(&self, raw_path: &str, now: Instant) -> Result<Rc<Route>, RouteError> {
+        let generation = self.watch.as_ref().and_then(|w| w.generation());
+        if let Some(known) = self.routes.borrow_mut().get_mut(raw_path) {
+            let recent = now.saturating_duration_since(known.confirmed) < RECHECK;
+            if generation.is_some() && known.generation == generation && recent {
+                return Ok(known.route.clone());
             }
-            routes.insert(raw_path.to_string(), route.clone());
-        });
+            // A `.js` route without path info or index file is confirmed by
+            // one stat of its file: nothing added elsewhere can take it over.
+            let route = &known.route;
+            if route.path_info.is_none()
+                && !route.is_index
+                && route.relative.ends_with(".js")
+                && std::fs::metadata(&route.file).is_ok_and(|m| Stamp::of(&m) == route.stamp)
+            {
+                known.generation = generation;
+                known.confirmed = now;
+                return Ok(known.route.clone());
+            }
+        }
+        let route = Rc::new(resolve_uncached(&self.root, raw_path)?);
+        let mut routes = self.routes.borrow_mut();
+        if routes.len() >= REMEMBERED {
+            routes.clear();
+        }
+        let known = Known {
+            route: route.clone(),
+            generation,
+            confirmed: now,
+        };
+        routes.insert(raw_path.to_string(), known);
+        Ok(route)
     }
-    Ok(route)
 }
 
 fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
@@ -149,6 +195,7 @@ fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
                     service_path: format!("{prefix}/{}", dir.join("/")),
                     path_info,
                     stamp,
+                    is_index,
                 });
             }
         }
@@ -187,7 +234,7 @@ mod tests {
     }
 
     fn route(root: &Path, path: &str) -> Result<(String, Option<String>), RouteError> {
-        resolve(root, path).map(|r| (r.relative, r.path_info))
+        resolve_uncached(root, path).map(|r| (r.relative, r.path_info))
     }
 
     #[test]

@@ -332,6 +332,11 @@ impl RequestSession {
         }
     }
 
+    /// Nothing loaded, created or deleted: there is nothing to write back.
+    pub fn is_untouched(&self) -> bool {
+        self.lock.is_none() && self.live.is_none() && self.deleted.is_empty()
+    }
+
     /// Writes what the request changed, in one batch, and releases the lock.
     /// The bookkeeping happens here, on the request's thread; the returned
     /// future may run anywhere.

@@ -460,6 +460,23 @@ fn hot_reload_edit_add_delete() {
     );
     std::fs::remove_file(blimp.scripts.join("new.js")).unwrap();
     assert_eq!(get(&plain(), &blimp.url("/new")).0, 404);
+
+    // A more specific script takes over at once, in folders made after the start.
+    write(&blimp.scripts, "a.js", &say("a"));
+    for _ in 0..4 {
+        assert_eq!(get(&plain(), &blimp.url("/a/b/c")).1, "a");
+    }
+    write(&blimp.scripts, "a/b/c.js", &say("c"));
+    for _ in 0..4 {
+        assert_eq!(get(&plain(), &blimp.url("/a/b/c")).1, "c");
+    }
+    // An index file gives way to a script named after its folder.
+    write(&blimp.scripts, "d/index.js", &say("index"));
+    assert_eq!(get(&plain(), &blimp.url("/d")).1, "index");
+    write(&blimp.scripts, "d.js", &say("d.js"));
+    for _ in 0..4 {
+        assert_eq!(get(&plain(), &blimp.url("/d")).1, "d.js");
+    }
 }
 
 #[test]

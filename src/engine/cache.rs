@@ -51,19 +51,9 @@ pub struct ScriptCache {
 }
 
 impl ScriptCache {
-    /// The compiled form of `file` (`relative` names it in messages).
+    /// The compiled form of `file` at version `stamp` (`relative` names it
+    /// in messages).
     pub fn get(
-        &mut self,
-        file: &Path,
-        relative: &str,
-        context: &mut Context,
-    ) -> Result<Unit, std::io::Error> {
-        let stamp = Stamp::of(&std::fs::metadata(file)?);
-        self.get_stamped(file, stamp, relative, context)
-    }
-
-    /// Like `get`, with the stamp the caller already read.
-    pub fn get_stamped(
         &mut self,
         file: &Path,
         stamp: Stamp,

@@ -2,6 +2,7 @@
 //! loader, console, the native modules and the CommonJS prelude.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -12,7 +13,7 @@ use super::cache::ScriptCache;
 use super::esm::EsmLoader;
 use super::exchange::Exchange;
 use super::jobs::Jobs;
-use super::require;
+use super::require::{self, Resolved};
 use crate::modules;
 
 /// Loop iterations one loop may run before the script is stopped: catches
@@ -27,6 +28,8 @@ pub struct Host {
     pub exchange: RefCell<Option<Rc<RefCell<Exchange>>>>,
     /// Counts requests: the prelude's per-request state belongs to one.
     pub request: Cell<u64>,
+    /// Where relative `require`s led, by (folder, name).
+    pub resolved: RefCell<HashMap<(String, String), Resolved>>,
 }
 
 pub struct JsRuntime {
@@ -53,6 +56,7 @@ impl JsRuntime {
             cache: RefCell::default(),
             exchange: RefCell::default(),
             request: Cell::default(),
+            resolved: RefCell::default(),
         });
         context.insert_data(host.clone());
 

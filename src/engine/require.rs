@@ -11,7 +11,9 @@ use boa_engine::{
 };
 
 use super::cache::Unit;
-use super::context::host;
+use super::context::{host, Host};
+use crate::server::router::Stamp;
+use crate::server::watch::Moment;
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -88,19 +90,17 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
     if !(name.starts_with("./") || name.starts_with("../")) {
         return Err(not_found().into());
     }
-    let file = candidates(&Path::new(&dirname).join(&name))
-        .into_iter()
-        .find_map(|c| {
-            c.canonicalize()
-                .ok()
-                .filter(|f| f.starts_with(&host.root) && f.is_file())
-        })
-        .ok_or_else(not_found)?;
-    let is_entry = host
-        .exchange
-        .borrow()
-        .as_ref()
-        .is_some_and(|e| e.borrow().request.route.file == file);
+    let (entry, now) = {
+        let exchange = host.exchange.borrow();
+        let request = exchange.as_ref().map(|e| {
+            let e = e.borrow();
+            (e.request.route.clone(), e.request.tree)
+        });
+        request.ok_or_else(|| JsNativeError::error().with_message("require outside a request"))?
+    };
+    let (file, relative, stamp) =
+        locate(&host, dirname, name.clone(), now).ok_or_else(not_found)?;
+    let is_entry = entry.file == file;
     if is_entry {
         let found = ObjectInitializer::new(context)
             .property(js_string!("filename"), js_path(&file), Attribute::all())
@@ -108,15 +108,10 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
             .build();
         return Ok(found.into());
     }
-    let relative = file
-        .strip_prefix(&host.root)
-        .unwrap_or(&file)
-        .to_string_lossy()
-        .replace('\\', "/");
     let unit = host
         .cache
         .borrow_mut()
-        .get(&file, &relative, context)
+        .get(&file, stamp, &relative, context)
         .map_err(|e| JsNativeError::error().with_message(format!("cannot read {relative}: {e}")))?;
     match unit {
         Unit::CommonJs(script) => Ok(script.record.clone().into()),
@@ -140,6 +135,55 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
             )
             .into()),
     }
+}
+
+/// Where `require(name)` from `dirname` leads: the file, its path relative
+/// to the root and its stamp. Looked up on disk once, then remembered while
+/// the scripts folder is unchanged.
+fn locate(
+    host: &Host,
+    dirname: String,
+    name: String,
+    now: Moment,
+) -> Option<(PathBuf, String, Stamp)> {
+    let key = (dirname, name);
+    if let Some(known) = host.resolved.borrow().get(&key) {
+        if known.confirmed.still_holds_at(now) {
+            return Some((known.file.clone(), known.relative.clone(), known.stamp));
+        }
+    }
+    let (file, stamp) = candidates(&Path::new(&key.0).join(&key.1))
+        .into_iter()
+        .find_map(|c| {
+            let file = c.canonicalize().ok()?;
+            let meta = std::fs::metadata(&file).ok()?;
+            (file.starts_with(&host.root) && meta.is_file()).then(|| (file, Stamp::of(&meta)))
+        })?;
+    let relative = file
+        .strip_prefix(&host.root)
+        .unwrap_or(&file)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let mut resolved = host.resolved.borrow_mut();
+    if resolved.len() >= 10_000 {
+        resolved.clear();
+    }
+    let known = Resolved {
+        file: file.clone(),
+        relative: relative.clone(),
+        stamp,
+        confirmed: now,
+    };
+    resolved.insert(key, known);
+    Some((file, relative, stamp))
+}
+
+/// A relative `require` resolved (see `locate`).
+pub struct Resolved {
+    file: PathBuf,
+    relative: String,
+    stamp: Stamp,
+    confirmed: Moment,
 }
 
 fn candidates(base: &Path) -> Vec<PathBuf> {

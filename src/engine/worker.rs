@@ -282,7 +282,7 @@ pub fn retry_after() -> [(HeaderName, HeaderValue); 1] {
 
 async fn run_unit(runtime: &mut JsRuntime, route: &Route, deadline: Instant) -> Option<Failure> {
     let relative = route.relative.as_str();
-    let unit = runtime.host.cache.borrow_mut().get_stamped(
+    let unit = runtime.host.cache.borrow_mut().get(
         &route.file,
         route.stamp,
         relative,

@@ -33,6 +33,7 @@ use crate::session::Sessions;
 use body::ResponseBody;
 use request::RequestData;
 use router::{Route, RouteError, Router};
+use watch::Moment;
 
 /// How long in-flight requests may run on after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -251,7 +252,8 @@ async fn handle(
         response.headers_mut().extend(retry_after());
         return Ok(response);
     }
-    let route = match router.resolve(&path, began) {
+    let tree = router.moment(began);
+    let route = match router.resolve(&path, tree) {
         Ok(route) => route,
         Err(RouteError::NotFound) => {
             return quick(StatusCode::NOT_FOUND, &format!("no script for {path}"))
@@ -277,7 +279,15 @@ async fn handle(
         }
         Err(_) => return quick(StatusCode::BAD_REQUEST, "could not read the request body"),
     };
-    let request = request_data(shared, parts, path, body, route, (peer, local), began);
+    let request = request_data(
+        shared,
+        parts,
+        path,
+        body,
+        (route, tree),
+        (peer, local),
+        began,
+    );
 
     let (start, mut started) = oneshot::channel();
     let counted = InFlight::new(&in_flight);
@@ -323,7 +333,7 @@ fn request_data(
     parts: hyper::http::request::Parts,
     path: String,
     body: Bytes,
-    route: Rc<Route>,
+    (route, tree): (Rc<Route>, Moment),
     (peer, local): (SocketAddr, SocketAddr),
     received: Instant,
 ) -> RequestData {
@@ -351,6 +361,7 @@ fn request_data(
         headers: parts.headers,
         body,
         route,
+        tree,
         peer,
         local,
         scheme,

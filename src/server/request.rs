@@ -8,6 +8,7 @@ use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 
 use super::router::Route;
+use super::watch::Moment;
 
 pub struct RequestData {
     pub method: Method,
@@ -18,6 +19,8 @@ pub struct RequestData {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub route: Rc<Route>,
+    /// The scripts folder as it was when the request was routed.
+    pub tree: Moment,
     pub peer: SocketAddr,
     pub local: SocketAddr,
     /// `https` as the client sees it (X-Forwarded-Proto only with --trust-proxy).

@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use percent_encoding::percent_decode_str;
 
-use super::watch::TreeWatch;
+use super::watch::{Moment, TreeWatch};
 
 /// The script a request runs.
 #[derive(Debug, Clone)]
@@ -58,10 +58,6 @@ pub enum RouteError {
 
 const PREFIXES: [&str; 2] = ["/services/v4/js", "/services/js"];
 
-/// How long a resolved route is trusted without looking at the disk, even
-/// when the tree watch saw nothing (it cannot see every change).
-const RECHECK: Duration = Duration::from_secs(1);
-
 /// Routes at most remembered per worker (then it starts afresh).
 const REMEMBERED: usize = 10_000;
 
@@ -76,9 +72,7 @@ pub struct Router {
 
 struct Known {
     route: Rc<Route>,
-    /// The tree's generation when the route was last confirmed.
-    generation: Option<u64>,
-    confirmed: Instant,
+    confirmed: Moment,
 }
 
 impl Router {
@@ -92,12 +86,15 @@ impl Router {
         }
     }
 
-    /// The script `raw_path` names, as of `now`.
-    pub fn resolve(&self, raw_path: &str, now: Instant) -> Result<Rc<Route>, RouteError> {
-        let generation = self.watch.as_ref().and_then(|w| w.generation());
+    /// The scripts folder now (`at` is the caller's clock reading).
+    pub fn moment(&self, at: Instant) -> Moment {
+        TreeWatch::moment(self.watch.as_ref(), at)
+    }
+
+    /// The script `raw_path` names at moment `now`.
+    pub fn resolve(&self, raw_path: &str, now: Moment) -> Result<Rc<Route>, RouteError> {
         if let Some(known) = self.routes.borrow_mut().get_mut(raw_path) {
-            let recent = now.saturating_duration_since(known.confirmed) < RECHECK;
-            if generation.is_some() && known.generation == generation && recent {
+            if known.confirmed.still_holds_at(now) {
                 return Ok(known.route.clone());
             }
             // A `.js` route without path info or index file is confirmed by
@@ -108,7 +105,6 @@ impl Router {
                 && route.relative.ends_with(".js")
                 && std::fs::metadata(&route.file).is_ok_and(|m| Stamp::of(&m) == route.stamp)
             {
-                known.generation = generation;
                 known.confirmed = now;
                 return Ok(known.route.clone());
             }
@@ -120,7 +116,6 @@ impl Router {
         }
         let known = Known {
             route: route.clone(),
-            generation,
             confirmed: now,
         };
         routes.insert(raw_path.to_string(), known);
@@ -258,6 +253,48 @@ mod tests {
         ok("/services/v4/js/a/b/x", "a/b.js", Some("/x"));
         assert_eq!(route(&root, "/dir/deeper"), Err(RouteError::NotFound));
         assert_eq!(route(&root, "/nothing"), Err(RouteError::NotFound));
+    }
+
+    #[test]
+    fn remembered_routes_follow_changes_with_or_without_a_watch() {
+        for watched in [true, false] {
+            let (_dir, root) = tree();
+            let mut router = Router::new(root.clone());
+            if !watched {
+                router.watch = None;
+            }
+            let at = |router: &Router, path: &str| {
+                let now = router.moment(Instant::now());
+                router
+                    .resolve(path, now)
+                    .map(|r| (r.relative.clone(), r.path_info.clone()))
+            };
+            assert_eq!(
+                at(&router, "/a/b/x"),
+                Ok(("a/b.js".into(), Some("/x".into())))
+            );
+            assert_eq!(at(&router, "/dir"), Ok(("dir/index.js".into(), None)));
+            assert_eq!(at(&router, "/ok"), Ok(("ok.js".into(), None)));
+            std::fs::create_dir(root.join("a/b")).unwrap();
+            std::fs::write(root.join("a/b/x.js"), "").unwrap();
+            std::fs::write(root.join("dir.js"), "").unwrap();
+            std::fs::remove_file(root.join("ok.js")).unwrap();
+            assert_eq!(
+                at(&router, "/a/b/x"),
+                Ok(("a/b/x.js".into(), None)),
+                "watched: {watched}"
+            );
+            assert_eq!(
+                at(&router, "/dir"),
+                Ok(("dir.js".into(), None)),
+                "watched: {watched}"
+            );
+            assert_eq!(
+                at(&router, "/ok"),
+                Err(RouteError::NotFound),
+                "watched: {watched}"
+            );
+        }
     }
 
     #[test]

@@ -15,8 +15,31 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+
+/// How long something looked up on disk is trusted without looking again,
+/// even when the watch saw nothing (it cannot see every change).
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// The scripts folder as seen at one moment: its generation (`None` when
+/// it is not watched) and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct Moment {
+    generation: Option<u64>,
+    at: Instant,
+}
+
+impl Moment {
+    /// Whether what was looked up at `self` still holds at `now`: the tree
+    /// is watched, nothing changed since, and it was not long ago.
+    pub fn still_holds_at(&self, now: Moment) -> bool {
+        self.generation.is_some()
+            && self.generation == now.generation
+            && now.at.saturating_duration_since(self.at) < RECHECK
+    }
+}
 
 pub struct TreeWatch {
     watched: RefCell<Watched>,
@@ -63,8 +86,16 @@ impl TreeWatch {
         })
     }
 
+    /// The tree now (`at` is the caller's clock reading).
+    pub fn moment(watch: Option<&TreeWatch>, at: Instant) -> Moment {
+        Moment {
+            generation: watch.and_then(TreeWatch::generation),
+            at,
+        }
+    }
+
     /// The current generation, or `None` when changes can no longer be seen.
-    pub fn generation(&self) -> Option<u64> {
+    fn generation(&self) -> Option<u64> {
         if self.blind.get() {
             return None;
         }

@@ -69,7 +69,7 @@ impl Worker {
 
     /// Runs the request's script and sends its response through `start`.
     pub async fn serve(self: Rc<Self>, request: RequestData, start: oneshot::Sender<Start>) {
-        let sessions = self.shared.sessions.clone();
+        let sessions = &self.shared.sessions;
         let cookies = request.headers.get_all(hyper::header::COOKIE);
         let incoming = cookie::incoming_id(
             cookies.iter().filter_map(|v| v.to_str().ok()),
@@ -83,7 +83,7 @@ impl Worker {
             response: ResponseState::new(start, request.method == Method::HEAD),
             request,
             session,
-            sessions,
+            sessions: sessions.clone(),
             store_failure: None,
             parameters: None,
         }));
@@ -92,10 +92,7 @@ impl Worker {
             let _turn = self.turn.lock().await;
             self.run_script(&exchange).await
         };
-        let Ok(exchange) = Rc::try_unwrap(exchange) else {
-            unreachable!("the Context released the exchange");
-        };
-        self.finish(exchange.into_inner(), failure).await;
+        self.finish(&exchange, failure).await;
     }
 
     /// Whether a script mentions the session, judged from its source once
@@ -159,86 +156,95 @@ impl Worker {
     }
 
     /// Writes the session back, ends the response and logs the request.
-    async fn finish(&self, exchange: Exchange, failure: Option<Failure>) {
-        let Exchange {
-            mut response,
-            mut session,
-            request,
-            store_failure,
-            ..
-        } = exchange;
-        let relative = &request.route.relative;
-        match failure {
-            None => {
-                let cookie = if response.is_committed() {
-                    None
-                } else {
-                    session.commit()
-                };
-                let saved = if session.is_untouched() {
-                    Ok(())
-                } else {
-                    session.finish().await
-                };
-                match saved {
-                    Ok(()) => response.close(cookie),
-                    Err(err) if response.is_committed() => {
-                        tracing::error!(
-                            "{relative}: session not saved: {err} (after commit: body cut short)"
-                        );
-                        response.cut_after_flushed().await;
-                    }
-                    Err(err) => {
-                        tracing::error!("{relative}: session not saved: {err}");
-                        self.error(
-                            &mut response,
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            err.to_string(),
-                            None,
-                        );
-                    }
-                }
-            }
+    async fn finish(&self, cell: &RefCell<Exchange>, failure: Option<Failure>) {
+        let (mut cut, mut cookie) = (false, None);
+        let saving = match failure {
             Some(failure) => {
-                drop(session); // a failed request leaves its session as it was
-                let (status, message) = match (&store_failure, &failure) {
-                    (Some(store), _) => (StatusCode::SERVICE_UNAVAILABLE, store.clone()),
-                    (None, Failure::Threw { .. }) => {
-                        (StatusCode::INTERNAL_SERVER_ERROR, failure.describe())
-                    }
-                    (None, _) => (StatusCode::SERVICE_UNAVAILABLE, failure.describe()),
-                };
-                let stack = match &failure {
-                    Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
-                    _ => None,
-                };
-                let cut = if response.is_committed() {
-                    " (after commit: body cut short)"
-                } else {
-                    ""
-                };
-                match stack {
-                    Some(stack) => {
-                        tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end())
-                    }
-                    None => tracing::error!("{relative}: {message}{cut}"),
+                cut = self.fail(&mut cell.borrow_mut(), failure);
+                None
+            }
+            None => {
+                let exchange = &mut *cell.borrow_mut();
+                let session = &mut exchange.session;
+                // The cookie is decided before the session is written away.
+                if !exchange.response.is_committed() {
+                    cookie = session.commit();
                 }
-                if response.is_committed() {
-                    response.cut_after_flushed().await;
-                } else {
-                    self.error(&mut response, status, message, stack);
+                (!session.is_untouched()).then(|| session.finish())
+            }
+        };
+        if let Some(saving) = saving {
+            let saved = saving.await;
+            let exchange = &mut *cell.borrow_mut();
+            let (response, relative) = (&mut exchange.response, &exchange.request.route.relative);
+            match saved {
+                Ok(()) => {}
+                Err(err) if response.is_committed() => {
+                    tracing::error!(
+                        "{relative}: session not saved: {err} (after commit: body cut short)"
+                    );
+                    cut = true;
+                }
+                Err(err) => {
+                    tracing::error!("{relative}: session not saved: {err}");
+                    self.error(
+                        response,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        err.to_string(),
+                        None,
+                    );
                 }
             }
         }
+        if cut {
+            let drained = cell.borrow().response.drained();
+            drained.await;
+            cell.borrow_mut().response.cut();
+        }
+        let exchange = &mut *cell.borrow_mut();
+        exchange.response.close(cookie);
+        let request = &exchange.request;
         tracing::info!(
             target: "access",
             "{} {} {} {} {:.3}ms",
             request.method,
             request.path,
-            response.status(),
-            response.bytes_sent(),
+            exchange.response.status(),
+            exchange.response.bytes_sent(),
             request.received.elapsed().as_secs_f64() * 1000.0
         );
+    }
+
+    /// Answers a script that failed with an error response; true when the
+    /// response was already committed and its body must be cut short
+    /// instead. Its session is left as it was.
+    fn fail(&self, exchange: &mut Exchange, failure: Failure) -> bool {
+        exchange.session.abandon();
+        let (response, relative) = (&mut exchange.response, &exchange.request.route.relative);
+        let (status, message) = match (&exchange.store_failure, &failure) {
+            (Some(store), _) => (StatusCode::SERVICE_UNAVAILABLE, store.clone()),
+            (None, Failure::Threw { .. }) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, failure.describe())
+            }
+            (None, _) => (StatusCode::SERVICE_UNAVAILABLE, failure.describe()),
+        };
+        let stack = match &failure {
+            Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
+            _ => None,
+        };
+        let cut = if response.is_committed() {
+            " (after commit: body cut short)"
+        } else {
+            ""
+        };
+        match stack {
+            Some(stack) => tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end()),
+            None => tracing::error!("{relative}: {message}{cut}"),
+        }
+        if !response.is_committed() {
+            self.error(response, status, message, stack);
+        }
+        response.is_committed()
     }
 
     fn error(

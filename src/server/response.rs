@@ -210,15 +210,17 @@ impl ResponseState {
         self.closed = true;
     }
 
-    /// Like `cut`, once what was flushed has reached the connection, so
-    /// the client gets everything flushed before the body breaks off.
-    pub async fn cut_after_flushed(&mut self) {
-        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        while self.queued.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < until {
+    /// Resolves once the connection has taken every flushed chunk (or 2 s
+    /// passed): a `cut` after it still lets the client get all of them.
+    pub fn drained(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let queued = self.queued.clone();
+        async move {
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+            while queued.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < until {
+                tokio::task::yield_now().await;
+            }
             tokio::task::yield_now().await;
         }
-        tokio::task::yield_now().await;
-        self.cut();
     }
 
     /// Ends a committed response abruptly: the client sees it incomplete.

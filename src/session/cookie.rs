@@ -11,10 +11,10 @@ pub fn incoming_id<'a>(
     name: &str,
 ) -> Option<SessionId> {
     cookie_headers
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .filter(|c| c.name() == name)
-        .find_map(|c| SessionId::parse(c.value()))
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(key, _)| key.trim() == name)
+        .find_map(|(_, value)| SessionId::parse(value.trim()))
 }
 
 /// `Set-Cookie` that hands the client its session id: ends with the browser.

@@ -8,6 +8,12 @@ use uuid::Uuid;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(Uuid);
 
+/// Hashes ids for maps: fast, and seeded per process, so ids a client
+/// makes up cannot be chosen to collide.
+pub type IdHasher = foldhash::fast::RandomState;
+
+pub type IdMap<V> = std::collections::HashMap<SessionId, V, IdHasher>;
+
 impl SessionId {
     pub fn generate() -> Self {
         SessionId(Uuid::new_v4())

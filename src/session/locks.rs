@@ -13,14 +13,14 @@
 //! most `KEPT_STREAK` times in a row, so other instances get their turn.
 
 use std::collections::hash_map::Entry as Slot;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::id::SessionId;
+use super::id::{IdMap, SessionId};
 use super::store::{StoreError, Stored};
 
 const SAME_THREAD_STREAK: u32 = 32;
@@ -47,7 +47,7 @@ pub struct LocalLocks {
 
 #[derive(Default)]
 struct Table {
-    held: Mutex<HashMap<SessionId, Held>>,
+    held: Mutex<IdMap<Held>>,
     orphaned: Option<Orphaned>,
 }
 
@@ -192,7 +192,7 @@ impl Drop for LocalGuard {
 
 /// Gives the session to the next live waiter; when there is none, forgets
 /// the entry and returns what it kept.
-fn pass_on(held: &mut HashMap<SessionId, Held>, id: SessionId) -> Option<Option<Kept>> {
+fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
     let entry = held.get_mut(&id)?;
     let here = std::thread::current().id();
     loop {

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::id::IdHasher;
 use super::store::{Meta, SessionLock, StoreError, Stored, Write};
 use super::{cookie, now_ms, touch_interval_ms, SessionError, SessionId, Sessions};
 
@@ -16,7 +17,7 @@ thread_local! {
     /// session it did not load ahead must not block the thread waiting for
     /// a lock that a request of this same thread holds: it would never be
     /// released.
-    static HELD_HERE: RefCell<HashSet<SessionId>> = RefCell::default();
+    static HELD_HERE: RefCell<HashSet<SessionId, IdHasher>> = RefCell::default();
 }
 
 pub struct RequestSession {
@@ -332,6 +333,20 @@ impl RequestSession {
         }
     }
 
+    /// Forgets what the request changed and releases the lock: a failed
+    /// request leaves its session as it was.
+    pub fn abandon(&mut self) {
+        self.live = None;
+        self.deleted.clear();
+        if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
+            HELD_HERE.with_borrow_mut(|held| held.remove(&id));
+            let store = self.sessions.store.clone();
+            self.sessions
+                .runtime()
+                .spawn(async move { store.unlock(id, lock).await });
+        }
+    }
+
     /// Nothing loaded, created or deleted: there is nothing to write back.
     pub fn is_untouched(&self) -> bool {
         self.lock.is_none() && self.live.is_none() && self.deleted.is_empty()
@@ -340,7 +355,7 @@ impl RequestSession {
     /// Writes what the request changed, in one batch, and releases the lock.
     /// The bookkeeping happens here, on the request's thread; the returned
     /// future may run anywhere.
-    pub fn finish(mut self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+    pub fn finish(&mut self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
         let writes = self.writes();
         let held = self.incoming.zip(self.lock.take());
         if let Some((id, _)) = &held {
@@ -399,13 +414,7 @@ impl RequestSession {
 impl Drop for RequestSession {
     /// A request that ended without `finish` (it failed) still releases its lock.
     fn drop(&mut self) {
-        if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
-            HELD_HERE.with_borrow_mut(|held| held.remove(&id));
-            let store = self.sessions.store.clone();
-            self.sessions
-                .runtime()
-                .spawn(async move { store.unlock(id, lock).await });
-        }
+        self.abandon();
     }
 }
 

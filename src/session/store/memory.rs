@@ -2,7 +2,7 @@
 //! a per-shard index ordered by deadline, so expiry and eviction cost is
 //! proportional to what expires, not to how many sessions live.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,14 +10,14 @@ use std::time::Duration;
 use futures_util::future::{BoxFuture, FutureExt};
 
 use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
-use crate::session::id::SessionId;
+use crate::session::id::{IdHasher, IdMap, SessionId};
 use crate::session::locks::LocalLocks;
 
 const SHARDS: usize = 16;
 
 pub struct MemoryStore {
     shards: Vec<Mutex<Shard>>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: IdHasher,
     locks: LocalLocks,
     expiry: Expiry,
     max_per_shard: usize,
@@ -25,7 +25,7 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Shard {
-    sessions: HashMap<SessionId, Entry>,
+    sessions: IdMap<Entry>,
     by_deadline: BTreeSet<(i64, SessionId)>,
 }
 
@@ -90,23 +90,19 @@ impl MemoryStore {
                 remove,
             } => {
                 let mut shard = self.shard(&id).lock().unwrap();
-                let Some(mut entry) = shard.take(&id, self.expiry) else {
+                let shard = &mut *shard;
+                let Some(entry) = shard.sessions.get_mut(&id) else {
                     return Ok(()); // deleted meanwhile (expired or invalidated elsewhere)
                 };
+                let before = index_key(self.expiry.deadline(&entry.meta));
                 entry.meta.accessed = accessed.unwrap_or(entry.meta.accessed);
                 entry.meta.idle = idle.unwrap_or(entry.meta.idle);
-                if !set.is_empty() || !remove.is_empty() {
-                    let mut attrs = std::mem::take(&mut entry.attrs).into_vec();
-                    attrs.retain(|(k, _)| !remove.iter().any(|r| r.as_str() == &**k));
-                    for (name, value) in set {
-                        match attrs.iter_mut().find(|(k, _)| **k == *name) {
-                            Some(slot) => slot.1 = value.into_boxed_str(),
-                            None => attrs.push((name.into_boxed_str(), value.into_boxed_str())),
-                        }
-                    }
-                    entry.attrs = attrs.into_boxed_slice();
+                entry.change(set, remove);
+                let after = index_key(self.expiry.deadline(&entry.meta));
+                if after != before {
+                    shard.by_deadline.remove(&(before, id));
+                    shard.by_deadline.insert((after, id));
                 }
-                shard.insert(id, entry, self.expiry);
             }
             Write::Delete { id } => {
                 self.shard(&id).lock().unwrap().take(&id, self.expiry);
@@ -126,16 +122,48 @@ impl MemoryStore {
     }
 }
 
+/// A session's place in the deadline index: its deadline rounded up to
+/// the second, so the many requests of a busy session within one second
+/// leave the index alone. (Expiry itself is judged to the millisecond on
+/// every load; the sweeper may come up to a second late.)
+fn index_key(deadline: i64) -> i64 {
+    deadline
+        .div_euclid(1000)
+        .saturating_add(1)
+        .saturating_mul(1000)
+}
+
+impl Entry {
+    /// Sets and removes attributes; new names go last (first-set order).
+    fn change(&mut self, set: Vec<(String, String)>, remove: Vec<String>) {
+        let mut fresh = Vec::new();
+        for (name, value) in set {
+            match self.attrs.iter_mut().find(|(k, _)| **k == *name) {
+                Some(slot) => slot.1 = value.into_boxed_str(),
+                None => fresh.push((name.into_boxed_str(), value.into_boxed_str())),
+            }
+        }
+        if fresh.is_empty() && remove.is_empty() {
+            return;
+        }
+        let mut attrs = std::mem::take(&mut self.attrs).into_vec();
+        attrs.retain(|(k, _)| !remove.iter().any(|r| r.as_str() == &**k));
+        attrs.extend(fresh);
+        self.attrs = attrs.into_boxed_slice();
+    }
+}
+
 impl Shard {
     fn insert(&mut self, id: SessionId, entry: Entry, expiry: Expiry) {
-        self.by_deadline.insert((expiry.deadline(&entry.meta), id));
+        self.by_deadline
+            .insert((index_key(expiry.deadline(&entry.meta)), id));
         self.sessions.insert(id, entry);
     }
 
     fn take(&mut self, id: &SessionId, expiry: Expiry) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
         self.by_deadline
-            .remove(&(expiry.deadline(&entry.meta), *id));
+            .remove(&(index_key(expiry.deadline(&entry.meta)), *id));
         Some(entry)
     }
 

@@ -2,7 +2,6 @@
 //! changes on disk (its stamp: inode, modification time and size), so
 //! editing, adding or deleting a script takes effect on the next request.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -45,7 +44,7 @@ pub struct CommonJs {
 #[derive(Default)]
 pub struct ScriptCache {
     /// By path relative to the root (hashing a `Path` is slow).
-    units: HashMap<String, (Stamp, Unit)>,
+    units: foldhash::HashMap<String, (Stamp, Unit)>,
     /// Numbers the globals of CommonJS units.
     built: u64,
 }

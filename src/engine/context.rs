@@ -2,7 +2,6 @@
 //! loader, console, the native modules and the CommonJS prelude.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -29,7 +28,7 @@ pub struct Host {
     /// Counts requests: the prelude's per-request state belongs to one.
     pub request: Cell<u64>,
     /// Where relative `require`s led, by (folder, name).
-    pub resolved: RefCell<HashMap<(String, String), Resolved>>,
+    pub resolved: RefCell<foldhash::HashMap<(String, String), Resolved>>,
 }
 
 pub struct JsRuntime {

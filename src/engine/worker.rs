@@ -3,7 +3,6 @@
 //! while it runs, the thread keeps serving I/O of its other connections.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::path::PathBuf;
 use std::pin::pin;
@@ -17,7 +16,6 @@ use boa_engine::object::builtins::JsPromise;
 use boa_engine::JsError;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
-use tokio::sync::oneshot;
 
 use super::cache::Unit;
 use super::context::JsRuntime;
@@ -26,8 +24,9 @@ use super::exchange::Exchange;
 use super::failure::Failure;
 use crate::config::Config;
 use crate::server::request::RequestData;
-use crate::server::response::{ResponseState, Start};
+use crate::server::response::{ResponseState, Started};
 use crate::server::router::{Route, Stamp};
+use crate::server::InFlight;
 use crate::session::{cookie, RequestSession, Sessions};
 
 /// Instructions between checks of the deadline (and chances for the
@@ -50,7 +49,7 @@ pub struct Worker {
     runtime: RefCell<Option<Box<JsRuntime>>>,
     /// Which scripts (at which version) use the session: their sessions are
     /// loaded before they run, without blocking the thread.
-    session_scripts: RefCell<HashMap<String, (Stamp, bool)>>,
+    session_scripts: RefCell<foldhash::HashMap<String, (Stamp, bool)>>,
 }
 
 impl Worker {
@@ -67,8 +66,8 @@ impl Worker {
         &self.shared
     }
 
-    /// Runs the request's script and sends its response through `start`.
-    pub async fn serve(self: Rc<Self>, request: RequestData, start: oneshot::Sender<Start>) {
+    /// Runs the request's script and hands its response over in `started`.
+    pub async fn serve(self: Rc<Self>, request: RequestData, started: Started, _: InFlight) {
         let sessions = &self.shared.sessions;
         let cookies = request.headers.get_all(hyper::header::COOKIE);
         let incoming = cookie::incoming_id(
@@ -80,7 +79,7 @@ impl Worker {
             session.preload().await;
         }
         let exchange = Rc::new(RefCell::new(Exchange {
-            response: ResponseState::new(start, request.method == Method::HEAD),
+            response: ResponseState::new(started, request.method == Method::HEAD),
             request,
             session,
             sessions: sessions.clone(),

@@ -25,13 +25,13 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::engine::{error_body, retry_after, Shared, Worker};
 use crate::session::Sessions;
 use body::ResponseBody;
 use request::RequestData;
+use response::Started;
 use router::{Route, RouteError, Router};
 use watch::Moment;
 
@@ -211,7 +211,7 @@ struct Connection {
 }
 
 /// Counts a request in flight for as long as it lives.
-struct InFlight(Rc<std::cell::Cell<usize>>);
+pub struct InFlight(Rc<std::cell::Cell<usize>>);
 
 impl InFlight {
     fn new(count: &Rc<std::cell::Cell<usize>>) -> Self {
@@ -289,13 +289,10 @@ async fn handle(
         began,
     );
 
-    let (start, mut started) = oneshot::channel();
+    let started = Started::default();
     let counted = InFlight::new(&in_flight);
     // Boxed: the request's future is large.
-    let mut script = Some(Box::pin(async move {
-        worker.serve(request, start).await;
-        drop(counted);
-    }));
+    let mut script = Some(Box::pin(worker.serve(request, started.clone(), counted)));
     // The script runs right here, in this connection's task. When it
     // commits its response early (flush, close), the response goes out and
     // the rest of the script runs on as a task of its own.
@@ -303,11 +300,11 @@ async fn handle(
         let running = script.as_mut().expect("polled after the end");
         if running.as_mut().poll(cx).is_ready() {
             script = None;
-            return Poll::Ready(started.try_recv().ok());
+            return Poll::Ready(started.take());
         }
-        match started.try_recv() {
-            Ok(start) => Poll::Ready(Some(start)),
-            Err(_) => Poll::Pending,
+        match started.take() {
+            Some(start) => Poll::Ready(Some(start)),
+            None => Poll::Pending,
         }
     })
     .await;

@@ -8,11 +8,17 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
-use tokio::sync::{mpsc, oneshot};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use tokio::sync::mpsc;
 
 use super::body::{Cut, ResponseBody};
 
 pub const DEFAULT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
+/// Where the start of a response waits for the connection to take it.
+pub type Started = Rc<Cell<Option<Start>>>;
 
 /// The start of a response, handed to hyper once.
 pub struct Start {
@@ -34,10 +40,10 @@ pub struct ResponseState {
     headers: HeaderMap,
     buffer: BytesMut,
     head_only: bool,
-    start: Option<oneshot::Sender<Start>>,
+    started: Started,
     stream: Option<mpsc::UnboundedSender<Result<Bytes, Cut>>>,
-    /// Chunks sent but not yet taken by the connection.
-    queued: Arc<AtomicUsize>,
+    /// Chunks sent but not yet taken by the connection (once streaming).
+    queued: Option<Arc<AtomicUsize>>,
     committed: bool,
     closed: bool,
     declared_length: Option<u64>,
@@ -45,15 +51,15 @@ pub struct ResponseState {
 }
 
 impl ResponseState {
-    pub fn new(start: oneshot::Sender<Start>, head_only: bool) -> Self {
+    pub fn new(started: Started, head_only: bool) -> Self {
         ResponseState {
             status: 200,
             headers: HeaderMap::new(),
-            buffer: BytesMut::with_capacity(1024),
+            buffer: BytesMut::new(),
             head_only,
-            start: Some(start),
+            started,
             stream: None,
-            queued: Arc::default(),
+            queued: None,
             committed: false,
             closed: false,
             declared_length: None,
@@ -163,7 +169,9 @@ impl ResponseState {
         let headers = self.final_headers(set_cookie);
         // The script runs on and may still read the headers it set.
         self.headers = headers.clone();
-        self.send_start(headers, ResponseBody::Stream(rx, self.queued.clone()));
+        let queued = Arc::new(AtomicUsize::new(0));
+        self.queued = Some(queued.clone());
+        self.send_start(headers, ResponseBody::Stream(rx, queued));
     }
 
     /// Sends what is buffered (committing first if needed: see `commit`).
@@ -175,7 +183,9 @@ impl ResponseState {
         self.sent += chunk.len() as u64;
         if let Some(stream) = &self.stream {
             if !chunk.is_empty() && !self.head_only {
-                self.queued.fetch_add(1, Ordering::Relaxed);
+                if let Some(queued) = &self.queued {
+                    queued.fetch_add(1, Ordering::Relaxed);
+                }
                 let _ = stream.send(Ok(chunk));
             }
         }
@@ -213,7 +223,7 @@ impl ResponseState {
     /// Resolves once the connection has taken every flushed chunk (or 2 s
     /// passed): a `cut` after it still lets the client get all of them.
     pub fn drained(&self) -> impl std::future::Future<Output = ()> + 'static {
-        let queued = self.queued.clone();
+        let queued = self.queued.clone().unwrap_or_default();
         async move {
             let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
             while queued.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < until {
@@ -293,13 +303,11 @@ impl ResponseState {
     fn send_start(&mut self, headers: HeaderMap, body: ResponseBody) {
         self.committed = true;
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let Some(start) = self.start.take() {
-            let _ = start.send(Start {
-                status,
-                headers,
-                body,
-            });
-        }
+        self.started.set(Some(Start {
+            status,
+            headers,
+            body,
+        }));
     }
 
     fn warn_if_committed(&self, what: &str) -> bool {

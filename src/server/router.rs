@@ -3,7 +3,6 @@
 //! private (`_`/`.`) segments, no tricks with encodings or symlinks.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
@@ -67,7 +66,7 @@ pub struct Router {
     /// Canonical.
     root: PathBuf,
     watch: Option<TreeWatch>,
-    routes: RefCell<HashMap<String, Known>>,
+    routes: RefCell<foldhash::HashMap<String, Known>>,
 }
 
 struct Known {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 pub use config::Config;
 pub use server::{Server, StartError};
-use session::store::{memory::MemoryStore, redis::RedisStore, sqlite::SqliteStore, SharedStore};
+use session::store::{memory::MemoryStore, redis, sqlite, SharedStore};
 use session::{SessionSettings, Sessions};
 
 /// How often expired sessions are swept, at most (see `sweep_every`).
@@ -45,14 +45,14 @@ pub fn open_sessions(
         "memory" => Arc::new(MemoryStore::new(config.session_max_count, settings.expiry)),
         _ if spec.starts_with("sqlite:") => {
             let path = &spec["sqlite:".len()..];
-            let store = SqliteStore::open(path, settings.expiry, lock_ttl);
+            let store = sqlite::open(path, settings.expiry, lock_ttl, runtime.handle().clone());
             Arc::new(store.map_err(StartError::Sessions)?)
         }
         _ if spec.starts_with("redis://")
             || spec.starts_with("rediss://")
             || spec.starts_with("redis+unix://") =>
         {
-            let store = RedisStore::open(
+            let store = redis::open(
                 spec,
                 &config.session_prefix,
                 settings.expiry,

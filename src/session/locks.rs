@@ -7,10 +7,11 @@
 //! `SAME_THREAD_STREAK` hand-overs in a row stay on one thread, so waiters
 //! on the others are never starved.
 //!
-//! A store with a shared lock (SQLite, Redis) may keep it across a
-//! hand-over (`LocalGuard::hand_over`), with the session as it stands after
-//! the writes, sparing the release, the next acquire and the next read; at
-//! most `KEPT_STREAK` times in a row, so other instances get their turn.
+//! A store with a lock of its own (SQLite, Redis) may keep it across a
+//! hand-over (`LocalGuard::hand_over`), with the session as the holder left
+//! it (`store::locked`), sparing the release, the next acquire and the next
+//! read; at most `KEPT_STREAK` times in a row, so other instances get their
+//! turn.
 
 use std::collections::hash_map::Entry as Slot;
 use std::collections::VecDeque;
@@ -21,23 +22,22 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::id::{IdMap, SessionId};
-use super::store::{StoreError, Stored};
+use super::store::locked::Chain;
+use super::store::StoreError;
 
 const SAME_THREAD_STREAK: u32 = 32;
 const KEPT_STREAK: u32 = 32;
 
-/// Called with a shared lock's token that was kept for a waiter that then
-/// gave up, when nobody else waits: the store releases it.
-pub type Orphaned = Box<dyn Fn(SessionId, String) + Send + Sync>;
+/// Called with what was kept for a waiter that then gave up, when nobody
+/// else waits: the store releases its lock.
+pub type Orphaned = Box<dyn Fn(SessionId, Kept) + Send + Sync>;
 
-/// What a holder keeps for the next one.
+/// What a holder keeps for the next one: the store's lock, and the chain
+/// of writes with the session as the holder left it.
 #[derive(Debug)]
 pub struct Kept {
-    /// The shared lock's token.
     pub token: String,
-    /// The session as stored after the holder's writes, when the store read
-    /// it back (and renewed the lock's lease) in their round trip.
-    pub session: Option<Option<Stored>>,
+    pub chain: Arc<Chain>,
 }
 
 #[derive(Default)]
@@ -137,6 +137,10 @@ impl LocalGuard {
         }
     }
 
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
     /// What the previous holder kept for this one.
     pub fn take_kept(&self) -> Option<Kept> {
         let mut held = self.table.held.lock().unwrap();
@@ -185,7 +189,7 @@ impl Drop for LocalGuard {
         let left = pass_on(&mut held, self.id);
         drop(held);
         if let (Some(Some(kept)), Some(orphaned)) = (left, &self.table.orphaned) {
-            orphaned(self.id, kept.token);
+            orphaned(self.id, kept);
         }
     }
 }
@@ -248,7 +252,7 @@ mod tests {
     fn kept() -> Kept {
         Kept {
             token: "token".into(),
-            session: Some(None),
+            chain: Chain::idle(tokio::runtime::Handle::current()),
         }
     }
 
@@ -288,7 +292,6 @@ mod tests {
             assert!(held.hand_over(kept()).is_ok());
             let kept = next.await.unwrap();
             assert_eq!(kept.token, "token");
-            assert_eq!(kept.session, Some(None));
         });
     }
 
@@ -313,7 +316,7 @@ mod tests {
             let orphans = Arc::new(Mutex::new(Vec::new()));
             let seen = orphans.clone();
             let locks = Arc::new(LocalLocks::with_orphan_handler(Box::new(
-                move |_, token| seen.lock().unwrap().push(token),
+                move |_, kept: Kept| seen.lock().unwrap().push(kept.token),
             )));
             let held = locks.lock(id(4), WAIT).await.unwrap();
             // A waiter granted the session that drops it without taking the token.

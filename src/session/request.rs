@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::id::IdHasher;
-use super::store::{Meta, SessionLock, StoreError, Stored, Write};
+use super::store::{Held, Leaving, Meta, SessionLock, StoreError, Stored, Write};
 use super::{cookie, now_ms, touch_interval_ms, SessionError, SessionId, Sessions};
 
 type Result<T> = std::result::Result<T, SessionError>;
@@ -356,23 +356,26 @@ impl RequestSession {
     /// The bookkeeping happens here, on the request's thread; the returned
     /// future may run anywhere.
     pub fn finish(&mut self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
-        let writes = self.writes();
-        let held = self.incoming.zip(self.lock.take());
-        if let Some((id, _)) = &held {
-            HELD_HERE.with_borrow_mut(|ids| ids.remove(id));
-        }
+        let (writes, session) = self.leave();
+        let held = self.incoming.zip(self.lock.take()).map(|(id, lock)| {
+            HELD_HERE.with_borrow_mut(|ids| ids.remove(&id));
+            Held { id, lock, session }
+        });
         let store = self.sessions.store.clone();
-        async move { store.close(writes, held).await.map_err(SessionError::from) }
+        let leaving = Leaving { writes, held };
+        async move { store.close(leaving).await.map_err(SessionError::from) }
     }
 
-    fn writes(&mut self) -> Vec<Write> {
+    /// The writes of this request, and the session under the id it locked
+    /// as they leave it (`None`: there is none under that id).
+    fn leave(&mut self) -> (Vec<Write>, Option<Stored>) {
         let mut writes: Vec<Write> = self
             .deleted
             .iter()
             .map(|&id| Write::Delete { id })
             .collect();
-        let Some(live) = self.live.take() else {
-            return writes;
+        let Some(mut live) = self.live.take() else {
+            return (writes, None);
         };
         let now = now_ms();
         let Some(stored_as) = live.stored_as else {
@@ -387,7 +390,7 @@ impl RequestSession {
                     attrs: live.attrs,
                 },
             });
-            return writes;
+            return (writes, None);
         };
         let renamed = stored_as != live.id;
         if renamed {
@@ -406,8 +409,13 @@ impl RequestSession {
                 set,
                 remove,
             });
+            live.meta.accessed = now;
         }
-        writes
+        let left = (!renamed).then_some(Stored {
+            meta: live.meta,
+            attrs: live.attrs,
+        });
+        (writes, left)
     }
 }
 

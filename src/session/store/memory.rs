@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
-use super::{Expiry, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write};
+use super::{
+    Expiry, Leaving, Meta, SessionLock, SessionStore, StoreError, StoreResult, Stored, Write,
+};
 use crate::session::id::{IdHasher, IdMap, SessionId};
 use crate::session::locks::LocalLocks;
 
@@ -198,13 +200,12 @@ impl SessionStore for MemoryStore {
         .boxed()
     }
 
-    fn close(
-        &self,
-        writes: Vec<Write>,
-        held: Option<(SessionId, SessionLock)>,
-    ) -> BoxFuture<'_, StoreResult<()>> {
-        let result = writes.into_iter().try_for_each(|w| self.apply_one(w));
-        drop(held);
+    fn close(&self, leaving: Leaving) -> BoxFuture<'_, StoreResult<()>> {
+        let result = leaving
+            .writes
+            .into_iter()
+            .try_for_each(|w| self.apply_one(w));
+        drop(leaving.held);
         async move { result }.boxed()
     }
 

@@ -2,6 +2,7 @@
 //! plus one JSON text per attribute. It knows nothing of expiry rules or
 //! requests; `session::` decides, the store records.
 
+pub mod locked;
 pub mod memory;
 pub mod redis;
 pub mod sqlite;
@@ -12,7 +13,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::id::SessionId;
-use super::locks::{Kept, LocalGuard};
+use super::locks::LocalGuard;
+use locked::Chain;
 
 /// What a store keeps besides the attributes. Times are Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,47 +60,35 @@ pub enum Write {
 }
 
 /// Exclusive use of one session for one request. Dropping it releases the
-/// in-process part; `SessionStore::unlock` also releases a shared one.
+/// in-process part; `SessionStore::unlock` also releases a store's one.
 #[derive(Debug)]
 pub struct SessionLock {
     pub local: Option<LocalGuard>,
-    /// Token of a lock held in a shared store, for compare-and-delete.
-    pub shared: Option<String>,
+    /// The lock held in a store shared with other processes.
+    pub shared: Option<SharedLock>,
 }
 
-/// What becomes of a request's shared lock (id, token) after its writes.
-#[derive(Clone, Copy)]
-pub(crate) enum After<'a> {
-    Nothing,
-    Release(SessionId, &'a str),
-    /// Kept for the next request of this instance: the lease renewed, and
-    /// the session read back.
-    Keep(SessionId, &'a str),
+#[derive(Debug)]
+pub struct SharedLock {
+    /// Its token, for compare-and-delete.
+    pub token: String,
+    /// The writes of the requests that had the session before this one,
+    /// if they are still being stored (`locked`).
+    pub chain: Option<Arc<Chain>>,
 }
 
-/// Where a request that got the in-process lock starts.
-pub(crate) enum Resumed {
-    /// The previous holder kept the shared lock and the session for it.
-    Ready(SessionLock, Option<Stored>),
-    /// The shared lock still to take (or renew) with this token.
-    Lock(LocalGuard, String),
+/// What a request leaves behind: its writes, and the lock it held.
+pub struct Leaving {
+    pub writes: Vec<Write>,
+    pub held: Option<Held>,
 }
 
-pub(crate) fn resume(local: LocalGuard) -> Resumed {
-    match local.take_kept() {
-        Some(Kept {
-            token,
-            session: Some(stored),
-        }) => Resumed::Ready(
-            SessionLock {
-                local: Some(local),
-                shared: Some(token),
-            },
-            stored,
-        ),
-        Some(kept) => Resumed::Lock(local, kept.token),
-        None => Resumed::Lock(local, uuid::Uuid::new_v4().to_string()),
-    }
+pub struct Held {
+    pub id: SessionId,
+    pub lock: SessionLock,
+    /// The session under `id` after the writes (`None`: there is none),
+    /// for a store that hands it to the next request directly.
+    pub session: Option<Stored>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -107,6 +97,8 @@ pub enum StoreError {
     Unavailable(String),
     #[error("timed out waiting for another request of this session")]
     LockTimeout,
+    #[error("the session's lock in the store expired while in use")]
+    LockLost,
     #[error("this session is in use by another request on this worker; try again")]
     Busy,
     #[error("session id collision")]
@@ -124,13 +116,9 @@ pub trait SessionStore: Send + Sync + 'static {
         id: SessionId,
         wait: Duration,
     ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>>;
-    /// Applies `writes`, atomically where the store allows, then releases
-    /// the lock `held`, if any.
-    fn close(
-        &self,
-        writes: Vec<Write>,
-        held: Option<(SessionId, SessionLock)>,
-    ) -> BoxFuture<'_, StoreResult<()>>;
+    /// Applies the writes, atomically where the store allows, then
+    /// releases the lock held, if any.
+    fn close(&self, leaving: Leaving) -> BoxFuture<'_, StoreResult<()>>;
     /// Releases a lock without writing anything.
     fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()>;
     /// Live sessions, approximately.

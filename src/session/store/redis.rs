@@ -20,13 +20,11 @@
 //! invalidated or expired session never comes back), a rename is `RENAMENX`,
 //! a delete is `DEL`.
 //!
-//! The lock is taken by the `LOCK` script (set if absent, with a `PX` lease)
-//! in the same round trip as the read, polled with short sleeps while
-//! another instance holds it, and released by the `APPLY` script in the
-//! round trip of the writes. The in-process lock is taken first, so
-//! requests of one instance queue without polling Redis; when one is
-//! waiting, the lock is handed to it without a release (`LOCK` then renews
-//! the lease). Each worker thread has its own connection.
+//! Locking (`locked` has the protocol): the lock is taken by the `LOCK`
+//! script (set if absent, with a `PX` lease) in the same round trip as the
+//! read; the `APPLY` script writes only while the lock still carries the
+//! writer's token, and renews or releases it in the same round trip. Each
+//! worker thread has its own connection.
 //!
 //! Minimum Redis version: 2.8 (the newest command used is `SCAN`; `EVAL`,
 //! `EVALSHA`, `SCRIPT LOAD`, `PEXPIREAT`, `SET … NX PX` need 2.6.12; the
@@ -44,7 +42,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -53,12 +51,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
 use tokio::runtime::RuntimeFlavor;
 
-use super::{
-    jitter, resume, After, Expiry, Meta, Resumed, SessionLock, SessionStore, StoreError,
-    StoreResult, Stored, Write,
-};
+use super::locked::{Backend, LockedStore, Then};
+use super::{Expiry, Meta, StoreError, StoreResult, Stored, Write};
 use crate::session::id::SessionId;
-use crate::session::locks::{Kept, LocalLocks, Orphaned};
 
 /// Longest wait for a connection to be established.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -68,33 +63,30 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const OP_TIMEOUT: Duration = Duration::from_millis(2500);
 /// While Redis has never been reached: how often a new first connection is tried.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
-/// Longest pause between two attempts at another instance's lock.
-const MAX_POLL: Duration = Duration::from_millis(8);
 /// Keys per SCAN step in `count`.
 const SCAN_COUNT: u32 = 1000;
 
-/// Applies one request's writes atomically, then releases or keeps the lock.
+/// Applies a batch of writes atomically; with a lock, only while it still
+/// carries the token, and then renews or releases it.
 ///
 /// `ARGV[1]` is the absolute lifetime in ms; `ARGV[2]` the index in `KEYS`
-/// of the request's lock (`0`: none), `ARGV[3]` its token, `ARGV[4]` what
-/// to do with it: `release`, or `keep` (renew its lease to `ARGV[5]` ms and
-/// read back the session at index `ARGV[6]`, for the next holder). Then the
-/// writes, each a code followed by its fields (`k` is an index into `KEYS`):
+/// of the lock (`0`: none), `ARGV[3]` its token, `ARGV[4]` what to do with
+/// it: `release`, or `renew` (its lease to `ARGV[5]` ms). Then the writes,
+/// each a code followed by its fields (`k` is an index into `KEYS`):
 ///
 /// * `C k created accessed idle n (name value)*n`
 /// * `U k accessed idle ns (name value)*ns nr (name)*nr` (empty accessed/idle: unchanged)
 /// * `D k`
 /// * `R kfrom kto`
 ///
-/// Returns `{applied, kept, fields}`: `applied` is 0 when a create or rename
-/// would hit an existing id (nothing is written then); `kept` is 1 when the
-/// lock is still the request's and was renewed, and `fields` the session's
-/// hash then.
+/// Returns 1 when applied; 0 when a create or rename would hit an existing
+/// id, -1 when the lock is not the token's (nothing is written then).
 const APPLY: &str = r#"
 local max_age = tonumber(ARGV[1])
-local lock, token, keep = tonumber(ARGV[2]), ARGV[3], ARGV[4] == 'keep'
+local lock, token, renew = tonumber(ARGV[2]), ARGV[3], ARGV[4] == 'renew'
+if lock > 0 and redis.call('GET', KEYS[lock]) ~= token then return -1 end
 local ops = {}
-local i = 7
+local i = 6
 while i <= #ARGV do
   local code = ARGV[i]
   local op = { code = code, key = KEYS[tonumber(ARGV[i + 1])] }
@@ -176,15 +168,15 @@ local function apply()
   return 1
 end
 
-local applied = apply()
-if lock > 0 and redis.call('GET', KEYS[lock]) == token then
-  if keep then
+if apply() == 0 then return 0 end
+if lock > 0 then
+  if renew then
     redis.call('PEXPIRE', KEYS[lock], ARGV[5])
-    return {applied, 1, redis.call('HGETALL', KEYS[tonumber(ARGV[6])])}
+  else
+    redis.call('DEL', KEYS[lock])
   end
-  redis.call('DEL', KEYS[lock])
 end
-return {applied, 0, {}}
+return 1
 "#;
 
 /// Takes the lock `KEYS[1]` for token `ARGV[1]` with a lease of `ARGV[2]`
@@ -202,20 +194,9 @@ end
 return {1, redis.call('HGETALL', KEYS[2])}
 "#;
 
-/// Deletes a lock only if it still carries the caller's token.
-const RELEASE: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"#;
+pub type RedisStore = LockedStore<Redis>;
 
-pub struct RedisStore {
-    inner: Arc<Inner>,
-    runtime: tokio::runtime::Handle,
-}
-
-struct Inner {
+pub struct Redis {
     client: redis::Client,
     /// Where Redis is, for messages (never the password).
     addr: String,
@@ -230,90 +211,69 @@ struct Inner {
     /// False from a failed operation to the next good one (for the log).
     healthy: AtomicBool,
     prefix: String,
-    locks: LocalLocks,
     expiry: Expiry,
     lock_ttl_ms: u64,
     lock: Script,
     apply: Script,
-    release: Script,
 }
 
-impl RedisStore {
-    /// A store on `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`) with keys
-    /// under `prefix`. Fails only for a malformed URL: when Redis is down
-    /// the error is logged and operations fail (503) until it is reachable.
-    ///
-    /// `runtime` is the session runtime: connections and their background
-    /// tasks live there, never on a worker's runtime.
-    pub fn open(
-        url: &str,
-        prefix: &str,
-        expiry: Expiry,
-        lock_ttl: Duration,
-        runtime: &tokio::runtime::Runtime,
-    ) -> Result<RedisStore, String> {
-        let client = redis::Client::open(url)
-            .map_err(|err| format!("session store {}: {err}", redact(url)))?;
-        if prefix.is_empty() {
-            return Err("--session-prefix must not be empty".into());
-        }
-        let addr = client.get_connection_info().addr.to_string();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(0);
-        let handle = runtime.handle().clone();
-        let inner = Arc::new_cyclic(|this: &Weak<Inner>| Inner {
-            client,
-            addr,
-            config,
-            managers: Mutex::default(),
-            connecting: tokio::sync::Mutex::new(None),
-            healthy: AtomicBool::new(true),
-            prefix: prefix.to_string(),
-            locks: LocalLocks::with_orphan_handler(orphan_handler(this.clone(), handle)),
-            // Far beyond any real lifetime, and exact in a Lua number.
-            expiry: Expiry {
-                max_age_ms: expiry.max_age_ms.clamp(0, 1 << 50),
-            },
-            lock_ttl_ms: u64::try_from(lock_ttl.as_millis())
-                .unwrap_or(u64::MAX)
-                .max(1),
-            lock: Script::new(LOCK),
-            apply: Script::new(APPLY),
-            release: Script::new(RELEASE),
-        });
-        let first = inner.clone();
-        match runtime.block_on(async move { first.manager().await }) {
-            Ok(_) => tracing::info!("session store: connected to redis at {}", inner.addr),
-            Err(err) => {
-                inner.healthy.store(false, Ordering::Relaxed);
-                let reason = match err {
-                    StoreError::Unavailable(reason) => reason,
-                    other => other.to_string(),
-                };
-                tracing::error!(
-                    "session store: {reason}; redis is unreachable: requests that use the session get 503 until it is, the others are served"
-                );
-            }
-        }
-        Ok(RedisStore {
-            inner,
-            runtime: runtime.handle().clone(),
-        })
+/// A store on `url` (`redis://[:PASSWORD@]HOST:PORT[/DB]`) with keys under
+/// `prefix`. Fails only for a malformed URL: when Redis is down the error is
+/// logged and operations fail (503) until it is reachable.
+///
+/// `runtime` is the session runtime: the first connection is made there.
+pub fn open(
+    url: &str,
+    prefix: &str,
+    expiry: Expiry,
+    lock_ttl: Duration,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<RedisStore, String> {
+    let client =
+        redis::Client::open(url).map_err(|err| format!("session store {}: {err}", redact(url)))?;
+    if prefix.is_empty() {
+        return Err("--session-prefix must not be empty".into());
     }
-}
-
-/// Releases a lock kept for a request that then gave up.
-fn orphan_handler(inner: Weak<Inner>, runtime: tokio::runtime::Handle) -> Orphaned {
-    Box::new(move |id, token| {
-        if let Some(inner) = inner.upgrade() {
-            runtime.spawn(async move { inner.release_logged(id, &token).await });
+    let addr = client.get_connection_info().addr.to_string();
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_number_of_retries(0);
+    let redis = Redis {
+        client,
+        addr,
+        config,
+        managers: Mutex::default(),
+        connecting: tokio::sync::Mutex::new(None),
+        healthy: AtomicBool::new(true),
+        prefix: prefix.to_string(),
+        // Far beyond any real lifetime, and exact in a Lua number.
+        expiry: Expiry {
+            max_age_ms: expiry.max_age_ms.clamp(0, 1 << 50),
+        },
+        lock_ttl_ms: u64::try_from(lock_ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1),
+        lock: Script::new(LOCK),
+        apply: Script::new(APPLY),
+    };
+    match runtime.block_on(redis.manager()) {
+        Ok(_) => tracing::info!("session store: connected to redis at {}", redis.addr),
+        Err(err) => {
+            redis.healthy.store(false, Ordering::Relaxed);
+            let reason = match err {
+                StoreError::Unavailable(reason) => reason,
+                other => other.to_string(),
+            };
+            tracing::error!(
+                "session store: {reason}; redis is unreachable: requests that use the session get 503 until it is, the others are served"
+            );
         }
-    })
+    }
+    Ok(LockedStore::new(redis, runtime.handle().clone()))
 }
 
-impl Inner {
+impl Redis {
     fn key(&self, id: SessionId) -> String {
         format!("{}{id}", self.prefix)
     }
@@ -436,55 +396,18 @@ impl Inner {
         Ok((taken == 1).then(|| decode(&pairs(fields))))
     }
 
-    async fn release(&self, key: &str, token: &str) -> StoreResult<()> {
-        self.call(|mut con| async move {
-            let _: i64 = self
-                .release
-                .key(key)
-                .arg(token)
-                .invoke_async(&mut con)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn release_logged(&self, id: SessionId, token: &str) {
-        if let Err(err) = self.release(&self.lock_key(id), token).await {
-            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
-        }
-    }
-
-    /// Applies `writes` and releases the lock `release` (id, token), in one
-    /// round trip when there is anything to do.
-    async fn finish(
-        &self,
-        writes: Vec<Write>,
-        release: Option<(SessionId, &str)>,
-    ) -> StoreResult<()> {
-        match release {
-            _ if !writes.is_empty() => {
-                let after = release.map_or(After::Nothing, |(id, t)| After::Release(id, t));
-                self.apply(writes, after).await.map(drop)
-            }
-            Some((id, token)) => {
-                self.release_logged(id, token).await;
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Applies `writes` and does `after` with the request's lock, in one
-    /// round trip. With `After::Keep`: the session as it stands then, if the
-    /// lock is still the request's.
+    /// Applies `writes` in one round trip: with `lock`, only while its
+    /// token holds the lock, which is then renewed or released.
     async fn apply(
         &self,
         writes: Vec<Write>,
-        after: After<'_>,
-    ) -> StoreResult<Option<Option<Stored>>> {
-        let (keys, args) = self.encode(&writes, after);
-        let (applied, kept, fields): (i64, i64, Vec<String>) = self
+        lock: Option<(SessionId, &str, Then)>,
+    ) -> StoreResult<()> {
+        if writes.is_empty() && lock.is_none() {
+            return Ok(());
+        }
+        let (keys, args) = self.encode(&writes, lock);
+        let applied: i64 = self
             .call(|mut con| {
                 let mut invocation = self.apply.prepare_invoke();
                 for key in &keys {
@@ -496,14 +419,19 @@ impl Inner {
                 async move { invocation.invoke_async(&mut con).await }
             })
             .await?;
-        if applied != 1 {
-            return Err(StoreError::Collision);
+        match applied {
+            1 => Ok(()),
+            -1 => Err(StoreError::LockLost),
+            _ => Err(StoreError::Collision),
         }
-        Ok((kept == 1).then(|| decode(&pairs(fields))))
     }
 
     /// The keys and arguments of the `APPLY` script.
-    fn encode(&self, writes: &[Write], after: After<'_>) -> (Vec<String>, Vec<String>) {
+    fn encode(
+        &self,
+        writes: &[Write],
+        lock: Option<(SessionId, &str, Then)>,
+    ) -> (Vec<String>, Vec<String>) {
         let mut keys: Vec<String> = Vec::new();
         // A key's position in KEYS (from 1), added on first use.
         let mut index = |key: String| {
@@ -513,11 +441,15 @@ impl Inner {
             });
             (at + 1).to_string()
         };
-        let (lock, token, mode, session) = match after {
-            After::Nothing => ("0".into(), "", "release", "0".into()),
-            After::Release(id, token) => (index(self.lock_key(id)), token, "release", "0".into()),
-            After::Keep(id, token) => {
-                (index(self.lock_key(id)), token, "keep", index(self.key(id)))
+        let (lock, token, then) = match lock {
+            None => ("0".into(), "", "release"),
+            Some((id, token, then)) => {
+                let then = if then == Then::Renew {
+                    "renew"
+                } else {
+                    "release"
+                };
+                (index(self.lock_key(id)), token, then)
             }
         };
         let mut index = |id: SessionId| index(self.key(id));
@@ -525,9 +457,8 @@ impl Inner {
             self.expiry.max_age_ms.to_string(),
             lock,
             token.to_string(),
-            mode.to_string(),
+            then.to_string(),
             self.lock_ttl_ms.to_string(),
-            session,
         ];
         for write in writes {
             match write {
@@ -577,7 +508,7 @@ impl Inner {
     }
 
     /// Session keys under the prefix, lock keys excluded.
-    async fn count(&self) -> StoreResult<u64> {
+    async fn count_keys(&self) -> StoreResult<u64> {
         let pattern = format!("{}*", glob_escape(&self.prefix));
         let locks = format!("{}lock:", self.prefix).into_bytes();
         let mut cursor: u64 = 0;
@@ -664,133 +595,29 @@ fn glob_escape(prefix: &str) -> String {
     out
 }
 
-/// A shared lock being taken: if the request gives up half-way, the lock
-/// is released anyway.
-struct Taking {
-    inner: Arc<Inner>,
-    runtime: tokio::runtime::Handle,
-    key: String,
-    token: Option<String>,
-}
-
-impl Drop for Taking {
-    fn drop(&mut self) {
-        if let Some(token) = self.token.take() {
-            let (inner, key) = (self.inner.clone(), std::mem::take(&mut self.key));
-            self.runtime.spawn(async move {
-                let _ = inner.release(&key, &token).await;
-            });
-        }
-    }
-}
-
-impl SessionStore for RedisStore {
-    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
-        let inner = self.inner.clone();
-        (async move {
-            let SessionLock { local, shared } = lock;
-            if let Some(token) = shared {
-                inner.release_logged(id, &token).await;
-            }
-            // Only now may the next request of this instance try the shared lock.
-            drop(local);
-        })
-        .boxed()
-    }
-
-    /// One round trip when uncontended.
-    fn open(
-        &self,
+impl Backend for Redis {
+    fn lock_and_load<'a>(
+        &'a self,
         id: SessionId,
-        wait: Duration,
-    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
-        let inner = self.inner.clone();
-        let runtime = self.runtime.clone();
-        (async move {
-            let until = Instant::now() + wait;
-            let local = inner.locks.lock(id, wait).await?;
-            let (local, token) = match resume(local) {
-                Resumed::Ready(lock, stored) => return Ok((lock, stored)),
-                Resumed::Lock(local, token) => (local, token),
-            };
-            let mut taking = Taking {
-                inner: inner.clone(),
-                runtime,
-                key: inner.lock_key(id),
-                token: Some(token.clone()),
-            };
-            let mut pause = Duration::from_millis(1);
-            loop {
-                match inner.try_lock_and_load(id, &token).await {
-                    Ok(Some(stored)) => {
-                        taking.token = None;
-                        let lock = SessionLock {
-                            local: Some(local),
-                            shared: Some(token),
-                        };
-                        return Ok((lock, stored));
-                    }
-                    Ok(None) => {}
-                    // Maybe set before the connection failed: `taking` releases it.
-                    Err(err) => return Err(err),
-                }
-                let now = Instant::now();
-                if now >= until {
-                    taking.token = None;
-                    return Err(StoreError::LockTimeout);
-                }
-                tokio::time::sleep(jitter(pause).min(until - now)).await;
-                pause = (pause * 2).min(MAX_POLL);
-            }
-        })
-        .boxed()
+        token: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<Option<Stored>>>> {
+        self.try_lock_and_load(id, token).boxed()
     }
 
-    /// Writes and releases in one round trip; when another request of this
-    /// instance waits for the session, hands it the lock instead.
-    fn close(
-        &self,
+    fn commit<'a>(
+        &'a self,
         writes: Vec<Write>,
-        held: Option<(SessionId, SessionLock)>,
-    ) -> BoxFuture<'_, StoreResult<()>> {
-        let inner = self.inner.clone();
-        (async move {
-            let Some((id, SessionLock { local, shared })) = held else {
-                return inner.finish(writes, None).await;
-            };
-            match (local, shared) {
-                (Some(local), Some(token)) if local.has_waiters() => {
-                    let (result, session) = match inner.apply(writes, After::Keep(id, &token)).await
-                    {
-                        Ok(session) => (Ok(()), session),
-                        Err(err) => (Err(err), None),
-                    };
-                    if let Err((kept, local)) = local.hand_over(Kept { token, session }) {
-                        inner.release_logged(id, &kept.token).await;
-                        drop(local);
-                    }
-                    result
-                }
-                (local, shared) => {
-                    let result = inner
-                        .finish(writes, shared.as_deref().map(|t| (id, t)))
-                        .await;
-                    // Only now may the next request of this instance try the shared lock.
-                    drop(local);
-                    result
-                }
-            }
-        })
-        .boxed()
+        lock: Option<(SessionId, &'a str, Then)>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        self.apply(writes, lock).boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
-        let inner = self.inner.clone();
-        async move { inner.count().await }.boxed()
+        self.count_keys().boxed()
     }
 
     /// Redis expires sessions by itself (`PEXPIREAT` on every write).
-    fn sweep(&self, _now: i64, _rules: Expiry) -> BoxFuture<'_, StoreResult<u64>> {
+    fn sweep(&self, _now: i64) -> BoxFuture<'_, StoreResult<u64>> {
         async { Ok(0) }.boxed()
     }
 

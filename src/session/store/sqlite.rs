@@ -17,14 +17,11 @@
 //! survives a crash of the process (not necessarily a power loss). Each
 //! `apply` batch is one `BEGIN IMMEDIATE` transaction.
 //!
-//! Locking: a request first takes the in-process lock of its session (so
-//! requests of one process queue without polling), then a row in `locks`,
-//! inserted only if absent or expired and retried with short sleeps until
-//! the wait passes; it is released by deleting the row only if it still
-//! carries the request's token, in the transaction of the writes. When
-//! another request of the process waits, the row is handed to it instead
-//! (it renews the lease). A killed process leaves its rows behind; they
-//! expire after the lock TTL.
+//! Locking (`locked` has the protocol): a session's lock is a row in
+//! `locks`, inserted only if absent or expired; writes are applied only
+//! while the row still carries the writer's token, and the row is renewed
+//! or deleted in the same transaction. A killed process leaves its rows
+//! behind; they expire after the lock TTL.
 //!
 //! Each process uses one connection, behind a mutex: requests of one
 //! process queue on the mutex rather than on SQLite's sleeping busy handler
@@ -40,18 +37,15 @@
 //! file on a network filesystem.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{
-    jitter, resume, After, Expiry, Meta, Resumed, SessionLock, SessionStore, StoreError,
-    StoreResult, Stored, Write,
-};
+use super::locked::{Backend, LockedStore, Then};
+use super::{Expiry, Meta, StoreError, StoreResult, Stored, Write};
 use crate::session::id::SessionId;
-use crate::session::locks::{Kept, LocalLocks};
 use crate::session::now_ms;
 
 const SCHEMA: &str = "
@@ -106,6 +100,7 @@ const TAKE_LOCK: &str = "INSERT INTO locks (session_id, token, expires) VALUES (
     WHERE locks.expires <= ?4 OR locks.token = excluded.token";
 const RELEASE_LOCK: &str = "DELETE FROM locks WHERE session_id = ?1 AND token = ?2";
 const RENEW_LOCK: &str = "UPDATE locks SET expires = ?3 WHERE session_id = ?1 AND token = ?2";
+const HOLDS_LOCK: &str = "SELECT 1 FROM locks WHERE session_id = ?1 AND token = ?2";
 
 /// Every statement, prepared once at open to prove the schema is ours.
 const STATEMENTS: &[&str] = &[
@@ -127,24 +122,20 @@ const STATEMENTS: &[&str] = &[
     TAKE_LOCK,
     RELEASE_LOCK,
     RENEW_LOCK,
+    HOLDS_LOCK,
 ];
 
 /// How long one statement waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Sessions deleted per sweep transaction.
 const SWEEP_BATCH: i64 = 256;
-/// Longest pause between two attempts at another process's lock.
-const MAX_POLL: Duration = Duration::from_millis(8);
 
-pub struct SqliteStore {
-    inner: Arc<Inner>,
-}
+pub type SqliteStore = LockedStore<Sqlite>;
 
-struct Inner {
+pub struct Sqlite {
     path: String,
     /// `None` after a failure: the next call opens a fresh connection.
     conn: Mutex<Option<Connection>>,
-    locks: LocalLocks,
     expiry: Expiry,
     lock_ttl_ms: i64,
 }
@@ -153,6 +144,7 @@ struct Inner {
 enum Fail {
     Db(rusqlite::Error),
     Collision,
+    LockLost,
 }
 
 impl From<rusqlite::Error> for Fail {
@@ -163,54 +155,38 @@ impl From<rusqlite::Error> for Fail {
 
 type DbResult<T> = Result<T, Fail>;
 
-impl SqliteStore {
-    /// Opens (or creates) the session file at `path`. Fails with a message
-    /// naming the file when it is unreadable, not a SQLite database,
-    /// corrupt, read-only or holds tables of another shape: a store never
-    /// silently starts empty over a file it cannot use.
-    ///
-    /// `lock_ttl` bounds how long a lock of a killed process blocks its
-    /// session.
-    pub fn open(path: &str, expiry: Expiry, lock_ttl: Duration) -> Result<SqliteStore, String> {
-        if path.is_empty() {
-            return Err(
-                "session store sqlite: needs a file path, as in sqlite:/var/lib/blimp/sessions.db"
-                    .into(),
-            );
-        }
-        if path == ":memory:" || path.starts_with("file:") {
-            return Err(format!(
-                "session store sqlite:{path}: needs a plain file path (for sessions in memory: --session-store memory)"
-            ));
-        }
-        let conn =
-            open_checked(path).map_err(|err| format!("session store sqlite:{path}: {err}"))?;
-        let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
-            // Releases a lock kept for a request that then gave up.
-            let this = this.clone();
-            let orphaned = move |id, token| {
-                if let Some(inner) = this.upgrade() {
-                    inner.release_logged(id, token);
-                }
-            };
-            Inner {
-                path: path.to_string(),
-                conn: Mutex::new(Some(conn)),
-                locks: LocalLocks::with_orphan_handler(Box::new(orphaned)),
-                expiry,
-                lock_ttl_ms: i64::try_from(lock_ttl.as_millis()).unwrap_or(i64::MAX),
-            }
-        });
-        Ok(SqliteStore { inner })
+/// Opens (or creates) the session file at `path`. Fails with a message
+/// naming the file when it is unreadable, not a SQLite database, corrupt,
+/// read-only or holds tables of another shape: a store never silently
+/// starts empty over a file it cannot use.
+///
+/// `lock_ttl` bounds how long a lock of a killed process blocks its
+/// session; `runtime` is the session runtime.
+pub fn open(
+    path: &str,
+    expiry: Expiry,
+    lock_ttl: Duration,
+    runtime: tokio::runtime::Handle,
+) -> Result<SqliteStore, String> {
+    if path.is_empty() {
+        return Err(
+            "session store sqlite: needs a file path, as in sqlite:/var/lib/blimp/sessions.db"
+                .into(),
+        );
     }
-
-    /// Runs `op` with the connection, here and now.
-    fn run<T: Send + 'static>(
-        &self,
-        op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T> + Send + 'static,
-    ) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
-        std::future::ready(self.inner.with_conn(op))
+    if path == ":memory:" || path.starts_with("file:") {
+        return Err(format!(
+            "session store sqlite:{path}: needs a plain file path (for sessions in memory: --session-store memory)"
+        ));
     }
+    let conn = open_checked(path).map_err(|err| format!("session store sqlite:{path}: {err}"))?;
+    let sqlite = Sqlite {
+        path: path.to_string(),
+        conn: Mutex::new(Some(conn)),
+        expiry,
+        lock_ttl_ms: i64::try_from(lock_ttl.as_millis()).unwrap_or(i64::MAX),
+    };
+    Ok(LockedStore::new(sqlite, runtime))
 }
 
 /// Opens the file, proves it is a usable blimp session database and sets
@@ -336,18 +312,12 @@ fn connect(path: &str) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-impl Inner {
-    fn release_logged(&self, id: SessionId, token: String) {
-        if let Err(err) = self.with_conn(move |_, conn| release(conn, id, &token)) {
-            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
-        }
-    }
-
+impl Sqlite {
     /// Borrows a connection from the pool (or opens one), runs `op`, and
     /// gives the connection back unless it failed.
     fn with_conn<T>(
         &self,
-        op: impl FnOnce(&Inner, &mut Connection) -> DbResult<T>,
+        op: impl FnOnce(&Sqlite, &mut Connection) -> DbResult<T>,
     ) -> StoreResult<T> {
         let mut slot = self
             .conn
@@ -359,6 +329,7 @@ impl Inner {
         match op(self, slot.as_mut().expect("connection just opened")) {
             Ok(value) => Ok(value),
             Err(Fail::Collision) => Err(StoreError::Collision),
+            Err(Fail::LockLost) => Err(StoreError::LockLost),
             Err(Fail::Db(err)) => {
                 *slot = None;
                 Err(unavailable(err))
@@ -387,45 +358,43 @@ impl Inner {
         Ok(stored)
     }
 
-    /// Applies `writes` and does `after` with the request's lock, in one
-    /// transaction. With `After::Keep`: the session as it stands then, if
-    /// the lock is still the request's.
+    /// Applies `writes` in one transaction: with `lock`, only while its
+    /// token holds the lock, which is then renewed or released.
     fn apply(
         &self,
         conn: &mut Connection,
         writes: Vec<Write>,
-        after: After<'_>,
-    ) -> DbResult<Option<Option<Stored>>> {
-        if writes.is_empty() && matches!(after, After::Nothing) {
-            return Ok(None);
+        lock: Option<(SessionId, &str, Then)>,
+    ) -> DbResult<()> {
+        if writes.is_empty() && lock.is_none() {
+            return Ok(());
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some((id, token, _)) = lock {
+            let held = tx
+                .prepare_cached(HOLDS_LOCK)?
+                .exists(params![id.to_string(), token])?;
+            if !held {
+                return Err(Fail::LockLost);
+            }
+        }
         for write in writes {
             self.apply_one(&tx, write)?;
         }
-        let kept = match after {
-            After::Nothing => None,
-            After::Release(id, token) => {
+        match lock {
+            Some((id, token, Then::Release)) => {
                 tx.prepare_cached(RELEASE_LOCK)?
                     .execute(params![id.to_string(), token])?;
-                None
             }
-            After::Keep(id, token) => {
-                let key = id.to_string();
+            Some((id, token, Then::Renew)) => {
                 let expires = now_ms().saturating_add(self.lock_ttl_ms);
-                let renewed = tx
-                    .prepare_cached(RENEW_LOCK)?
-                    .execute(params![key, token, expires])?
-                    == 1;
-                if renewed {
-                    Some(load(&tx, &key)?)
-                } else {
-                    None
-                }
+                tx.prepare_cached(RENEW_LOCK)?
+                    .execute(params![id.to_string(), token, expires])?;
             }
-        };
+            None => {}
+        }
         tx.commit()?;
-        Ok(kept)
+        Ok(())
     }
 
     fn apply_one(&self, tx: &rusqlite::Transaction<'_>, write: Write) -> DbResult<()> {
@@ -559,12 +528,6 @@ fn load(conn: &Connection, key: &str) -> rusqlite::Result<Option<Stored>> {
     Ok(Some(Stored { meta, attrs }))
 }
 
-fn release(conn: &mut Connection, id: SessionId, token: &str) -> DbResult<()> {
-    conn.prepare_cached(RELEASE_LOCK)?
-        .execute(params![id.to_string(), token])?;
-    Ok(())
-}
-
 /// The metadata row of a session, if it exists.
 fn select_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Meta>> {
     conn.prepare_cached(SELECT_META)?
@@ -578,134 +541,31 @@ fn select_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Meta>> {
         .optional()
 }
 
-/// A shared lock being taken: if the request gives up half-way (its future
-/// is dropped after the row was written), the row is released anyway.
-struct Taking {
-    inner: Arc<Inner>,
-    id: SessionId,
-    token: Option<String>,
-}
-
-impl Drop for Taking {
-    fn drop(&mut self) {
-        if let Some(token) = self.token.take() {
-            let id = self.id;
-            let _ = self
-                .inner
-                .with_conn(move |_, conn| release(conn, id, &token));
-        }
-    }
-}
-
-impl SessionStore for SqliteStore {
-    fn open(
-        &self,
+impl Backend for Sqlite {
+    fn lock_and_load<'a>(
+        &'a self,
         id: SessionId,
-        wait: Duration,
-    ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>> {
-        async move {
-            let until = Instant::now() + wait;
-            let local = self.inner.locks.lock(id, wait).await?;
-            let (local, token) = match resume(local) {
-                Resumed::Ready(lock, stored) => return Ok((lock, stored)),
-                Resumed::Lock(local, token) => (local, token),
-            };
-            let mut taking = Taking {
-                inner: self.inner.clone(),
-                id,
-                token: Some(token.clone()),
-            };
-            let mut pause = Duration::from_millis(1);
-            loop {
-                let attempt = token.clone();
-                let opened = self
-                    .run(move |inner, conn| inner.lock_and_load(conn, id, &attempt))
-                    .await;
-                match opened {
-                    Ok(Some(stored)) => {
-                        taking.token = None;
-                        let lock = SessionLock {
-                            local: Some(local),
-                            shared: Some(token),
-                        };
-                        return Ok((lock, stored));
-                    }
-                    Ok(None) => {}
-                    // The transaction rolled back; a kept lock is released by `taking`.
-                    Err(err) => return Err(err),
-                }
-                // Another process holds it: poll again shortly.
-                let now = Instant::now();
-                if now >= until {
-                    taking.token = None;
-                    return Err(StoreError::LockTimeout);
-                }
-                tokio::time::sleep(jitter(pause).min(until - now)).await;
-                pause = (pause * 2).min(MAX_POLL);
-            }
-        }
-        .boxed()
+        token: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<Option<Stored>>>> {
+        // Statements take microseconds: they run right here (a hop to
+        // another thread would cost more).
+        std::future::ready(self.with_conn(|this, conn| this.lock_and_load(conn, id, token))).boxed()
     }
 
-    /// Writes and releases in one transaction; when another request of this
-    /// process waits for the session, hands it the lock instead.
-    fn close(
-        &self,
+    fn commit<'a>(
+        &'a self,
         writes: Vec<Write>,
-        held: Option<(SessionId, SessionLock)>,
-    ) -> BoxFuture<'_, StoreResult<()>> {
-        let apply = |writes, after| {
-            self.inner
-                .with_conn(|inner, conn| inner.apply(conn, writes, after))
-        };
-        let Some((id, SessionLock { local, shared })) = held else {
-            return std::future::ready(apply(writes, After::Nothing).map(drop)).boxed();
-        };
-        let result = match (local, shared) {
-            (Some(local), Some(token)) if local.has_waiters() => {
-                let (result, session) = match apply(writes, After::Keep(id, &token)) {
-                    Ok(session) => (Ok(()), session),
-                    Err(err) => (Err(err), None),
-                };
-                if let Err((kept, local)) = local.hand_over(Kept { token, session }) {
-                    self.inner.release_logged(id, kept.token);
-                    drop(local);
-                }
-                result
-            }
-            (local, shared) => {
-                let after = shared
-                    .as_deref()
-                    .map_or(After::Nothing, |token| After::Release(id, token));
-                let result = apply(writes, after).map(drop);
-                if let (Err(_), Some(token)) = (&result, shared) {
-                    // A failed transaction released nothing.
-                    self.inner.release_logged(id, token);
-                }
-                // Only now may the next request of this process try the shared lock.
-                drop(local);
-                result
-            }
-        };
-        std::future::ready(result).boxed()
-    }
-
-    fn unlock(&self, id: SessionId, lock: SessionLock) -> BoxFuture<'_, ()> {
-        let SessionLock { local, shared } = lock;
-        if let Some(token) = shared {
-            self.inner.release_logged(id, token);
-        }
-        drop(local);
-        std::future::ready(()).boxed()
+        lock: Option<(SessionId, &'a str, Then)>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        std::future::ready(self.with_conn(|this, conn| this.apply(conn, writes, lock))).boxed()
     }
 
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>> {
-        self.run(move |inner, conn| inner.count(conn, now_ms()))
-            .boxed()
+        std::future::ready(self.with_conn(|this, conn| this.count(conn, now_ms()))).boxed()
     }
 
-    fn sweep(&self, now: i64, _rules: Expiry) -> BoxFuture<'_, StoreResult<u64>> {
-        self.run(move |inner, conn| inner.sweep(conn, now)).boxed()
+    fn sweep(&self, now: i64) -> BoxFuture<'_, StoreResult<u64>> {
+        std::future::ready(self.with_conn(|this, conn| this.sweep(conn, now))).boxed()
     }
 
     fn name(&self) -> &'static str {

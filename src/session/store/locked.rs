@@ -71,6 +71,9 @@ pub trait Backend: Send + Sync + 'static {
 pub struct LockedStore<B: Backend> {
     backend: Arc<B>,
     locks: LocalLocks,
+    /// Writes under no lock (sessions made by requests that had none),
+    /// stored in batches too.
+    unlocked: Arc<Chain>,
     /// The session runtime: where work goes that outlives a request.
     runtime: tokio::runtime::Handle,
 }
@@ -81,9 +84,20 @@ impl<B: Backend> LockedStore<B> {
         // A lock kept for a request that then gave up: released once the
         // chain's writes are stored.
         let orphaned = |_, kept: Kept| drop(kept.chain.submit(Vec::new(), Then::Release, None));
+        let unlocked = {
+            let backend = backend.clone();
+            let commit = move |writes, _| {
+                let backend = backend.clone();
+                async move { backend.commit(writes, None).await }.boxed()
+            };
+            let mut chain = Chain::new(Box::new(commit), runtime.clone());
+            Arc::get_mut(&mut chain).expect("just made").independent = true;
+            chain
+        };
         LockedStore {
             backend,
             locks: LocalLocks::with_orphan_handler(Box::new(orphaned)),
+            unlocked,
             runtime,
         }
     }
@@ -153,11 +167,11 @@ impl<B: Backend> LockedStore<B> {
     async fn close_locked(&self, leaving: Leaving) -> StoreResult<()> {
         let Leaving { writes, held } = leaving;
         let Some(Held { id, lock, session }) = held else {
-            return self.backend.commit(writes, None).await;
+            return self.unlocked.submit(writes, Then::Renew, None).await;
         };
         let SessionLock { local, shared } = lock;
         let Some(SharedLock { token, chain }) = shared else {
-            return self.backend.commit(writes, None).await;
+            return self.unlocked.submit(writes, Then::Renew, None).await;
         };
         let chain = chain.unwrap_or_else(|| self.chain(id, &token));
         let handing = local.as_ref().is_some_and(LocalGuard::has_waiters);
@@ -287,6 +301,9 @@ type Commit = Box<dyn Fn(Vec<Write>, Then) -> BoxFuture<'static, StoreResult<()>
 pub struct Chain {
     commit: Commit,
     runtime: tokio::runtime::Handle,
+    /// Its writes do not build on each other (new sessions of many
+    /// clients): a failed batch fails only its own requests.
+    independent: bool,
     state: Mutex<ChainState>,
 }
 
@@ -320,6 +337,7 @@ impl Chain {
         Arc::new(Chain {
             commit,
             runtime,
+            independent: false,
             state: Mutex::new(ChainState {
                 latest: None,
                 pending: Vec::new(),
@@ -415,7 +433,9 @@ impl Chain {
             let mut writes = Vec::new();
             let mut waiting = Vec::with_capacity(batch.len());
             for member in batch {
-                writes.extend(member.writes);
+                for write in member.writes {
+                    push_merged(&mut writes, write);
+                }
                 waiting.push(member.stored);
             }
             let result = if writes.is_empty() && then == Then::Renew && !renew {
@@ -430,7 +450,7 @@ impl Chain {
             for member in waiting {
                 let _ = member.send(result.clone());
             }
-            if let Err(err) = result {
+            if let (Err(err), false) = (result, self.independent) {
                 if then == Then::Release {
                     // Nothing was written, the lock included: release it now.
                     let commit = (self.commit)(Vec::new(), Then::Release);
@@ -448,10 +468,100 @@ impl Chain {
     }
 }
 
+/// Appends `write`, merged into the last write when both update the same
+/// session: a batch of a busy session then writes it once. An update
+/// removes, then sets, so a name removed and set again lands last, as it
+/// would have one update at a time.
+fn push_merged(writes: &mut Vec<Write>, write: Write) {
+    let (
+        Some(Write::Update {
+            id: into,
+            accessed,
+            idle,
+            set,
+            remove,
+        }),
+        Write::Update {
+            id,
+            accessed: next_accessed,
+            idle: next_idle,
+            set: next_set,
+            remove: next_remove,
+        },
+    ) = (writes.last_mut(), &write)
+    else {
+        writes.push(write);
+        return;
+    };
+    if id != into {
+        writes.push(write);
+        return;
+    }
+    *accessed = next_accessed.or(*accessed);
+    *idle = next_idle.or(*idle);
+    for name in next_remove {
+        set.retain(|(n, _)| n != name);
+        if !remove.contains(name) {
+            remove.push(name.clone());
+        }
+    }
+    for (name, value) in next_set {
+        match set.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value.clone(),
+            None => set.push((name.clone(), value.clone())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn updates_of_one_session_merge_as_if_applied_one_by_one() {
+        let (a, b) = (SessionId::generate(), SessionId::generate());
+        let update = |id, accessed: i64, set: &[(&str, &str)], remove: &[&str]| Write::Update {
+            id,
+            accessed: Some(accessed),
+            idle: None,
+            set: set
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            remove: remove.iter().map(|n| n.to_string()).collect(),
+        };
+        let mut writes = Vec::new();
+        for write in [
+            update(a, 1, &[("x", "1"), ("y", "1")], &[]),
+            update(a, 2, &[("x", "2")], &["y"]),
+            update(a, 3, &[("y", "3")], &["z"]),
+            update(b, 4, &[("x", "4")], &[]),
+        ] {
+            push_merged(&mut writes, write);
+        }
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        let Write::Update {
+            id,
+            accessed,
+            set,
+            remove,
+            ..
+        } = &writes[0]
+        else {
+            panic!("{writes:?}");
+        };
+        assert_eq!((*id, *accessed), (a, Some(3)));
+        // y was removed, then set again: it goes last, as one by one.
+        assert_eq!(
+            set,
+            &[
+                ("x".to_string(), "2".to_string()),
+                ("y".to_string(), "3".to_string())
+            ]
+        );
+        assert_eq!(remove, &["y".to_string(), "z".to_string()]);
+    }
 
     #[test]
     fn a_failed_batch_fails_everything_after_it_and_forgets_the_session() {

@@ -77,6 +77,12 @@ def cmd_row(a):
         row["requests"] = sum(r["requests"] for r in runs)
         rps = [r["rps"] for r in runs]
         row["spread"] = (max(rps) - min(rps)) / row["rps"] if row["rps"] else 0.0
+        if a.reference_wrk:
+            reference = [parse_wrk(p)["rps"] for p in a.reference_wrk]
+            row["reference_rps"] = reference
+            row["vs_hyper"] = statistics.median(
+                r / h for r, h in zip(rps, reference) if h > 0
+            )
     if a.peak_rss_kb:
         row["peak_rss_kb"] = int(a.peak_rss_kb)
     if a.extra_rss_kb:
@@ -228,7 +234,7 @@ def render(a):
     base = next((r for r in rows if r["server"] == "hyper" and r["scenario"] == "hello" and "rps" in r), None)
     base_rps = base["rps"] if base else None
     for r in rows:
-        if "rps" in r and base_rps:
+        if "rps" in r and base_rps and "vs_hyper" not in r:
             r["vs_hyper"] = r["rps"] / base_rps
 
     out = []
@@ -327,7 +333,8 @@ def render(a):
     out.append("")
     out.append("Columns: req/s = median over the runs; p50/p99 = medians of each run's latency percentiles; "
                "peak RSS = VmHWM of the server process (started fresh for each scenario) after its runs; "
-               "vs hyper = req/s ÷ the bare hyper row of this run; errors = wrk socket errors + non-2xx responses, "
+               "vs hyper = the median over the runs of req/s ÷ the req/s of a bare hyper server measured right before that run "
+               "(the machine's speed drifts, so each ratio compares two measurements taken side by side); errors = wrk socket errors + non-2xx responses, "
                "all runs; spread = (max − min) / median req/s across the runs.")
     if notes:
         out.append("")
@@ -359,6 +366,7 @@ def main():
     r.add_argument("--store", default="-")
     r.add_argument("--scenario", required=True)
     r.add_argument("--wrk", action="append", default=[])
+    r.add_argument("--reference-wrk", action="append", default=[])
     r.add_argument("--na")
     r.add_argument("--note")
     r.add_argument("--peak-rss-kb")

@@ -95,7 +95,26 @@ fn compile(
     if extension == "mjs" || looks_like_esm(&source) {
         return Unit::Esm(source.into());
     }
-    let wrapped = format!("{WRAP_PREFIX}{source}{WRAP_SUFFIX}");
+    // A plain script (one that never names `module`, `exports`, `this`,
+    // `arguments` or `eval`) cannot tell those from `undefined`: it gets
+    // no objects for them, and its wrapper takes only the parameters it
+    // names (each one costs a little on every call).
+    let plain = !mentions_any(&source, &["module", "exports", "this", "arguments", "eval"]);
+    let params = if !plain {
+        &["exports", "require", "module", "__filename", "__dirname"][..]
+    } else if mentions_any(&source, &["__dirname"]) {
+        &["require", "__filename", "__dirname"][..]
+    } else if mentions_any(&source, &["__filename"]) {
+        &["require", "__filename"][..]
+    } else {
+        &["require"][..]
+    };
+    // The same length as the full prefix, so columns on line 1 stay right.
+    let prefix = format!("(function ({}", params.join(", "));
+    let wrapped = format!(
+        "{prefix:<width$}) {{{source}{WRAP_SUFFIX}",
+        width = WRAP_PREFIX.len() - 3
+    );
     let parsed = Script::parse(
         Source::from_bytes(&wrapped).with_path(Path::new(relative)),
         None,
@@ -119,24 +138,23 @@ fn compile(
             )
         }
     };
-    let plain = !mentions_any(&source, &["module", "exports", "this", "arguments", "eval"]);
-    match entry(file, function, plain, number, context) {
+    match entry(file, function, params, number, context) {
         Ok(unit) => Unit::CommonJs(Rc::new(unit)),
         Err(err) => Unit::Broken(format!("cannot prepare {relative}: {err}").into()),
     }
 }
 
-/// The entry Script of a compiled wrapper. A `plain` script (one that never
-/// names `module`, `exports`, `this`, `arguments` or `eval`) cannot tell
-/// those apart from `undefined`, so it gets no objects for them.
+/// The entry Script of a compiled wrapper that takes `params`.
 fn entry(
     file: &Path,
     function: JsFunction,
-    plain: bool,
+    params: &[&str],
     number: u64,
     context: &mut Context,
 ) -> JsResult<CommonJs> {
+    let plain = params[0] == "require";
     let record = super::require::found(file, ("fn", function.clone().into()), context);
+    record.set(js_string!("plain"), plain, false, context)?;
     let dirname = file.parent().unwrap_or(Path::new("/"));
     let requirer = super::context::blimp_object(context)?
         .get(js_string!("requireFrom"), context)?
@@ -164,8 +182,8 @@ fn entry(
     let quoted = |path: &Path| serde_json::to_string(&path.to_string_lossy()).unwrap_or_default();
     let (filename, dirname) = (quoted(file), quoted(dirname));
     let code = if plain {
-        // `void 0`: `undefined` would be a global lookup.
-        format!("{fn_global}(void 0, {require_global}, void 0, {filename}, {dirname})")
+        let args = [require_global.as_str(), &filename, &dirname];
+        format!("{fn_global}({})", args[..params.len()].join(", "))
     } else {
         format!("__blimp.enter({fn_global}, {require_global}, {filename}, {dirname})")
     };

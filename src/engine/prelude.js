@@ -41,6 +41,9 @@
       modules.set(found.filename, module);
       if (found.json !== undefined) {
         module.exports = found.json;
+      } else if (found.plain) {
+        // It never names module or exports: nothing to pass, nothing to export.
+        found.fn(requireFrom(found.dirname), found.filename, found.dirname);
       } else {
         const exports = module.exports;
         found.fn.call(exports, exports, requireFrom(found.dirname), module, found.filename, found.dirname);

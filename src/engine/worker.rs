@@ -207,7 +207,7 @@ impl Worker {
             target: "access",
             "{} {} {} {} {:.3}ms",
             request.method,
-            request.path,
+            request.path(),
             exchange.response.status(),
             exchange.response.bytes_sent(),
             request.received.elapsed().as_secs_f64() * 1000.0

@@ -15,13 +15,13 @@ const METHODS: &[Method] = &[
         text(c, |e| Some(e.request.method.to_string()))
     }),
     ("getRequestURI", 0, |_, _, c| {
-        text(c, |e| Some(e.request.path.clone()))
+        text(c, |e| Some(e.request.path().to_string()))
     }),
     ("getRequestURL", 0, |_, _, c| {
         text(c, |e| Some(request_url(e)))
     }),
     ("getQueryString", 0, |_, _, c| {
-        text(c, |e| e.request.query.clone())
+        text(c, |e| e.request.query().map(str::to_string))
     }),
     ("getPathInfo", 0, |_, _, c| {
         text(c, |e| e.request.route.path_info.clone())
@@ -132,7 +132,7 @@ fn request_url(e: &Exchange) -> String {
         .header("host")
         .map(str::to_string)
         .unwrap_or_else(|| e.request.local.to_string());
-    format!("{}://{}{}", e.request.scheme, host, e.request.path)
+    format!("{}://{}{}", e.request.scheme, host, e.request.path())
 }
 
 /// Query string, then a urlencoded form body, decoded as browsers encode.
@@ -141,7 +141,7 @@ fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
     let mut exchange = exchange.borrow_mut();
     if exchange.parameters.is_none() {
         let mut list = Vec::new();
-        if let Some(query) = &exchange.request.query {
+        if let Some(query) = exchange.request.query() {
             decode_form(query, &mut list);
         }
         let is_form = exchange.request.header("content-type").is_some_and(|t| {

@@ -239,8 +239,10 @@ async fn handle(
         local,
     } = connection;
     let shared = worker.shared();
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
     let quick = |status: StatusCode, message: &str| {
+        let method = &parts.method;
         tracing::info!(target: "access", "{method} {path} {} 0 {:.3}ms", status.as_u16(), began.elapsed().as_secs_f64() * 1000.0);
         json_response(status, message)
     };
@@ -253,7 +255,7 @@ async fn handle(
         return Ok(response);
     }
     let tree = router.moment(began);
-    let route = match router.resolve(&path, tree) {
+    let route = match router.resolve(path, tree) {
         Ok(route) => route,
         Err(RouteError::NotFound) => {
             return quick(StatusCode::NOT_FOUND, &format!("no script for {path}"))
@@ -263,15 +265,14 @@ async fn handle(
         }
     };
     let max_body = shared.config.max_body;
-    let declared = req
-        .headers()
+    let declared = parts
+        .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let too_large = || format!("request body larger than {max_body} bytes (--max-body)");
     if declared.is_some_and(|n| n > max_body) {
         return quick(StatusCode::PAYLOAD_TOO_LARGE, &too_large());
     }
-    let (parts, body) = req.into_parts();
     let body = match Limited::new(body, max_body as usize).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
@@ -279,15 +280,7 @@ async fn handle(
         }
         Err(_) => return quick(StatusCode::BAD_REQUEST, "could not read the request body"),
     };
-    let request = request_data(
-        shared,
-        parts,
-        path,
-        body,
-        (route, tree),
-        (peer, local),
-        began,
-    );
+    let request = request_data(shared, parts, body, (route, tree), (peer, local), began);
 
     let started = Started::default();
     let counted = InFlight::new(&in_flight);
@@ -328,7 +321,6 @@ async fn handle(
 fn request_data(
     shared: &Shared,
     parts: hyper::http::request::Parts,
-    path: String,
     body: Bytes,
     (route, tree): (Rc<Route>, Moment),
     (peer, local): (SocketAddr, SocketAddr),
@@ -352,8 +344,7 @@ fn request_data(
             hyper::Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         },
-        path,
-        query: parts.uri.query().map(str::to_string),
+        uri: parts.uri,
         method: parts.method,
         headers: parts.headers,
         body,

@@ -12,9 +12,8 @@ use super::watch::Moment;
 
 pub struct RequestData {
     pub method: Method,
-    /// The path as sent, still percent-encoded.
-    pub path: String,
-    pub query: Option<String>,
+    /// Path and query as sent, still percent-encoded.
+    pub uri: hyper::Uri,
     pub version: &'static str,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -32,6 +31,15 @@ pub struct RequestData {
 }
 
 impl RequestData {
+    /// The path as sent, still percent-encoded.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -204,7 +204,9 @@ impl ResponseState {
             let body = if self.length_mismatch() {
                 ResponseBody::Stream(cut_stream(body), Arc::default())
             } else {
-                if !headers.contains_key(header::CONTENT_LENGTH) {
+                // hyper sets Content-Length from a whole body; a HEAD
+                // response has none, so it gets the length it would have.
+                if self.head_only && !headers.contains_key(header::CONTENT_LENGTH) {
                     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
                 }
                 ResponseBody::Full((!self.head_only && !body.is_empty()).then_some(body))

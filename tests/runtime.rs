@@ -169,6 +169,8 @@ response.json({{ back: back.seen, same: this === module.exports, viaThis: module
             // Uses none of them; required back, it is not run a second time.
             ("plain.js", &format!("{P}response.print('run;'); response.print(require('./_lib/back2').seen);")),
             ("_lib/back2.js", "const plain = require('../plain'); exports.seen = typeof plain + ':' + Object.keys(plain).length;"),
+            // Only native modules, by literal names.
+            ("native.js", "const a = require('http/request'), b = require('http/v4/request');\nrequire('http/v4/response').print(String(a === b) + ' ' + typeof require);"),
         ],
         &[],
     );
@@ -180,6 +182,7 @@ response.json({{ back: back.seen, same: this === module.exports, viaThis: module
             "a module requiring the entry back sees its exports so far"
         );
         assert_eq!(get(&plain(), &blimp.url("/plain")).1, "run;object:0");
+        assert_eq!(get(&plain(), &blimp.url("/native")).1, "true function");
     }
 }
 

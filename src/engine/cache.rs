@@ -138,17 +138,20 @@ fn compile(
             )
         }
     };
-    match entry(file, function, params, number, context) {
+    let native = requires_only_native_modules(&source);
+    match entry(file, function, params, native, number, context) {
         Ok(unit) => Unit::CommonJs(Rc::new(unit)),
         Err(err) => Unit::Broken(format!("cannot prepare {relative}: {err}").into()),
     }
 }
 
-/// The entry Script of a compiled wrapper that takes `params`.
+/// The entry Script of a compiled wrapper that takes `params`; with
+/// `native`, its `require` is `require::native_require`.
 fn entry(
     file: &Path,
     function: JsFunction,
     params: &[&str],
+    native: bool,
     number: u64,
     context: &mut Context,
 ) -> JsResult<CommonJs> {
@@ -162,11 +165,14 @@ fn entry(
         .ok_or_else(|| {
             boa_engine::JsNativeError::error().with_message("prelude has no requireFrom")
         })?;
-    let require = requirer.call(
+    let mut require = requirer.call(
         &JsValue::undefined(),
         &[JsString::from(dirname.to_string_lossy().as_ref()).into()],
         context,
     )?;
+    if let (true, Some(usual)) = (native, require.as_object()) {
+        require = super::require::native_require(usual.clone(), context);
+    }
     let (fn_global, require_global) = (format!("__blimp_u{number}"), format!("__blimp_u{number}r"));
     for (name, value) in [
         (&fn_global, JsValue::from(function)),
@@ -198,10 +204,36 @@ fn entry(
     })
 }
 
+/// Whether every `require` in `source` is a call with the literal name of
+/// a native module, as in `require("http/v4/response")`.
+fn requires_only_native_modules(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    source.match_indices("require").all(|(at, word)| {
+        let end = at + word.len();
+        if (at > 0 && is_name(bytes[at - 1])) || (end < bytes.len() && is_name(bytes[end])) {
+            return true; // part of another name
+        }
+        let Some(rest) = source[end..].trim_start().strip_prefix('(') else {
+            return false;
+        };
+        let rest = rest.trim_start();
+        let Some(quote) = rest.chars().next().filter(|q| matches!(q, '"' | '\'')) else {
+            return false;
+        };
+        let Some((name, rest)) = rest[1..].split_once(quote) else {
+            return false;
+        };
+        crate::modules::NAMES.contains(&name) && rest.trim_start().starts_with(')')
+    })
+}
+
+fn is_name(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
+}
+
 /// Whether `source` has one of `words` as a whole word (in code, a string
 /// or a comment alike: a false alarm only costs the faster path).
 fn mentions_any(source: &str, words: &[&str]) -> bool {
-    let is_name = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
     let bytes = source.as_bytes();
     words.iter().any(|word| {
         source.match_indices(word).any(|(at, _)| {
@@ -218,4 +250,31 @@ fn looks_like_esm(source: &str) -> bool {
         (line.starts_with("import ") || line.starts_with("import{") || line.starts_with("export "))
             && !line.starts_with("import(")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_literal_native_module_names_get_the_native_require() {
+        for yes in [
+            "const r = require('http/v4/response'); r.println(1);",
+            "require ( \"http/session\" ).increment('n'); // required",
+            "const a = obj.required; let requirement = 1;",
+            "",
+        ] {
+            assert!(requires_only_native_modules(yes), "{yes}");
+        }
+        for no in [
+            "require('./lib')",
+            "require('http/v4/response'); require(name)",
+            "const r = require; r('http/v4/response')",
+            "require(`http/v4/response`)",
+            "// require('fs')",
+            "require('http/v4/response' + '')",
+        ] {
+            assert!(!requires_only_native_modules(no), "{no}");
+        }
+    }
 }

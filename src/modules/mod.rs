@@ -15,25 +15,31 @@ use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Nati
 
 use crate::engine::context::in_request;
 
-/// Builds every module once per Context; returns the table `require` uses,
-/// keyed by every name a module answers to.
-pub fn install(context: &mut Context) -> JsResult<JsObject> {
-    let request = request::build(context)?;
+/// Every name a native module answers to.
+pub const NAMES: [&str; 8] = [
+    "http/v4/response",
+    "http/v4/request",
+    "http/v4/session",
+    "http/v4/sessions",
+    "http/response",
+    "http/request",
+    "http/session",
+    "http/sessions",
+];
+
+/// Builds every module once per Context; returns them by each of their
+/// names (in the order of `NAMES`).
+pub fn install(context: &mut Context) -> JsResult<Vec<(JsString, JsObject)>> {
     let response = response::build(context)?;
+    let request = request::build(context)?;
     let session = session::build(context)?;
     let sessions = sessions::build(context)?;
-    let table = JsObject::with_null_proto();
-    for (names, module) in [
-        (["http/v4/request", "http/request"], request),
-        (["http/v4/response", "http/response"], response),
-        (["http/v4/session", "http/session"], session),
-        (["http/v4/sessions", "http/sessions"], sessions),
-    ] {
-        for name in names {
-            table.set(JsString::from(name), module.clone(), true, context)?;
-        }
-    }
-    Ok(table)
+    let modules = [response, request, session, sessions];
+    Ok(NAMES
+        .iter()
+        .zip(modules.iter().cycle())
+        .map(|(name, module)| (JsString::from(*name), module.clone()))
+        .collect())
 }
 
 /// A native method: `name`, its arity and its body.

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
 
@@ -17,8 +17,13 @@ use crate::session::locks::LocalLocks;
 
 const SHARDS: usize = 16;
 
+/// How often, at most, the log says that sessions were evicted.
+const EVICTIONS_LOGGED_EVERY: Duration = Duration::from_secs(10);
+
 pub struct MemoryStore {
     shards: Vec<Mutex<Shard>>,
+    /// Evicted since the log last said so, and when it did.
+    evictions: Mutex<(u64, Option<Instant>)>,
     hasher: IdHasher,
     locks: LocalLocks,
     expiry: Expiry,
@@ -41,6 +46,7 @@ impl MemoryStore {
     pub fn new(max_count: usize, expiry: Expiry) -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            evictions: Mutex::default(),
             hasher: Default::default(),
             locks: LocalLocks::default(),
             expiry,
@@ -50,6 +56,23 @@ impl MemoryStore {
 
     fn shard(&self, id: &SessionId) -> &Mutex<Shard> {
         &self.shards[self.hasher.hash_one(id) as usize % SHARDS]
+    }
+
+    /// Counts an eviction; the log hears of them at once, then at most once
+    /// every few seconds (a full store under load evicts at every request).
+    fn evicted(&self) {
+        let mut evictions = self.evictions.lock().unwrap();
+        evictions.0 += 1;
+        if evictions
+            .1
+            .is_none_or(|at| at.elapsed() >= EVICTIONS_LOGGED_EVERY)
+        {
+            tracing::warn!(
+                evicted = evictions.0,
+                "session limit reached (--session-max-count): evicted the least recently used session(s)"
+            );
+            *evictions = (0, Some(Instant::now()));
+        }
     }
 
     fn load(&self, id: SessionId) -> Option<Stored> {
@@ -71,8 +94,8 @@ impl MemoryStore {
                 if shard.sessions.contains_key(&id) {
                     return Err(StoreError::Collision);
                 }
-                if shard.sessions.len() >= self.max_per_shard {
-                    shard.evict_one();
+                if shard.sessions.len() >= self.max_per_shard && shard.evict_one() {
+                    self.evicted();
                 }
                 let entry = Entry {
                     meta: stored.meta,
@@ -169,17 +192,14 @@ impl Shard {
         Some(entry)
     }
 
-    /// At the cap: drop the session nearest its deadline, which for equal
+    /// At the cap: drops the session nearest its deadline, which for equal
     /// idle timeouts is the least recently used one.
-    fn evict_one(&mut self) {
-        if let Some((deadline, id)) = self.by_deadline.pop_first() {
-            self.sessions.remove(&id);
-            tracing::warn!(
-                session = %id.tag(),
-                deadline,
-                "session limit reached (--session-max-count): evicted the least recently used session"
-            );
-        }
+    fn evict_one(&mut self) -> bool {
+        let Some((_, id)) = self.by_deadline.pop_first() else {
+            return false;
+        };
+        self.sessions.remove(&id);
+        true
     }
 }
 

@@ -3,6 +3,7 @@
 //! socket and runs the scripts of its own connections.
 
 pub mod body;
+mod doorbell;
 pub mod request;
 pub mod response;
 pub mod router;

@@ -88,7 +88,10 @@ impl Worker {
         }));
 
         let failure = {
-            let _turn = self.turn.lock().await;
+            let _turn = match self.turn.try_lock() {
+                Ok(turn) => turn,
+                Err(_) => self.turn.lock().await,
+            };
             self.run_script(&exchange).await
         };
         self.finish(&exchange, failure).await;

@@ -600,6 +600,37 @@ fn lock_wait_is_bounded(store: Store) {
     assert_eq!(with_sid(&blimp.url("/get"), &sid).text().unwrap(), "1");
 }
 
+/// A request that fails while another of its session waits: the waiting
+/// one gets the session as it was, and the failed one's changes are gone.
+fn a_failed_request_leaves_the_session_to_the_next(store: Store) {
+    let failing = format!("{S}session.getAttribute('a'); session.setAttribute('a', 'lost'); const end = Date.now() + 600; while (Date.now() < end) {{}} throw new Error('boom');");
+    let blimp = store.start(
+        &[
+            ("fail.js", &failing),
+            ("set.js", &format!("{S}session.setAttribute('a', 'kept');")),
+            (
+                "get.js",
+                &format!("{S}response.print(String(session.getAttribute('a')));"),
+            ),
+        ],
+        &["--workers", "1"],
+    );
+    let sid = sid_of(&set_cookie(&send(&plain(), &blimp.url("/set"))).unwrap());
+    // Learned once: both scripts use the session (loaded before they run).
+    assert_eq!(with_sid(&blimp.url("/get"), &sid).text().unwrap(), "kept");
+    let url = blimp.url("/fail");
+    let holder = {
+        let sid = sid.clone();
+        std::thread::spawn(move || with_sid(&url, &sid).status())
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let reply = with_sid(&blimp.url("/get"), &sid);
+    assert_eq!(holder.join().unwrap(), 500);
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.text().unwrap(), "kept");
+    assert_eq!(with_sid(&blimp.url("/get"), &sid).text().unwrap(), "kept");
+}
+
 macro_rules! suite {
     ($store:ident) => {
         mod $store {
@@ -655,6 +686,10 @@ macro_rules! suite {
             #[test]
             fn lock_wait_is_bounded() {
                 super::lock_wait_is_bounded(Store::$store())
+            }
+            #[test]
+            fn a_failed_request_leaves_the_session_to_the_next() {
+                super::a_failed_request_leaves_the_session_to_the_next(Store::$store())
             }
         }
     };

@@ -205,17 +205,24 @@ impl<B: Backend> LockedStore<B> {
         let Some(SharedLock { token, chain }) = shared else {
             return;
         };
-        let chain = chain.unwrap_or_else(|| self.chain(id, &token));
-        match local {
-            // The session goes on as this request found it.
-            Some(local) if local.has_waiters() && chain.failure().is_none() => {
-                pass_on(local, token, chain, self)
-            }
-            local => {
-                if chain.failure().is_some() {
-                    self.release_later(id, token);
-                } else {
+        match chain.filter(|chain| chain.failure().is_none()) {
+            // The session goes on as this request found it: as the chain
+            // left it.
+            Some(chain) => match local {
+                Some(local) if local.has_waiters() => pass_on(local, token, chain, self),
+                local => {
                     let _ = chain.submit(Vec::new(), Then::Release, None).await;
+                    drop(local);
+                }
+            },
+            // Read from the store (or the chain failed): the next request
+            // reads it again, once the lock is released.
+            None => {
+                let released = self
+                    .backend
+                    .commit(Vec::new(), Some((id, &token, Then::Release)));
+                if let Err(err) = released.await {
+                    tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
                 }
                 drop(local);
             }

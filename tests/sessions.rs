@@ -631,6 +631,67 @@ fn a_failed_request_leaves_the_session_to_the_next(store: Store) {
     assert_eq!(with_sid(&blimp.url("/get"), &sid).text().unwrap(), "kept");
 }
 
+/// `sessions.get` of a session that requests on the same worker hold or
+/// wait for: a read never waits for the lock; a change that would wait
+/// forever fails at once. Nothing hangs, and no count is lost.
+fn another_busy_session_never_stalls_the_worker(store: Store) {
+    let lookup = "const sessions = require('http/v4/sessions'), request = require('http/v4/request'), response = require('http/v4/response');\nconst other = sessions.get(request.getParameter('id'));\n";
+    let mut files = kit();
+    files.push((
+        "peek.js",
+        format!("{lookup}response.print(String(other.getAttribute('n')));"),
+    ));
+    files.push((
+        "poke.js",
+        format!("{lookup}other.setAttribute('poked', true); response.print('poked');"),
+    ));
+    let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let blimp = store.start(&files, &["--workers", "1", "--session-lock-timeout", "5"]);
+    let sid = send(&plain(), &blimp.url("/id")).text().unwrap();
+    assert_eq!(with_sid(&blimp.url("/inc?n=n"), &sid).text().unwrap(), "1");
+    let owners: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, sid) = (blimp.url("/inc?n=n"), sid.clone());
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    assert_eq!(with_sid(&url, &sid).status(), 200);
+                }
+            })
+        })
+        .collect();
+    let lookers: Vec<_> = ["/peek", "/poke"]
+        .into_iter()
+        .map(|path| {
+            let url = blimp.url(&format!("{path}?id={sid}"));
+            std::thread::spawn(move || {
+                let client = plain();
+                for _ in 0..100 {
+                    let started = std::time::Instant::now();
+                    let reply = send(&client, &url);
+                    assert!(started.elapsed() < Duration::from_secs(2), "{url} stalled");
+                    let body = reply.text().unwrap();
+                    match (path, reply.status()) {
+                        ("/peek", 200) => assert!(body.parse::<u32>().is_ok(), "{body}"),
+                        ("/poke", 200) => assert_eq!(body, "poked"),
+                        ("/poke", 503) => assert!(
+                            body.contains("in use by another request on this worker"),
+                            "{body}"
+                        ),
+                        (_, status) => panic!("{path}: {status} {body}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in owners.into_iter().chain(lookers) {
+        thread.join().unwrap();
+    }
+    assert_eq!(
+        with_sid(&blimp.url("/get?n=n"), &sid).text().unwrap(),
+        r#"{"v":401}"#
+    );
+}
+
 macro_rules! suite {
     ($store:ident) => {
         mod $store {
@@ -690,6 +751,10 @@ macro_rules! suite {
             #[test]
             fn a_failed_request_leaves_the_session_to_the_next() {
                 super::a_failed_request_leaves_the_session_to_the_next(Store::$store())
+            }
+            #[test]
+            fn another_busy_session_never_stalls_the_worker() {
+                super::another_busy_session_never_stalls_the_worker(Store::$store())
             }
         }
     };

@@ -13,7 +13,7 @@ const METHODS: &[Method] = &[("get", 1, get), ("count", 0, count)];
 /// Methods of a looked-up session: those of `session` but isNew and regenerateId.
 const FOREIGN: &[Method] = &[
     ("getAttribute", 1, |t, a, c| {
-        session::get_attribute(t, a, c, foreign)
+        session::get_attribute(t, a, c, look)
     }),
     ("setAttribute", 2, |t, a, c| {
         session::set_attribute(t, a, c, foreign)
@@ -22,19 +22,19 @@ const FOREIGN: &[Method] = &[
         session::remove_attribute(t, a, c, foreign)
     }),
     ("getAttributeNames", 0, |t, a, c| {
-        session::get_attribute_names(t, a, c, foreign)
+        session::get_attribute_names(t, a, c, look)
     }),
     ("getId", 0, |t, _, c| {
         Ok(JsString::from(foreign_id(t, c)?.to_string()).into())
     }),
     ("getCreationTime", 0, |t, a, c| {
-        session::get_time(t, a, c, foreign, true)
+        session::get_time(t, a, c, look, true)
     }),
     ("getLastAccessedTime", 0, |t, a, c| {
-        session::get_time(t, a, c, foreign, false)
+        session::get_time(t, a, c, look, false)
     }),
     ("getMaxInactiveInterval", 0, |t, a, c| {
-        session::get_max_inactive(t, a, c, foreign)
+        session::get_max_inactive(t, a, c, look)
     }),
     ("setMaxInactiveInterval", 1, |t, a, c| {
         session::set_max_inactive(t, a, c, foreign)
@@ -82,7 +82,7 @@ fn get(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
             .transpose()?;
         return Ok(module.unwrap_or_default());
     }
-    let exists = RequestSession::transact(&sessions, id, |s| s.exists());
+    let exists = RequestSession::look(&sessions, id, |s| s.exists());
     match exists {
         Ok(true) => {}
         Ok(false) => return Ok(JsValue::null()),
@@ -125,20 +125,39 @@ fn foreign_id(this: &JsValue, context: &mut Context) -> JsResult<SessionId> {
     })
 }
 
-/// Each call on another session is its own transaction.
+/// A call that changes another session is its own transaction.
 fn foreign(this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsValue> {
+    on_another(this, context, op, false)
+}
+
+/// A call that only reads another session reads it as last stored.
+fn look(this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsValue> {
+    on_another(this, context, op, true)
+}
+
+fn on_another(
+    this: &JsValue,
+    context: &mut Context,
+    op: &mut Op<'_>,
+    reading: bool,
+) -> JsResult<JsValue> {
     let id = foreign_id(this, context)?;
     let exchange = exchange(context)?;
     let sessions = exchange.borrow().sessions.clone();
     let mut failure = None;
-    let result = RequestSession::transact(&sessions, id, |s| match op(s, context) {
+    let run = |s: &mut RequestSession| match op(s, context) {
         Ok(value) => Ok(value),
         Err(Failure::Session(e)) => Err(e),
         Err(Failure::Js(e)) => {
             failure = Some(e);
             Ok(JsValue::undefined())
         }
-    });
+    };
+    let result = if reading {
+        RequestSession::look(&sessions, id, run)
+    } else {
+        RequestSession::transact(&sessions, id, run)
+    };
     if let Some(error) = failure {
         return Err(error);
     }

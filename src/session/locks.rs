@@ -51,9 +51,11 @@ struct Table {
     orphaned: Option<Orphaned>,
 }
 
-/// A held session: who waits, and what the holder keeps for the next one.
-#[derive(Default)]
+/// A held session: who holds it, who waits, and what the holder keeps for
+/// the next one.
 struct Held {
+    /// The thread of the request that holds it.
+    holder: ThreadId,
     waiters: VecDeque<Waiter>,
     /// Hand-overs in a row to the releasing thread.
     same_thread: u32,
@@ -99,7 +101,13 @@ impl LocalLocks {
             let mut held = self.table.held.lock().unwrap();
             match held.entry(id) {
                 Slot::Vacant(slot) => {
-                    slot.insert(Held::default());
+                    slot.insert(Held {
+                        holder: std::thread::current().id(),
+                        waiters: VecDeque::new(),
+                        same_thread: 0,
+                        kept: None,
+                        kept_streak: 0,
+                    });
                     return Ok(LocalGuard::new(id, &self.table));
                 }
                 Slot::Occupied(mut slot) => {
@@ -125,6 +133,14 @@ impl LocalLocks {
             }
             _ => Err(StoreError::LockTimeout), // `waiting` passes on a late grant
         }
+    }
+
+    /// Whether a request on `thread` holds `id` or waits for it. Such a
+    /// thread must not block until `id` is free: that would never happen.
+    pub fn in_use_on(&self, id: SessionId, thread: ThreadId) -> bool {
+        let held = self.table.held.lock().unwrap();
+        held.get(&id)
+            .is_some_and(|h| h.holder == thread || h.waiters.iter().any(|w| w.thread == thread))
     }
 }
 
@@ -212,6 +228,7 @@ fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
             entry.same_thread = 0;
         }
         if waiter.grant.send(()).is_ok() {
+            entry.holder = waiter.thread;
             return None;
         }
         // That waiter gave up: the next one.

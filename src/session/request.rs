@@ -2,23 +2,12 @@
 //! runs when the request carries a session cookie, worked on locally while
 //! the script runs, written back in one batch when it ends.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::id::IdHasher;
 use super::store::{Held, Leaving, Meta, SessionLock, StoreError, Stored, Write};
 use super::{cookie, now_ms, touch_interval_ms, SessionError, SessionId, Sessions};
 
 type Result<T> = std::result::Result<T, SessionError>;
-
-thread_local! {
-    /// Sessions locked by requests of this thread. A script that touches a
-    /// session it did not load ahead must not block the thread waiting for
-    /// a lock that a request of this same thread holds: it would never be
-    /// released.
-    static HELD_HERE: RefCell<HashSet<SessionId, IdHasher>> = RefCell::default();
-}
 
 pub struct RequestSession {
     sessions: Arc<Sessions>,
@@ -86,6 +75,22 @@ impl RequestSession {
         session
     }
 
+    /// Runs one reading operation on a foreign session, on the session as
+    /// last stored: a read needs no lock (it sees the session as it was
+    /// before the request that holds it, if any, like a read that came
+    /// first), so it never waits behind requests of its own thread.
+    pub fn look<T>(
+        sessions: &Arc<Sessions>,
+        id: SessionId,
+        op: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let mut session = Self::foreign(sessions.clone(), id);
+        let store = sessions.store.clone();
+        let stored = sessions.block_on(async move { store.read(id).await });
+        session.found(stored);
+        op(&mut session)
+    }
+
     /// Runs one operation on a foreign session as a whole transaction:
     /// lock, load, change, write back, unlock.
     pub fn transact<T>(
@@ -113,10 +118,16 @@ impl RequestSession {
     }
 
     fn loaded(&mut self, result: std::result::Result<(SessionLock, Option<Stored>), StoreError>) {
-        match result {
-            Ok((lock, stored)) => {
-                self.lock = Some(lock);
-                HELD_HERE.with_borrow_mut(|held| held.insert(self.incoming.expect("locked an id")));
+        let stored = result.map(|(lock, stored)| {
+            self.lock = Some(lock);
+            stored
+        });
+        self.found(stored);
+    }
+
+    fn found(&mut self, stored: std::result::Result<Option<Stored>, StoreError>) {
+        match stored {
+            Ok(stored) => {
                 let now = now_ms();
                 let expiry = self.sessions.settings.expiry;
                 self.live = stored
@@ -146,7 +157,12 @@ impl RequestSession {
         if let State::Pending = self.state {
             match self.incoming {
                 None => self.state = State::Ready,
-                Some(id) if HELD_HERE.with_borrow(|held| held.contains(&id)) => {
+                Some(id)
+                    if self
+                        .sessions
+                        .store
+                        .in_use_on(id, std::thread::current().id()) =>
+                {
                     self.state = State::Failed(StoreError::Busy);
                 }
                 Some(id) => {
@@ -339,7 +355,6 @@ impl RequestSession {
         self.live = None;
         self.deleted.clear();
         if let (Some(lock), Some(id)) = (self.lock.take(), self.incoming) {
-            HELD_HERE.with_borrow_mut(|held| held.remove(&id));
             let store = self.sessions.store.clone();
             self.sessions
                 .runtime()
@@ -357,10 +372,10 @@ impl RequestSession {
     /// future may run anywhere.
     pub fn finish(&mut self) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
         let (writes, session) = self.leave();
-        let held = self.incoming.zip(self.lock.take()).map(|(id, lock)| {
-            HELD_HERE.with_borrow_mut(|ids| ids.remove(&id));
-            Held { id, lock, session }
-        });
+        let held = self
+            .incoming
+            .zip(self.lock.take())
+            .map(|(id, lock)| Held { id, lock, session });
         let store = self.sessions.store.clone();
         let leaving = Leaving { writes, held };
         async move { store.close(leaving).await.map_err(SessionError::from) }

@@ -20,6 +20,7 @@
 //! again. The last request of a chain releases the lock in its batch.
 
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
@@ -54,6 +55,8 @@ pub trait Backend: Send + Sync + 'static {
         id: SessionId,
         token: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<Option<Stored>>>>;
+    /// Reads the session as stored, whoever holds its lock.
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>>;
     /// Applies `writes` atomically. With `lock` (id, token, then): only
     /// while the token still holds the lock (else nothing is written and
     /// the answer is `StoreError::LockLost`), then renews or releases it.
@@ -281,6 +284,14 @@ impl<B: Backend> SessionStore for LockedStore<B> {
         self.open_locked(id, wait).boxed()
     }
 
+    fn read(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        self.backend.load(id)
+    }
+
+    fn in_use_on(&self, id: SessionId, thread: ThreadId) -> bool {
+        self.locks.in_use_on(id, thread)
+    }
+
     fn close(&self, leaving: Leaving) -> BoxFuture<'_, StoreResult<()>> {
         self.close_locked(leaving).boxed()
     }
@@ -403,13 +414,11 @@ impl Chain {
             }
         };
         if start {
-            // On the runtime at hand (a worker's own: no hop to another
-            // thread), as a task of its own, so no request's end cuts it short.
-            let flush = self.clone().flush();
-            match tokio::runtime::Handle::try_current() {
-                Ok(here) => drop(here.spawn(flush)),
-                Err(_) => drop(self.runtime.spawn(flush)),
-            }
+            // A task of its own, so no request's end cuts it short; on the
+            // session runtime, never a worker's: a worker may block on the
+            // session runtime (`Sessions::block_on`) waiting for this very
+            // chain, and then a flush queued on that worker would never run.
+            drop(self.runtime.spawn(self.clone().flush()));
         }
         async move {
             answer.await.unwrap_or_else(|_| {

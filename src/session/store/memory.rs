@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt};
@@ -218,6 +219,14 @@ impl SessionStore for MemoryStore {
             Ok((lock, self.load(id)))
         }
         .boxed()
+    }
+
+    fn read(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        std::future::ready(Ok(self.load(id))).boxed()
+    }
+
+    fn in_use_on(&self, id: SessionId, thread: ThreadId) -> bool {
+        self.locks.in_use_on(id, thread)
     }
 
     fn close(&self, leaving: Leaving) -> BoxFuture<'_, StoreResult<()>> {

@@ -8,6 +8,7 @@ pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -116,6 +117,11 @@ pub trait SessionStore: Send + Sync + 'static {
         id: SessionId,
         wait: Duration,
     ) -> BoxFuture<'_, StoreResult<(SessionLock, Option<Stored>)>>;
+    /// Reads the session as last stored, without its lock (expired or not).
+    fn read(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>>;
+    /// Whether a request running on `thread` holds `id`'s lock or waits for
+    /// it: that thread must not block until the lock is free.
+    fn in_use_on(&self, id: SessionId, thread: ThreadId) -> bool;
     /// Applies the writes, atomically where the store allows, then
     /// releases the lock held, if any.
     fn close(&self, leaving: Leaving) -> BoxFuture<'_, StoreResult<()>>;

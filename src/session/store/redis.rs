@@ -396,6 +396,17 @@ impl Redis {
         Ok((taken == 1).then(|| decode(&pairs(fields))))
     }
 
+    async fn load_unlocked(&self, id: SessionId) -> StoreResult<Option<Stored>> {
+        let key = self.key(id);
+        let fields: HashMap<String, String> = self
+            .call(|mut con| {
+                let key = key.clone();
+                async move { redis::cmd("HGETALL").arg(key).query_async(&mut con).await }
+            })
+            .await?;
+        Ok(decode(&fields))
+    }
+
     /// Applies `writes` in one round trip: with `lock`, only while its
     /// token holds the lock, which is then renewed or released.
     async fn apply(
@@ -602,6 +613,10 @@ impl Backend for Redis {
         token: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<Option<Stored>>>> {
         self.try_lock_and_load(id, token).boxed()
+    }
+
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        self.load_unlocked(id).boxed()
     }
 
     fn commit<'a>(

@@ -552,6 +552,17 @@ impl Backend for Sqlite {
         std::future::ready(self.with_conn(|this, conn| this.lock_and_load(conn, id, token))).boxed()
     }
 
+    fn load(&self, id: SessionId) -> BoxFuture<'_, StoreResult<Option<Stored>>> {
+        let read = self.with_conn(|_, conn| {
+            // One snapshot for both statements.
+            let tx = conn.transaction()?;
+            let stored = load(&tx, &id.to_string())?;
+            tx.commit()?;
+            Ok(stored)
+        });
+        std::future::ready(read).boxed()
+    }
+
     fn commit<'a>(
         &'a self,
         writes: Vec<Write>,

@@ -91,12 +91,11 @@ pub fn define(
 
 /// Argument `i` as a Rust string (`undefined` → "undefined", like String()).
 pub fn arg_string(args: &[JsValue], i: usize, context: &mut Context) -> JsResult<String> {
-    Ok(args
-        .get(i)
-        .cloned()
-        .unwrap_or_default()
-        .to_string(context)?
-        .to_std_string_escaped())
+    let text = match args.get(i) {
+        Some(value) => value.to_string(context)?,
+        None => JsString::from("undefined"),
+    };
+    Ok(values::string_of(&text))
 }
 
 /// A JS string, or `null` for `None`.

@@ -33,7 +33,7 @@ fn convert(
         JsVariant::Boolean(b) => Value::Bool(b),
         JsVariant::Integer32(i) => Value::from(i),
         JsVariant::Float64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
-        JsVariant::String(s) => Value::String(s.to_std_string_escaped()),
+        JsVariant::String(s) => Value::String(string_of(&s)),
         JsVariant::BigInt(_) => {
             return Err(type_error(format!(
                 "{at} is a BigInt, which cannot be stored as JSON"
@@ -96,7 +96,7 @@ fn convert(
                     if item.is_undefined() {
                         continue;
                     }
-                    let name = name.to_std_string_escaped();
+                    let name = string_of(&name);
                     let converted = convert(&item, context, path, &format!("{at}.{name}"))?;
                     map.insert(name, converted);
                 }
@@ -124,7 +124,7 @@ pub fn stringify(value: &JsValue, context: &mut Context) -> JsResult<Option<Stri
         .as_callable()
         .ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is not a function"))?;
     let result = function.call(&json.into(), std::slice::from_ref(value), context)?;
-    Ok(result.as_string().map(|s| s.to_std_string_escaped()))
+    Ok(result.as_string().map(|s| string_of(&s)))
 }
 
 /// An array of strings from a JS array-like, for headers etc.
@@ -142,6 +142,15 @@ pub fn length(object: &JsObject, context: &mut Context) -> JsResult<u64> {
     } else {
         0
     })
+}
+
+/// A string as Rust text, copied straight when it is ASCII (the common
+/// case); a lone surrogate becomes its `\uXXXX` escape.
+pub fn string_of(text: &JsString) -> String {
+    match text.variant() {
+        JsStrVariant::Latin1(bytes) => bytes.iter().map(|&b| char::from(b)).collect(),
+        JsStrVariant::Utf16(_) => text.to_std_string_escaped(),
+    }
 }
 
 /// The UTF-8 bytes of a string, borrowed when it is ASCII (the common case);

@@ -464,7 +464,7 @@ impl Live {
 /// JSON for a number, integral ones without a fraction.
 pub fn number_json(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
-        format!("{}", n as i64)
+        (n as i64).to_string()
     } else {
         serde_json::Number::from_f64(n).map_or_else(|| "null".into(), |n| n.to_string())
     }

@@ -116,13 +116,7 @@ impl<B: Backend> LockedStore<B> {
 
     /// Releases `token` in the background (best effort: it expires anyway).
     fn release_later(&self, id: SessionId, token: String) {
-        let backend = self.backend.clone();
-        self.runtime.spawn(async move {
-            let released = backend.commit(Vec::new(), Some((id, &token, Then::Release)));
-            if let Err(err) = released.await {
-                tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
-            }
-        });
+        self.runtime.spawn(release(self.backend.clone(), id, token));
     }
 
     async fn open_locked(
@@ -221,14 +215,23 @@ impl<B: Backend> LockedStore<B> {
             // Read from the store (or the chain failed): the next request
             // reads it again, once the lock is released.
             None => {
-                let released = self
-                    .backend
-                    .commit(Vec::new(), Some((id, &token, Then::Release)));
-                if let Err(err) = released.await {
-                    tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
-                }
+                release(self.backend.clone(), id, token).await;
                 drop(local);
             }
+        }
+    }
+}
+
+/// Releases `token`'s hold on `id`'s lock, if it still has one.
+async fn release<B: Backend>(backend: Arc<B>, id: SessionId, token: String) {
+    match backend
+        .commit(Vec::new(), Some((id, &token, Then::Release)))
+        .await
+    {
+        // Not (or no longer) held by that token: nothing to release.
+        Ok(()) | Err(StoreError::LockLost) => {}
+        Err(err) => {
+            tracing::warn!(session = %id.tag(), "session lock not released (it expires by itself): {err}");
         }
     }
 }

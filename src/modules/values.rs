@@ -144,8 +144,8 @@ pub fn length(object: &JsObject, context: &mut Context) -> JsResult<u64> {
     })
 }
 
-/// A string as Rust text, copied straight when it is ASCII (the common
-/// case); a lone surrogate becomes its `\uXXXX` escape.
+/// A string as Rust text: one-byte (Latin-1) text, the common case, maps
+/// byte to char without the formatter; a lone surrogate becomes `\uXXXX`.
 pub fn string_of(text: &JsString) -> String {
     match text.variant() {
         JsStrVariant::Latin1(bytes) => bytes.iter().map(|&b| char::from(b)).collect(),

@@ -197,6 +197,53 @@ fn sqlite_two_processes_share_one_file() {
     assert_eq!(with_sid(&a.url("/names"), &sid), (200, "[]".to_string()));
 }
 
+/// A request that gives up while another process holds its session's lock
+/// leaves nothing behind: no false alarm in the log, and the session works
+/// for the next request.
+#[test]
+fn sqlite_request_that_gives_up_waiting_for_another_process_is_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = sqlite_spec(dir.path());
+    let args = [
+        "--session-store",
+        spec.as_str(),
+        "--session-lock-timeout",
+        "10",
+    ];
+    let a = start(&args);
+    common::write(
+        &a.scripts,
+        "slow.js",
+        &format!("{S}session.setAttribute('slow', 1); const end = Date.now() + 1500; while (Date.now() < end) {{}}"),
+    );
+    let b = start_beside(&a, &args);
+    let sid = ok(&plain(), &a.url("/id"));
+    // B learns that /inc uses the session, so it locks it before the script.
+    assert_eq!(with_sid(&b.url("/inc"), &sid), (200, "1".to_string()));
+
+    let slow = {
+        let (url, sid) = (a.url("/slow"), sid.clone());
+        std::thread::spawn(move || with_sid(&url, &sid).0)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let impatient = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .get(b.url("/inc"))
+        .header("Cookie", format!("sid={sid}"))
+        .send();
+    assert!(gave_up.is_err(), "B waits for A's lock");
+    assert_eq!(slow.join().unwrap(), 200);
+    assert_eq!(with_sid(&b.url("/inc"), &sid), (200, "2".to_string()));
+    assert!(
+        !b.log().contains("not released"),
+        "false alarm in B's log:\n{}",
+        b.log()
+    );
+}
+
 /// Two instances on one store; 200 requests to `path` (which prints the
 /// new count) spread over both from 16 threads on one session: each must
 /// see the previous one's write, and the count ends at exactly 200.

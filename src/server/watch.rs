@@ -15,10 +15,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use std::os::fd::AsRawFd;
 
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
 

@@ -93,9 +93,7 @@ impl<B: Backend> LockedStore<B> {
                 let backend = backend.clone();
                 async move { backend.commit(writes, None).await }.boxed()
             };
-            let mut chain = Chain::new(Box::new(commit), runtime.clone());
-            Arc::get_mut(&mut chain).expect("just made").independent = true;
-            chain
+            Chain::new(Box::new(commit), runtime.clone(), true)
         };
         LockedStore {
             backend,
@@ -111,7 +109,7 @@ impl<B: Backend> LockedStore<B> {
             let (backend, token) = (backend.clone(), token.clone());
             async move { backend.commit(writes, Some((id, &token, then))).await }.boxed()
         };
-        Chain::new(Box::new(commit), self.runtime.clone())
+        Chain::new(Box::new(commit), self.runtime.clone(), false)
     }
 
     /// Releases `token` in the background (best effort: it expires anyway).
@@ -354,11 +352,11 @@ impl std::fmt::Debug for Chain {
 }
 
 impl Chain {
-    fn new(commit: Commit, runtime: tokio::runtime::Handle) -> Arc<Chain> {
+    fn new(commit: Commit, runtime: tokio::runtime::Handle, independent: bool) -> Arc<Chain> {
         Arc::new(Chain {
             commit,
             runtime,
-            independent: false,
+            independent,
             state: Mutex::new(ChainState {
                 latest: None,
                 pending: Vec::new(),
@@ -372,7 +370,7 @@ impl Chain {
     /// A chain that stores nothing, for tests of what holds one.
     #[cfg(test)]
     pub(crate) fn idle(runtime: tokio::runtime::Handle) -> Arc<Chain> {
-        Chain::new(Box::new(|_, _| async { Ok(()) }.boxed()), runtime)
+        Chain::new(Box::new(|_, _| async { Ok(()) }.boxed()), runtime, false)
     }
 
     /// The session as the chain's last request left it; `None` once a
@@ -602,7 +600,7 @@ mod tests {
                 }
                 .boxed()
             };
-            let chain = Chain::new(Box::new(commit), tokio::runtime::Handle::current());
+            let chain = Chain::new(Box::new(commit), tokio::runtime::Handle::current(), false);
             let stored = |n: i64| Stored {
                 meta: crate::session::store::Meta {
                     created: n,

@@ -12,6 +12,7 @@ use super::cache::ScriptCache;
 use super::esm::EsmLoader;
 use super::exchange::Exchange;
 use super::jobs::Jobs;
+use super::regexp_replace;
 use super::require::{self, Resolved};
 use crate::modules;
 
@@ -62,6 +63,7 @@ impl JsRuntime {
         });
         context.insert_data(host.clone());
 
+        regexp_replace::install(&mut context)?;
         modules::console::install(&mut context)?;
         let natives = modules::install(&mut context)?;
         let blimp = require::install_prelude(&natives, &mut context)?;

@@ -6,6 +6,7 @@ pub mod esm;
 pub mod exchange;
 pub mod failure;
 pub mod jobs;
+mod regexp_replace;
 pub mod require;
 pub mod worker;
 

@@ -44,7 +44,7 @@ pub fn install(context: &mut Context) -> JsResult<()> {
         guarded.push(Guarded { key, held });
     }
     let unicode_sets = own_property(&regexp_prototype, &js_string!("unicodeSets").into())
-        .and_then(|(_, getter)| getter.as_object())
+        .map(|(_, getter)| getter)
         .ok_or_else(|| JsNativeError::typ().with_message("unicodeSets getter missing"))?;
 
     let captures = Originals {
@@ -90,8 +90,8 @@ struct Originals {
 struct Guarded {
     #[unsafe_ignore_trace] // a name or a well-known symbol
     key: PropertyKey,
-    /// Whether it is an accessor, and its value or getter.
-    held: (bool, JsValue),
+    /// Whether it is an accessor, and its function (value or getter).
+    held: (bool, JsObject),
 }
 
 fn guarded_keys() -> Vec<PropertyKey> {
@@ -114,14 +114,17 @@ fn guarded_keys() -> Vec<PropertyKey> {
     keys
 }
 
-/// An own property: whether it is an accessor, and its value or getter.
-fn own_property(object: &JsObject, key: &PropertyKey) -> Option<(bool, JsValue)> {
+/// An own property holding a function: whether it is an accessor, and the
+/// function (its value or getter).
+fn own_property(object: &JsObject, key: &PropertyKey) -> Option<(bool, JsObject)> {
     let descriptor = object.borrow().properties().get(key)?;
-    if descriptor.is_accessor_descriptor() {
-        Some((true, descriptor.get()?.clone()))
+    let accessor = descriptor.is_accessor_descriptor();
+    let function = if accessor {
+        descriptor.get()
     } else {
-        Some((false, descriptor.value()?.clone()))
-    }
+        descriptor.value()
+    };
+    Some((accessor, function?.as_object()?))
 }
 
 fn replace(
@@ -215,7 +218,7 @@ fn plain_replace(
     Ok(Some(JsString::concat_array(&pieces).into()))
 }
 
-/// The flags that shape a match; `g` is read separately.
+/// The flags this path acts on; a compiled pattern's key leaves `g` out.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct PatternFlags {
     global: bool,
@@ -280,7 +283,11 @@ fn plain_last_index(regexp: &JsObject, originals: &Originals) -> Option<f64> {
         .guarded
         .iter()
         .all(|guarded| {
-            own_property(&originals.regexp_prototype, &guarded.key).as_ref() == Some(&guarded.held)
+            own_property(&originals.regexp_prototype, &guarded.key).is_some_and(
+                |(accessor, function)| {
+                    accessor == guarded.held.0 && JsObject::equals(&function, &guarded.held.1)
+                },
+            )
         })
         .then_some(last_index)
 }

@@ -49,7 +49,7 @@ impl Store {
 
 const S: &str = "const session = require('http/v4/session'), response = require('http/v4/response'), request = require('http/v4/request');\n";
 
-/// The usual scripts: /set?n=&v= (JSON), /get?n=, /names, /info, /inc?n=.
+/// The usual scripts: /set?n=&v= (JSON), /get?n=, /names, /info, /inc?n=, /incs.
 fn kit() -> Vec<(&'static str, String)> {
     vec![
         ("set.js", format!("{S}session.setAttribute(request.getParameter('n'), JSON.parse(request.getParameter('v')));")),
@@ -60,6 +60,8 @@ fn kit() -> Vec<(&'static str, String)> {
         ("info.js", format!("{S}response.json({{isNew: session.isNew(), names: session.getAttributeNames(), idle: session.getMaxInactiveInterval()}});")),
         ("id.js", format!("{S}response.print(session.getId());")),
         ("inc.js", format!("{S}response.print(session.increment(request.getParameter('n') || 'n'));")),
+        ("incs.js", format!("{S}response.print([session.increment('f', 0.5), session.increment('f'), session.increment('big', 2 ** 40),
+  session.increment('neg', -3), Object.is(session.increment('z', 0), 0), 1 / session.increment('z', -0)].join());")),
         ("naive.js", format!("{S}session.setAttribute('n', (session.getAttribute('n') || 0) + 1);")),
         ("hello.js", format!("{S}response.print('hello');")),
     ]
@@ -171,6 +173,9 @@ fn every_json_value_round_trips(store: Store) {
     send(&client, &blimp.url("/set?n=k2&v=7"));
     let names = json(&send(&client, &blimp.url("/names")).text().unwrap());
     assert_eq!(names[0], "k2");
+    // Counts come back as JavaScript numbers, whole or not.
+    let counts = send(&client, &blimp.url("/incs")).text().unwrap();
+    assert_eq!(counts, "0.5,1.5,1099511627776,-3,true,Infinity");
 }
 
 fn urlencode(text: &str) -> String {

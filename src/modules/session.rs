@@ -248,6 +248,6 @@ pub fn increment(
         })?,
     };
     access(this, context, &mut |s, _| {
-        Ok(s.increment(&name, delta)?.into())
+        Ok(values::number(s.increment(&name, delta)?))
     })
 }

@@ -108,6 +108,18 @@ fn convert(
     })
 }
 
+/// A number as a JS value: a whole one that fits 32 bits as Boa's integer,
+/// which scripts see the same but which Boa prints without the float
+/// formatter (ryu, ~650 instructions for `"visits: " + n`).
+pub fn number(n: f64) -> JsValue {
+    let whole = n as i32;
+    if f64::from(whole) == n && (whole != 0 || n.is_sign_positive()) {
+        JsValue::from(whole)
+    } else {
+        JsValue::from(n)
+    }
+}
+
 /// A JSON text as a fresh JS value.
 pub fn from_json_text(text: &str, context: &mut Context) -> JsResult<JsValue> {
     let value: Value = serde_json::from_str(text).map_err(|e| {

@@ -384,11 +384,8 @@ impl RequestSession {
     /// The writes of this request, and the session under the id it locked
     /// as they leave it (`None`: there is none under that id).
     fn leave(&mut self) -> (Vec<Write>, Option<Stored>) {
-        let mut writes: Vec<Write> = self
-            .deleted
-            .iter()
-            .map(|&id| Write::Delete { id })
-            .collect();
+        let mut writes = Vec::with_capacity(self.deleted.len() + 2);
+        writes.extend(self.deleted.iter().map(|&id| Write::Delete { id }));
         let Some(mut live) = self.live.take() else {
             return (writes, None);
         };
@@ -449,7 +446,7 @@ impl Live {
     }
 
     fn changes(&self) -> (Vec<(String, String)>, Vec<String>) {
-        let mut set = Vec::new();
+        let mut set = Vec::with_capacity(self.changed.len());
         let mut remove = Vec::new();
         for name in &self.changed {
             match self.attrs.iter().find(|(k, _)| k == name) {

@@ -30,31 +30,9 @@ const CACHE_LIMIT: usize = 256;
 
 /// Installs the fast `String.prototype.replace` on a fresh Context.
 pub fn install(context: &mut Context) -> JsResult<()> {
+    let originals = Originals::new(context)?;
     let string_prototype = context.intrinsics().constructors().string().prototype();
-    let regexp_prototype = context.intrinsics().constructors().regexp().prototype();
-    let original = string_prototype
-        .get(js_string!("replace"), context)?
-        .as_object()
-        .ok_or_else(|| JsNativeError::typ().with_message("String.prototype.replace missing"))?;
-
-    let mut guarded = Vec::new();
-    for key in guarded_keys() {
-        let held = own_property(&regexp_prototype, &key)
-            .ok_or_else(|| JsNativeError::typ().with_message("RegExp.prototype incomplete"))?;
-        guarded.push(Guarded { key, held });
-    }
-    let unicode_sets = own_property(&regexp_prototype, &js_string!("unicodeSets").into())
-        .map(|(_, getter)| getter)
-        .ok_or_else(|| JsNativeError::typ().with_message("unicodeSets getter missing"))?;
-
-    let captures = Originals {
-        replace: original,
-        regexp_prototype,
-        guarded,
-        unicode_sets,
-        compiled: RefCell::default(),
-    };
-    let replace = NativeFunction::from_copy_closure_with_captures(replace, captures);
+    let replace = NativeFunction::from_copy_closure_with_captures(replace, originals);
     let function = FunctionObjectBuilder::new(context.realm(), replace)
         .name(js_string!("replace"))
         .length(2)
@@ -84,6 +62,37 @@ struct Originals {
     unicode_sets: JsObject,
     #[unsafe_ignore_trace] // compiled patterns hold no JavaScript values
     compiled: RefCell<foldhash::HashMap<(String, PatternFlags), Compiled>>,
+}
+
+impl Originals {
+    /// What a fresh Context holds.
+    fn new(context: &mut Context) -> JsResult<Self> {
+        let missing = |what: &str| JsNativeError::typ().with_message(format!("{what} missing"));
+        let string_prototype = context.intrinsics().constructors().string().prototype();
+        let regexp_prototype = context.intrinsics().constructors().regexp().prototype();
+        let replace = string_prototype
+            .get(js_string!("replace"), context)?
+            .as_object()
+            .ok_or_else(|| missing("String.prototype.replace"))?;
+        let mut guarded = Vec::new();
+        for key in guarded_keys() {
+            let held = own_property(&regexp_prototype, &key)
+                .ok_or_else(|| missing("a RegExp.prototype property"))?;
+            guarded.push(Guarded { key, held });
+        }
+        let unicode_sets = guarded
+            .iter()
+            .find(|g| g.key == PropertyKey::from(js_string!("unicodeSets")))
+            .map(|g| g.held.1.clone())
+            .ok_or_else(|| missing("RegExp.prototype.unicodeSets"))?;
+        Ok(Originals {
+            replace,
+            regexp_prototype,
+            guarded,
+            unicode_sets,
+            compiled: RefCell::default(),
+        })
+    }
 }
 
 #[derive(Trace, Finalize)]
@@ -166,21 +175,21 @@ fn plain_replace(
         },
         None => return Ok(None),
     };
-    let Some((flags, last_index)) = plain_flags(&regexp, originals, context)? else {
+    let Some(plain) = plain(&regexp, originals, context)? else {
         return Ok(None);
     };
-    let Some(regex) = compiled(&regexp, flags, originals, context)? else {
+    let Some(regex) = compiled(&plain, originals, context)? else {
         return Ok(None);
     };
 
     // A global replace starts by setting `lastIndex` to +0 (and its last
     // `exec` leaves it there): already so, the write would change nothing.
-    let at_zero = last_index == 0.0 && last_index.is_sign_positive();
-    if flags.global && !at_zero {
+    let at_zero = plain.last_index == 0.0 && plain.last_index.is_sign_positive();
+    if plain.global && !at_zero {
         regexp.set(js_string!("lastIndex"), 0, true, context)?;
     }
     let text = subject.to_vec();
-    let Some(matches) = find(&regex, &text, flags) else {
+    let Some(matches) = find(&regex, &text, plain.global, plain.flags.unicode) else {
         return Ok(None);
     };
 
@@ -218,23 +227,30 @@ fn plain_replace(
     Ok(Some(JsString::concat_array(&pieces).into()))
 }
 
-/// The flags this path acts on; a compiled pattern's key leaves `g` out.
+/// The flags that shape a compiled pattern.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct PatternFlags {
-    global: bool,
     ignore_case: bool,
     multiline: bool,
     dot_all: bool,
     unicode: bool,
 }
 
-/// The flags and `lastIndex` of a plain RegExp, or `None` when it is not
-/// plain or uses a flag this path leaves to Boa (`y`, `d`, `v`).
-fn plain_flags(
+/// A RegExp this path handles, and what it reads of it.
+struct Plain {
+    regexp: JsRegExp,
+    global: bool,
+    flags: PatternFlags,
+    last_index: f64,
+}
+
+/// `regexp` when it is plain and uses no flag this path leaves to Boa
+/// (`y`, `d`, `v`).
+fn plain(
     regexp: &JsObject,
     originals: &Originals,
     context: &mut Context,
-) -> JsResult<Option<(PatternFlags, f64)>> {
+) -> JsResult<Option<Plain>> {
     let Ok(plain) = JsRegExp::from_object(regexp.clone()) else {
         return Ok(None);
     };
@@ -250,14 +266,17 @@ fn plain_flags(
     if unicode_sets.to_boolean() {
         return Ok(None);
     }
-    let flags = PatternFlags {
+    Ok(Some(Plain {
         global: plain.global(context)?,
-        ignore_case: plain.ignore_case(context)?,
-        multiline: plain.multiline(context)?,
-        dot_all: plain.dot_all(context)?,
-        unicode: plain.unicode(context)?,
-    };
-    Ok(Some((flags, last_index)))
+        flags: PatternFlags {
+            ignore_case: plain.ignore_case(context)?,
+            multiline: plain.multiline(context)?,
+            dot_all: plain.dot_all(context)?,
+            unicode: plain.unicode(context)?,
+        },
+        last_index,
+        regexp: plain,
+    }))
 }
 
 /// The RegExp's `lastIndex` when the spec's algorithm would only meet
@@ -294,23 +313,13 @@ fn plain_last_index(regexp: &JsObject, originals: &Originals) -> Option<f64> {
 
 /// The pattern compiled the way Boa compiles it, from the per-worker cache;
 /// `None` for one left to Boa.
-fn compiled(
-    regexp: &JsObject,
-    flags: PatternFlags,
-    originals: &Originals,
-    context: &mut Context,
-) -> JsResult<Compiled> {
+fn compiled(plain: &Plain, originals: &Originals, context: &mut Context) -> JsResult<Compiled> {
     // A pattern with a lone surrogate has no `source` as a Rust string.
-    let Ok(source) = JsRegExp::from_object(regexp.clone())?.source(context) else {
+    let Ok(source) = plain.regexp.source(context) else {
         return Ok(None);
     };
-    let key = (
-        source,
-        PatternFlags {
-            global: false,
-            ..flags
-        },
-    );
+    let flags = plain.flags;
+    let key = (source, flags);
     if let Some(regex) = originals.compiled.borrow().get(&key) {
         return Ok(regex.clone());
     }
@@ -361,11 +370,11 @@ fn original_pattern(source: &str) -> Option<String> {
 /// Every match `replace` would act on, in order, as the spec's repeated
 /// `exec` finds them; `None` for a pattern with named groups, whose
 /// `groups` argument is left to Boa.
-fn find(regex: &Regex, text: &[u16], flags: PatternFlags) -> Option<Vec<regress::Match>> {
+fn find(regex: &Regex, text: &[u16], global: bool, unicode: bool) -> Option<Vec<regress::Match>> {
     let mut matches = Vec::new();
     let mut from = 0;
     while from <= text.len() {
-        let found = if flags.unicode {
+        let found = if unicode {
             regex.find_from_utf16(text, from).next()
         } else {
             regex.find_from_ucs2(text, from).next()
@@ -376,10 +385,10 @@ fn find(regex: &Regex, text: &[u16], flags: PatternFlags) -> Option<Vec<regress:
         }
         from = found.range.end;
         if found.range.is_empty() {
-            from = advance(text, from, flags.unicode);
+            from = advance(text, from, unicode);
         }
         matches.push(found);
-        if !flags.global {
+        if !global {
             break;
         }
     }
@@ -465,6 +474,28 @@ mod tests {
         assert!(boa.lines().count() >= 4000, "{boa}");
         for (line, (expected, got)) in boa.lines().zip(fast.lines()).enumerate() {
             assert_eq!(expected, got, "case {line}");
+        }
+    }
+
+    /// The differential tests pass whether or not this path runs at all;
+    /// this one fails when plain calls stop taking it.
+    #[test]
+    fn plain_calls_take_this_path() {
+        let mut context = Context::default();
+        let originals = super::Originals::new(&mut context).unwrap();
+        for (code, plain) in [
+            (r#"["a&b<", /[&<]/g, (c) => "x"]"#, true),
+            (r#"["a&b", /&/, "and"]"#, true),
+            (r#"["a&b", /&/y, "and"]"#, false),
+            (r#"["a&b", /&/, "$&"]"#, false),
+            (r#"["a&b", /(?<amp>&)/, "and"]"#, false),
+        ] {
+            let list = context.eval(Source::from_bytes(code)).unwrap();
+            let list = list.as_object().unwrap();
+            let [this, search, replacement] = [0, 1, 2].map(|i| list.get(i, &mut context).unwrap());
+            let result =
+                super::plain_replace(&this, &[search, replacement], &originals, &mut context);
+            assert_eq!(result.unwrap().is_some(), plain, "{code}");
         }
     }
 

@@ -91,11 +91,10 @@ pub fn define(
 
 /// Argument `i` as a Rust string (`undefined` → "undefined", like String()).
 pub fn arg_string(args: &[JsValue], i: usize, context: &mut Context) -> JsResult<String> {
-    let text = match args.get(i) {
-        Some(value) => value.to_string(context)?,
-        None => JsString::from("undefined"),
-    };
-    Ok(values::string_of(&text))
+    match args.get(i) {
+        Some(value) => Ok(values::string_of(&value.to_string(context)?)),
+        None => Ok("undefined".to_string()),
+    }
 }
 
 /// A JS string, or `null` for `None`.

@@ -384,6 +384,7 @@ impl RequestSession {
     /// The writes of this request, and the session under the id it locked
     /// as they leave it (`None`: there is none under that id).
     fn leave(&mut self) -> (Vec<Write>, Option<Stored>) {
+        // The deletions, then at most a rename and an update (or a create).
         let mut writes = Vec::with_capacity(self.deleted.len() + 2);
         writes.extend(self.deleted.iter().map(|&id| Write::Delete { id }));
         let Some(mut live) = self.live.take() else {

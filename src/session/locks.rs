@@ -1,23 +1,30 @@
 //! In-process per-session locks. An entry exists only while a session is
-//! held, so idle sessions cost nothing here.
+//! in use, so idle sessions cost nothing here.
 //!
-//! The lock is handed over directly to the next waiter, preferring one on
-//! the releasing thread: that waiter resumes without waking another thread
-//! (a cross-thread wake-up costs more than a whole small request). At most
-//! `SAME_THREAD_STREAK` hand-overs in a row stay on one thread, so waiters
-//! on the others are never starved.
+//! A release does not hand the session to the next waiter: it wakes one
+//! waiter, and whoever comes first takes it. Handing it over would keep it
+//! reserved and idle until that waiter runs, while every request arriving
+//! meanwhile queues behind it; under load the queue never empties and each
+//! request pays a wake-up (a lock convoy). The waiter woken is one on the
+//! releasing thread when there is one (no other thread to wake), at most
+//! `SAME_THREAD_STREAK` times in a row. A woken waiter that finds the
+//! session taken again queues first, and the next release hands the
+//! session to it, so nobody is overtaken more than once.
+//!
+//! In the memory store a holder never waits on I/O, so a session just
+//! taken on another thread is about to be released: a new request spins
+//! for it up to `SPIN` before it queues, sparing both threads a wake-up.
 //!
 //! A store with a lock of its own (SQLite, Redis) may keep it across a
 //! hand-over (`LocalGuard::hand_over`), with the session as the holder left
 //! it (`store::locked`), sparing the release, the next acquire and the next
 //! read; at most `KEPT_STREAK` times in a row, so other instances get their
-//! turn.
+//! turn. What was kept goes to a waiter directly.
 
-use std::collections::hash_map::Entry as Slot;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -26,6 +33,7 @@ use super::store::locked::Chain;
 use super::store::StoreError;
 
 const SAME_THREAD_STREAK: u32 = 32;
+const SPIN: Duration = Duration::from_micros(20);
 const KEPT_STREAK: u32 = 32;
 
 /// Called with what was kept for a waiter that then gave up, when nobody
@@ -49,15 +57,22 @@ pub struct LocalLocks {
 struct Table {
     held: Mutex<IdMap<Held>>,
     orphaned: Option<Orphaned>,
+    /// Holders never wait on I/O: spin before queueing.
+    spin: bool,
 }
 
-/// A held session: who holds it, who waits, and what the holder keeps for
+/// A session in use: who holds it, who waits, and what the holder keeps for
 /// the next one.
 struct Held {
-    /// The thread of the request that holds it.
-    holder: ThreadId,
+    /// The thread of the request that holds it; `None` while it is free for
+    /// the waiter that was woken, or for anyone faster.
+    holder: Option<ThreadId>,
+    /// When the holder took it.
+    taken_at: Instant,
     waiters: VecDeque<Waiter>,
-    /// Hand-overs in a row to the releasing thread.
+    /// A waiter was woken and has not come for the session yet.
+    woken: bool,
+    /// Waiters woken or handed the session in a row on the releasing thread.
     same_thread: u32,
     /// Kept for the next holder.
     kept: Option<Kept>,
@@ -67,7 +82,31 @@ struct Held {
 
 struct Waiter {
     thread: ThreadId,
-    grant: oneshot::Sender<()>,
+    grant: oneshot::Sender<Grant>,
+    /// Woken once already and overtaken: the next release hands it the
+    /// session.
+    overtaken: bool,
+}
+
+/// Who is trying to take a session.
+enum Attempt {
+    /// A request, trying since then.
+    New(Instant),
+    /// A woken waiter: when it finds the session taken, it is overtaken.
+    Woken,
+}
+
+enum Step {
+    Taken,
+    Queued(oneshot::Receiver<Grant>),
+    Spin,
+}
+
+enum Grant {
+    /// The session is this waiter's.
+    Yours,
+    /// The session is free: come and take it.
+    Free,
 }
 
 /// Held while a request uses a session; dropping it hands the session to
@@ -92,32 +131,28 @@ impl LocalLocks {
             table: Arc::new(Table {
                 held: Mutex::default(),
                 orphaned: Some(orphaned),
+                spin: false,
+            }),
+        }
+    }
+
+    /// Locks for holders that never wait on I/O (the memory store).
+    pub fn spinning() -> Self {
+        LocalLocks {
+            table: Arc::new(Table {
+                spin: true,
+                ..Table::default()
             }),
         }
     }
 
     pub async fn lock(&self, id: SessionId, wait: Duration) -> Result<LocalGuard, StoreError> {
-        let granted = {
-            let mut held = self.table.held.lock().unwrap();
-            match held.entry(id) {
-                Slot::Vacant(slot) => {
-                    slot.insert(Held {
-                        holder: std::thread::current().id(),
-                        waiters: VecDeque::new(),
-                        same_thread: 0,
-                        kept: None,
-                        kept_streak: 0,
-                    });
-                    return Ok(LocalGuard::new(id, &self.table));
-                }
-                Slot::Occupied(mut slot) => {
-                    let (grant, granted) = oneshot::channel();
-                    slot.get_mut().waiters.push_back(Waiter {
-                        thread: std::thread::current().id(),
-                        grant,
-                    });
-                    granted
-                }
+        let began = Instant::now();
+        let granted = loop {
+            match self.take_or_queue(id, Attempt::New(began)) {
+                Step::Taken => return Ok(LocalGuard::new(id, &self.table)),
+                Step::Queued(granted) => break granted,
+                Step::Spin => std::hint::spin_loop(),
             }
         };
         let mut waiting = Waiting {
@@ -126,7 +161,19 @@ impl LocalLocks {
             table: self.table.clone(),
             done: false,
         };
-        match tokio::time::timeout(wait, &mut waiting.granted).await {
+        let turn = async {
+            loop {
+                match (&mut waiting.granted).await {
+                    Ok(Grant::Yours) => return Ok(()),
+                    Ok(Grant::Free) => match self.take_or_queue(id, Attempt::Woken) {
+                        Step::Queued(granted) => waiting.granted = granted,
+                        _ => return Ok(()),
+                    },
+                    Err(_) => return Err(StoreError::LockTimeout),
+                }
+            }
+        };
+        match tokio::time::timeout(wait, turn).await {
             Ok(Ok(())) => {
                 waiting.done = true;
                 Ok(LocalGuard::new(id, &self.table))
@@ -135,12 +182,55 @@ impl LocalLocks {
         }
     }
 
+    /// Takes the session when it is free; otherwise spins or queues for it.
+    /// A woken waiter that finds it taken queues first in line.
+    fn take_or_queue(&self, id: SessionId, attempt: Attempt) -> Step {
+        let here = std::thread::current().id();
+        let mut held = self.table.held.lock().unwrap();
+        let entry = held.entry(id).or_insert_with(|| Held {
+            holder: None,
+            taken_at: Instant::now(),
+            waiters: VecDeque::new(),
+            woken: false,
+            same_thread: 0,
+            kept: None,
+            kept_streak: 0,
+        });
+        let overtaken = matches!(attempt, Attempt::Woken);
+        if overtaken {
+            entry.woken = false;
+        }
+        if entry.holder.is_none() {
+            entry.holder = Some(here);
+            entry.taken_at = Instant::now();
+            return Step::Taken;
+        }
+        if let Attempt::New(since) = attempt {
+            let elsewhere = entry.holder != Some(here);
+            if self.table.spin && elsewhere && entry.taken_at.min(since).elapsed() < SPIN {
+                return Step::Spin;
+            }
+        }
+        let (grant, granted) = oneshot::channel();
+        let waiter = Waiter {
+            thread: here,
+            grant,
+            overtaken,
+        };
+        match overtaken {
+            true => entry.waiters.push_front(waiter),
+            false => entry.waiters.push_back(waiter),
+        }
+        Step::Queued(granted)
+    }
+
     /// Whether a request on `thread` holds `id` or waits for it. Such a
     /// thread must not block until `id` is free: that would never happen.
     pub fn in_use_on(&self, id: SessionId, thread: ThreadId) -> bool {
         let held = self.table.held.lock().unwrap();
-        held.get(&id)
-            .is_some_and(|h| h.holder == thread || h.waiters.iter().any(|w| w.thread == thread))
+        held.get(&id).is_some_and(|h| {
+            h.holder == Some(thread) || h.waiters.iter().any(|w| w.thread == thread)
+        })
     }
 }
 
@@ -168,7 +258,7 @@ impl LocalGuard {
     pub fn has_waiters(&self) -> bool {
         let held = self.table.held.lock().unwrap();
         held.get(&self.id)
-            .is_some_and(|h| !h.waiters.is_empty() && h.kept_streak < KEPT_STREAK)
+            .is_some_and(|h| (h.woken || !h.waiters.is_empty()) && h.kept_streak < KEPT_STREAK)
     }
 
     /// Hands the session over with `kept` for the next holder. Gives it back
@@ -202,42 +292,68 @@ impl Drop for LocalGuard {
         if let Some(entry) = held.get_mut(&self.id) {
             entry.kept_streak = 0;
         }
-        let left = pass_on(&mut held, self.id);
+        self.table.pass_on(held, self.id);
+    }
+}
+
+impl Table {
+    /// Passes the session on; what was kept for nobody goes to the orphan
+    /// handler.
+    fn pass_on(&self, mut held: MutexGuard<IdMap<Held>>, id: SessionId) {
+        let left = pass_on(&mut held, id);
         drop(held);
-        if let (Some(Some(kept)), Some(orphaned)) = (left, &self.table.orphaned) {
-            orphaned(self.id, kept);
+        if let (Some(Some(kept)), Some(orphaned)) = (left, &self.orphaned) {
+            orphaned(id, kept);
         }
     }
 }
 
-/// Gives the session to the next live waiter; when there is none, forgets
-/// the entry and returns what it kept.
+/// Frees the session and wakes a waiter, or hands it to one that was
+/// overtaken or to what the holder kept; when nobody waits, forgets the
+/// entry and returns what it kept.
 fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
     let entry = held.get_mut(&id)?;
+    entry.holder = None;
     let here = std::thread::current().id();
     loop {
-        let same = (entry.same_thread < SAME_THREAD_STREAK)
+        let overtaken = entry.waiters.front().is_some_and(|w| w.overtaken);
+        let hand_over = overtaken || entry.kept.is_some();
+        if !hand_over && entry.woken {
+            return None; // that one, or anyone faster, takes it
+        }
+        let same = (!overtaken && entry.same_thread < SAME_THREAD_STREAK)
             .then(|| entry.waiters.iter().position(|w| w.thread == here))
             .flatten();
         let Some(waiter) = entry.waiters.remove(same.unwrap_or(0)) else {
+            if entry.woken {
+                return None;
+            }
             return held.remove(&id).map(|entry| entry.kept);
         };
-        if waiter.thread == here {
-            entry.same_thread += 1;
+        entry.same_thread = if same.is_some() {
+            entry.same_thread + 1
         } else {
-            entry.same_thread = 0;
-        }
-        if waiter.grant.send(()).is_ok() {
-            entry.holder = waiter.thread;
+            0
+        };
+        let grant = if hand_over { Grant::Yours } else { Grant::Free };
+        if waiter.grant.send(grant).is_ok() {
+            match hand_over {
+                true => {
+                    entry.holder = Some(waiter.thread);
+                    entry.taken_at = Instant::now();
+                }
+                false => entry.woken = true,
+            }
             return None;
         }
         // That waiter gave up: the next one.
     }
 }
 
-/// A waiter that gives up after it was granted the lock passes it on.
+/// A waiter that gives up after it was handed the session, or woken,
+/// passes that on.
 struct Waiting {
-    granted: oneshot::Receiver<()>,
+    granted: oneshot::Receiver<Grant>,
     id: SessionId,
     table: Arc<Table>,
     /// The grant was taken (as a `LocalGuard`).
@@ -250,8 +366,19 @@ impl Drop for Waiting {
             return;
         }
         self.granted.close();
-        if self.granted.try_recv().is_ok() {
-            drop(LocalGuard::new(self.id, &self.table));
+        match self.granted.try_recv() {
+            Ok(Grant::Yours) => drop(LocalGuard::new(self.id, &self.table)),
+            Ok(Grant::Free) => {
+                let mut held = self.table.held.lock().unwrap();
+                let Some(entry) = held.get_mut(&self.id) else {
+                    return;
+                };
+                entry.woken = false;
+                if entry.holder.is_none() {
+                    self.table.pass_on(held, self.id);
+                } // else its holder's release wakes the next one
+            }
+            Err(_) => {}
         }
     }
 }
@@ -259,6 +386,7 @@ impl Drop for Waiting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     const WAIT: Duration = Duration::from_secs(5);
 
@@ -385,5 +513,90 @@ mod tests {
             drop(held);
         });
         other.join().unwrap();
+    }
+
+    #[test]
+    fn a_free_session_goes_to_whoever_comes_first_but_nobody_is_overtaken_twice() {
+        runtime().block_on(async {
+            let locks = Arc::new(LocalLocks::default());
+            let held = locks.lock(id(6), WAIT).await.unwrap();
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let waiter = tokio::spawn({
+                let (locks, order) = (locks.clone(), order.clone());
+                async move {
+                    drop(locks.lock(id(6), WAIT).await.unwrap());
+                    order.lock().unwrap().push("waiter");
+                }
+            });
+            while !held.has_waiters() {
+                tokio::task::yield_now().await;
+            }
+            // The release only wakes the waiter: this task, still running,
+            // takes the session first.
+            drop(held);
+            let held = locks.lock(id(6), WAIT).await.unwrap();
+            assert!(
+                order.lock().unwrap().is_empty(),
+                "this task took it before the woken waiter ran"
+            );
+            let overtaken = || {
+                let held = locks.table.held.lock().unwrap();
+                held[&id(6)].waiters.front().is_some_and(|w| w.overtaken)
+            };
+            for _ in 0..1000 {
+                if overtaken() {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            assert!(overtaken(), "the woken waiter found the session taken");
+            // Overtaken once: the next release hands the session to it.
+            drop(held);
+            drop(locks.lock(id(6), WAIT).await.unwrap());
+            order.lock().unwrap().push("this task");
+            waiter.await.unwrap();
+            assert_eq!(*order.lock().unwrap(), ["waiter", "this task"]);
+        });
+    }
+
+    #[test]
+    fn holders_on_two_threads_exclude_each_other() {
+        for locks in [LocalLocks::default(), LocalLocks::spinning()] {
+            let (locks, count) = (Arc::new(locks), Arc::new(AtomicU64::new(0)));
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let (locks, count) = (locks.clone(), count.clone());
+                    std::thread::spawn(move || {
+                        let local = tokio::task::LocalSet::new();
+                        local.block_on(&runtime(), async move {
+                            let tasks: Vec<_> = (0..20)
+                                .map(|_| {
+                                    let (locks, count) = (locks.clone(), count.clone());
+                                    tokio::task::spawn_local(async move {
+                                        for round in 0..50 {
+                                            let _held = locks.lock(id(7), WAIT).await.unwrap();
+                                            // A read-modify-write, suspended half-way now and then.
+                                            let seen = count.load(Ordering::SeqCst);
+                                            if round % 5 == 0 {
+                                                tokio::task::yield_now().await;
+                                            }
+                                            count.store(seen + 1, Ordering::SeqCst);
+                                        }
+                                    })
+                                })
+                                .collect();
+                            for task in tasks {
+                                task.await.unwrap();
+                            }
+                        })
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            assert_eq!(count.load(Ordering::SeqCst), 2 * 20 * 50);
+            assert!(locks.table.held.lock().unwrap().is_empty());
+        }
     }
 }

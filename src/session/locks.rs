@@ -8,12 +8,9 @@
 //! request pays a wake-up (a lock convoy). The waiter woken is one on the
 //! releasing thread when there is one (no other thread to wake), at most
 //! `SAME_THREAD_STREAK` times in a row. A woken waiter that finds the
-//! session taken again queues first, and the next release hands the
-//! session to it, so nobody is overtaken more than once.
-//!
-//! In the memory store a holder never waits on I/O, so a session just
-//! taken on another thread is about to be released: a new request spins
-//! for it up to `SPIN` before it queues, sparing both threads a wake-up.
+//! session taken again queues first; once it has waited `STARVING`, the
+//! next release hands the session to it, so none is overtaken for long.
+//! (Handing over to every overtaken waiter at once brought the convoy back.)
 //!
 //! A store with a lock of its own (SQLite, Redis) may keep it across a
 //! hand-over (`LocalGuard::hand_over`), with the session as the holder left
@@ -33,7 +30,7 @@ use super::store::locked::Chain;
 use super::store::StoreError;
 
 const SAME_THREAD_STREAK: u32 = 32;
-const SPIN: Duration = Duration::from_micros(20);
+const STARVING: Duration = Duration::from_millis(2);
 const KEPT_STREAK: u32 = 32;
 
 /// Called with what was kept for a waiter that then gave up, when nobody
@@ -57,8 +54,6 @@ pub struct LocalLocks {
 struct Table {
     held: Mutex<IdMap<Held>>,
     orphaned: Option<Orphaned>,
-    /// Holders never wait on I/O: spin before queueing.
-    spin: bool,
 }
 
 /// A session in use: who holds it, who waits, and what the holder keeps for
@@ -67,8 +62,6 @@ struct Held {
     /// The thread of the request that holds it; `None` while it is free for
     /// the waiter that was woken, or for anyone faster.
     holder: Option<ThreadId>,
-    /// When the holder took it.
-    taken_at: Instant,
     waiters: VecDeque<Waiter>,
     /// A waiter was woken and has not come for the session yet.
     woken: bool,
@@ -83,23 +76,18 @@ struct Held {
 struct Waiter {
     thread: ThreadId,
     grant: oneshot::Sender<Grant>,
-    /// Woken once already and overtaken: the next release hands it the
-    /// session.
+    /// Woken once already and overtaken: once it has waited `STARVING`,
+    /// the next release hands it the session.
     overtaken: bool,
+    /// When its request first tried to take the session.
+    since: Instant,
 }
 
-/// Who is trying to take a session.
+/// Who is trying to take a session, since when.
 enum Attempt {
-    /// A request, trying since then.
     New(Instant),
     /// A woken waiter: when it finds the session taken, it is overtaken.
-    Woken,
-}
-
-enum Step {
-    Taken,
-    Queued(oneshot::Receiver<Grant>),
-    Spin,
+    Woken(Instant),
 }
 
 enum Grant {
@@ -131,29 +119,14 @@ impl LocalLocks {
             table: Arc::new(Table {
                 held: Mutex::default(),
                 orphaned: Some(orphaned),
-                spin: false,
-            }),
-        }
-    }
-
-    /// Locks for holders that never wait on I/O (the memory store).
-    pub fn spinning() -> Self {
-        LocalLocks {
-            table: Arc::new(Table {
-                spin: true,
-                ..Table::default()
             }),
         }
     }
 
     pub async fn lock(&self, id: SessionId, wait: Duration) -> Result<LocalGuard, StoreError> {
         let began = Instant::now();
-        let granted = loop {
-            match self.take_or_queue(id, Attempt::New(began)) {
-                Step::Taken => return Ok(LocalGuard::new(id, &self.table)),
-                Step::Queued(granted) => break granted,
-                Step::Spin => std::hint::spin_loop(),
-            }
+        let Some(granted) = self.take_or_queue(id, Attempt::New(began)) else {
+            return Ok(LocalGuard::new(id, &self.table));
         };
         let mut waiting = Waiting {
             granted,
@@ -165,9 +138,9 @@ impl LocalLocks {
             loop {
                 match (&mut waiting.granted).await {
                     Ok(Grant::Yours) => return Ok(()),
-                    Ok(Grant::Free) => match self.take_or_queue(id, Attempt::Woken) {
-                        Step::Queued(granted) => waiting.granted = granted,
-                        _ => return Ok(()),
+                    Ok(Grant::Free) => match self.take_or_queue(id, Attempt::Woken(began)) {
+                        Some(granted) => waiting.granted = granted,
+                        None => return Ok(()),
                     },
                     Err(_) => return Err(StoreError::LockTimeout),
                 }
@@ -182,46 +155,42 @@ impl LocalLocks {
         }
     }
 
-    /// Takes the session when it is free; otherwise spins or queues for it.
-    /// A woken waiter that finds it taken queues first in line.
-    fn take_or_queue(&self, id: SessionId, attempt: Attempt) -> Step {
+    /// Takes the session when it is free; otherwise queues for it. A woken
+    /// waiter that finds it taken queues first in line.
+    fn take_or_queue(&self, id: SessionId, attempt: Attempt) -> Option<oneshot::Receiver<Grant>> {
         let here = std::thread::current().id();
         let mut held = self.table.held.lock().unwrap();
         let entry = held.entry(id).or_insert_with(|| Held {
             holder: None,
-            taken_at: Instant::now(),
             waiters: VecDeque::new(),
             woken: false,
             same_thread: 0,
             kept: None,
             kept_streak: 0,
         });
-        let overtaken = matches!(attempt, Attempt::Woken);
+        let (since, overtaken) = match attempt {
+            Attempt::New(since) => (since, false),
+            Attempt::Woken(since) => (since, true),
+        };
         if overtaken {
             entry.woken = false;
         }
         if entry.holder.is_none() {
             entry.holder = Some(here);
-            entry.taken_at = Instant::now();
-            return Step::Taken;
-        }
-        if let Attempt::New(since) = attempt {
-            let elsewhere = entry.holder != Some(here);
-            if self.table.spin && elsewhere && entry.taken_at.min(since).elapsed() < SPIN {
-                return Step::Spin;
-            }
+            return None;
         }
         let (grant, granted) = oneshot::channel();
         let waiter = Waiter {
             thread: here,
             grant,
             overtaken,
+            since,
         };
         match overtaken {
             true => entry.waiters.push_front(waiter),
             false => entry.waiters.push_back(waiter),
         }
-        Step::Queued(granted)
+        Some(granted)
     }
 
     /// Whether a request on `thread` holds `id` or waits for it. Such a
@@ -308,20 +277,23 @@ impl Table {
     }
 }
 
-/// Frees the session and wakes a waiter, or hands it to one that was
-/// overtaken or to what the holder kept; when nobody waits, forgets the
-/// entry and returns what it kept.
+/// Frees the session and wakes a waiter; hands it over instead to a waiter
+/// overtaken for long, or with what the holder kept. When nobody waits,
+/// forgets the entry and returns what it kept.
 fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
     let entry = held.get_mut(&id)?;
     entry.holder = None;
     let here = std::thread::current().id();
     loop {
-        let overtaken = entry.waiters.front().is_some_and(|w| w.overtaken);
-        let hand_over = overtaken || entry.kept.is_some();
+        let starving = entry
+            .waiters
+            .front()
+            .is_some_and(|w| w.overtaken && w.since.elapsed() >= STARVING);
+        let hand_over = starving || entry.kept.is_some();
         if !hand_over && entry.woken {
             return None; // that one, or anyone faster, takes it
         }
-        let same = (!overtaken && entry.same_thread < SAME_THREAD_STREAK)
+        let same = (!starving && entry.same_thread < SAME_THREAD_STREAK)
             .then(|| entry.waiters.iter().position(|w| w.thread == here))
             .flatten();
         let Some(waiter) = entry.waiters.remove(same.unwrap_or(0)) else {
@@ -338,10 +310,7 @@ fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
         let grant = if hand_over { Grant::Yours } else { Grant::Free };
         if waiter.grant.send(grant).is_ok() {
             match hand_over {
-                true => {
-                    entry.holder = Some(waiter.thread);
-                    entry.taken_at = Instant::now();
-                }
+                true => entry.holder = Some(waiter.thread),
                 false => entry.woken = true,
             }
             return None;
@@ -516,10 +485,10 @@ mod tests {
     }
 
     #[test]
-    fn a_free_session_goes_to_whoever_comes_first_but_nobody_is_overtaken_twice() {
+    fn a_free_session_goes_to_whoever_comes_first_until_a_waiter_starves() {
         runtime().block_on(async {
             let locks = Arc::new(LocalLocks::default());
-            let held = locks.lock(id(6), WAIT).await.unwrap();
+            let mut held = locks.lock(id(6), WAIT).await.unwrap();
             let order = Arc::new(Mutex::new(Vec::new()));
             let waiter = tokio::spawn({
                 let (locks, order) = (locks.clone(), order.clone());
@@ -528,29 +497,30 @@ mod tests {
                     order.lock().unwrap().push("waiter");
                 }
             });
-            while !held.has_waiters() {
-                tokio::task::yield_now().await;
-            }
-            // The release only wakes the waiter: this task, still running,
-            // takes the session first.
-            drop(held);
-            let held = locks.lock(id(6), WAIT).await.unwrap();
-            assert!(
-                order.lock().unwrap().is_empty(),
-                "this task took it before the woken waiter ran"
-            );
             let overtaken = || {
                 let held = locks.table.held.lock().unwrap();
                 held[&id(6)].waiters.front().is_some_and(|w| w.overtaken)
             };
-            for _ in 0..1000 {
-                if overtaken() {
-                    break;
-                }
+            while !held.has_waiters() {
                 tokio::task::yield_now().await;
             }
-            assert!(overtaken(), "the woken waiter found the session taken");
-            // Overtaken once: the next release hands the session to it.
+            for _ in 0..2 {
+                // The release only wakes the waiter: this task, still
+                // running, takes the session first.
+                drop(held);
+                held = locks.lock(id(6), WAIT).await.unwrap();
+                assert!(order.lock().unwrap().is_empty(), "taken before the waiter");
+                for _ in 0..1000 {
+                    if overtaken() {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                assert!(overtaken(), "the woken waiter found the session taken");
+            }
+            // Overtaken and waiting for long: the next release hands the
+            // session to it.
+            tokio::time::sleep(STARVING).await;
             drop(held);
             drop(locks.lock(id(6), WAIT).await.unwrap());
             order.lock().unwrap().push("this task");
@@ -561,42 +531,39 @@ mod tests {
 
     #[test]
     fn holders_on_two_threads_exclude_each_other() {
-        for locks in [LocalLocks::default(), LocalLocks::spinning()] {
-            let (locks, count) = (Arc::new(locks), Arc::new(AtomicU64::new(0)));
-            let threads: Vec<_> = (0..2)
-                .map(|_| {
-                    let (locks, count) = (locks.clone(), count.clone());
-                    std::thread::spawn(move || {
-                        let local = tokio::task::LocalSet::new();
-                        local.block_on(&runtime(), async move {
-                            let tasks: Vec<_> = (0..20)
-                                .map(|_| {
-                                    let (locks, count) = (locks.clone(), count.clone());
-                                    tokio::task::spawn_local(async move {
-                                        for round in 0..50 {
-                                            let _held = locks.lock(id(7), WAIT).await.unwrap();
-                                            // A read-modify-write, suspended half-way now and then.
-                                            let seen = count.load(Ordering::SeqCst);
-                                            if round % 5 == 0 {
-                                                tokio::task::yield_now().await;
-                                            }
-                                            count.store(seen + 1, Ordering::SeqCst);
-                                        }
-                                    })
-                                })
-                                .collect();
-                            for task in tasks {
-                                task.await.unwrap();
-                            }
-                        })
+        let (locks, count) = (Arc::new(LocalLocks::default()), Arc::new(AtomicU64::new(0)));
+        // A read-modify-write under the lock, suspended half-way now and then.
+        let increment = |locks: Arc<LocalLocks>, count: Arc<AtomicU64>| async move {
+            for round in 0..50 {
+                let _held = locks.lock(id(7), WAIT).await.unwrap();
+                let seen = count.load(Ordering::SeqCst);
+                if round % 5 == 0 {
+                    tokio::task::yield_now().await;
+                }
+                count.store(seen + 1, Ordering::SeqCst);
+            }
+        };
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (locks, count) = (locks.clone(), count.clone());
+                std::thread::spawn(move || {
+                    tokio::task::LocalSet::new().block_on(&runtime(), async move {
+                        let tasks: Vec<_> = (0..20)
+                            .map(|_| {
+                                tokio::task::spawn_local(increment(locks.clone(), count.clone()))
+                            })
+                            .collect();
+                        for task in tasks {
+                            task.await.unwrap();
+                        }
                     })
                 })
-                .collect();
-            for thread in threads {
-                thread.join().unwrap();
-            }
-            assert_eq!(count.load(Ordering::SeqCst), 2 * 20 * 50);
-            assert!(locks.table.held.lock().unwrap().is_empty());
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
         }
+        assert_eq!(count.load(Ordering::SeqCst), 2 * 20 * 50);
+        assert!(locks.table.held.lock().unwrap().is_empty());
     }
 }

@@ -49,7 +49,7 @@ impl MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             evictions: Mutex::default(),
             hasher: Default::default(),
-            locks: LocalLocks::spinning(),
+            locks: LocalLocks::default(),
             expiry,
             max_per_shard: max_count.div_ceil(SHARDS).max(1),
         }

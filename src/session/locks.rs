@@ -97,8 +97,8 @@ enum Grant {
     Free,
 }
 
-/// Held while a request uses a session; dropping it hands the session to
-/// the next waiter (or forgets the entry).
+/// Held while a request uses a session; dropping it passes the session on
+/// (or forgets the entry).
 pub struct LocalGuard {
     id: SessionId,
     table: Arc<Table>,

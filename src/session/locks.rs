@@ -448,6 +448,37 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_token_left_for_a_woken_waiter_that_gives_up_goes_to_the_orphan_handler() {
+        runtime().block_on(async {
+            let orphans = Arc::new(Mutex::new(Vec::new()));
+            let seen = orphans.clone();
+            let locks = Arc::new(LocalLocks::with_orphan_handler(Box::new(
+                move |_, kept: Kept| seen.lock().unwrap().push(kept.token),
+            )));
+            let held = locks.lock(id(8), WAIT).await.unwrap();
+            let woken = tokio::spawn({
+                let locks = locks.clone();
+                async move { drop(locks.lock(id(8), WAIT).await.unwrap()) }
+            });
+            while !held.has_waiters() {
+                tokio::task::yield_now().await;
+            }
+            // The release wakes the waiter; before it runs, another request
+            // takes the session and keeps the store's lock for it.
+            drop(held);
+            let faster = locks.lock(id(8), WAIT).await.unwrap();
+            assert!(
+                faster.hand_over(kept()).is_ok(),
+                "left for the woken waiter"
+            );
+            woken.abort();
+            assert!(woken.await.unwrap_err().is_cancelled());
+            assert_eq!(*orphans.lock().unwrap(), ["token"]);
+            assert!(locks.table.held.lock().unwrap().is_empty());
+        });
+    }
+
+    #[test]
     fn waiters_on_other_threads_are_not_starved() {
         let locks = Arc::new(LocalLocks::default());
         let held = runtime().block_on(locks.lock(id(5), WAIT)).unwrap();

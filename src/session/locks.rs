@@ -63,8 +63,9 @@ struct Held {
     /// the waiter that was woken, or for anyone faster.
     holder: Option<ThreadId>,
     waiters: VecDeque<Waiter>,
-    /// A waiter was woken and has not come for the session yet.
-    woken: bool,
+    /// The thread of a waiter that was woken and has not come for the
+    /// session yet.
+    woken: Option<ThreadId>,
     /// Waiters woken or handed the session in a row on the releasing thread.
     same_thread: u32,
     /// Kept for the next holder.
@@ -163,7 +164,7 @@ impl LocalLocks {
         let entry = held.entry(id).or_insert_with(|| Held {
             holder: None,
             waiters: VecDeque::new(),
-            woken: false,
+            woken: None,
             same_thread: 0,
             kept: None,
             kept_streak: 0,
@@ -173,7 +174,7 @@ impl LocalLocks {
             Attempt::Woken(since) => (since, true),
         };
         if overtaken {
-            entry.woken = false;
+            entry.woken = None;
         }
         if entry.holder.is_none() {
             entry.holder = Some(here);
@@ -193,12 +194,14 @@ impl LocalLocks {
         Some(granted)
     }
 
-    /// Whether a request on `thread` holds `id` or waits for it. Such a
-    /// thread must not block until `id` is free: that would never happen.
+    /// Whether a request on `thread` holds `id` or waits for it (queued, or
+    /// woken and not yet run). Such a thread must not block until `id` is
+    /// free: the request it waits for could not run meanwhile.
     pub fn in_use_on(&self, id: SessionId, thread: ThreadId) -> bool {
         let held = self.table.held.lock().unwrap();
         held.get(&id).is_some_and(|h| {
-            h.holder == Some(thread) || h.waiters.iter().any(|w| w.thread == thread)
+            let waits = h.woken == Some(thread) || h.waiters.iter().any(|w| w.thread == thread);
+            h.holder == Some(thread) || waits
         })
     }
 }
@@ -226,8 +229,9 @@ impl LocalGuard {
     /// shared lock (a hint: it may give up before the hand-over).
     pub fn has_waiters(&self) -> bool {
         let held = self.table.held.lock().unwrap();
-        held.get(&self.id)
-            .is_some_and(|h| (h.woken || !h.waiters.is_empty()) && h.kept_streak < KEPT_STREAK)
+        held.get(&self.id).is_some_and(|h| {
+            (h.woken.is_some() || !h.waiters.is_empty()) && h.kept_streak < KEPT_STREAK
+        })
     }
 
     /// Hands the session over with `kept` for the next holder. Gives it back
@@ -290,14 +294,14 @@ fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
             .front()
             .is_some_and(|w| w.overtaken && w.since.elapsed() >= STARVING);
         let hand_over = starving || entry.kept.is_some();
-        if !hand_over && entry.woken {
+        if !hand_over && entry.woken.is_some() {
             return None; // that one, or anyone faster, takes it
         }
         let same = (!starving && entry.same_thread < SAME_THREAD_STREAK)
             .then(|| entry.waiters.iter().position(|w| w.thread == here))
             .flatten();
         let Some(waiter) = entry.waiters.remove(same.unwrap_or(0)) else {
-            if entry.woken {
+            if entry.woken.is_some() {
                 return None;
             }
             return held.remove(&id).map(|entry| entry.kept);
@@ -311,7 +315,7 @@ fn pass_on(held: &mut IdMap<Held>, id: SessionId) -> Option<Option<Kept>> {
         if waiter.grant.send(grant).is_ok() {
             match hand_over {
                 true => entry.holder = Some(waiter.thread),
-                false => entry.woken = true,
+                false => entry.woken = Some(waiter.thread),
             }
             return None;
         }
@@ -342,7 +346,7 @@ impl Drop for Waiting {
                 let Some(entry) = held.get_mut(&self.id) else {
                     return;
                 };
-                entry.woken = false;
+                entry.woken = None;
                 if entry.holder.is_none() {
                     self.table.pass_on(held, self.id);
                 } // else its holder's release wakes the next one
@@ -475,6 +479,27 @@ mod tests {
             assert!(woken.await.unwrap_err().is_cancelled());
             assert_eq!(*orphans.lock().unwrap(), ["token"]);
             assert!(locks.table.held.lock().unwrap().is_empty());
+        });
+    }
+
+    #[test]
+    fn a_woken_waiter_keeps_its_session_in_use_on_its_thread() {
+        runtime().block_on(async {
+            let locks = Arc::new(LocalLocks::default());
+            let held = locks.lock(id(9), WAIT).await.unwrap();
+            let woken = tokio::spawn({
+                let locks = locks.clone();
+                async move { drop(locks.lock(id(9), WAIT).await.unwrap()) }
+            });
+            while !held.has_waiters() {
+                tokio::task::yield_now().await;
+            }
+            drop(held);
+            // Woken, not yet run: a request of this thread that blocked
+            // until the session is free would wait for it forever.
+            assert!(locks.in_use_on(id(9), std::thread::current().id()));
+            woken.await.unwrap();
+            assert!(!locks.in_use_on(id(9), std::thread::current().id()));
         });
     }
 

@@ -360,6 +360,7 @@ impl Drop for Waiting {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::task::JoinHandle;
 
     const WAIT: Duration = Duration::from_secs(5);
 
@@ -379,6 +380,27 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    /// Locks whose orphaned tokens land in the list returned with them.
+    fn recording_orphans() -> (Arc<LocalLocks>, Arc<Mutex<Vec<String>>>) {
+        let orphans = Arc::new(Mutex::new(Vec::new()));
+        let seen = orphans.clone();
+        let locks = LocalLocks::with_orphan_handler(Box::new(move |_, kept: Kept| {
+            seen.lock().unwrap().push(kept.token)
+        }));
+        (Arc::new(locks), orphans)
+    }
+
+    /// A request of this thread queued behind `held`, that will take the
+    /// session and drop it.
+    async fn queue_behind(held: &LocalGuard, locks: &Arc<LocalLocks>) -> JoinHandle<()> {
+        let (locks, id) = (locks.clone(), held.id());
+        let waiter = tokio::spawn(async move { drop(locks.lock(id, WAIT).await.unwrap()) });
+        while !held.has_waiters() {
+            tokio::task::yield_now().await;
+        }
+        waiter
     }
 
     #[test]
@@ -431,20 +453,10 @@ mod tests {
     #[test]
     fn a_kept_token_nobody_takes_goes_to_the_orphan_handler() {
         runtime().block_on(async {
-            let orphans = Arc::new(Mutex::new(Vec::new()));
-            let seen = orphans.clone();
-            let locks = Arc::new(LocalLocks::with_orphan_handler(Box::new(
-                move |_, kept: Kept| seen.lock().unwrap().push(kept.token),
-            )));
+            let (locks, orphans) = recording_orphans();
             let held = locks.lock(id(4), WAIT).await.unwrap();
             // A waiter granted the session that drops it without taking the token.
-            let next = tokio::spawn({
-                let locks = locks.clone();
-                async move { drop(locks.lock(id(4), WAIT).await.unwrap()) }
-            });
-            while !held.has_waiters() {
-                tokio::task::yield_now().await;
-            }
+            let next = queue_behind(&held, &locks).await;
             assert!(held.hand_over(kept()).is_ok());
             next.await.unwrap();
             assert_eq!(*orphans.lock().unwrap(), ["token"]);
@@ -454,19 +466,9 @@ mod tests {
     #[test]
     fn a_kept_token_left_for_a_woken_waiter_that_gives_up_goes_to_the_orphan_handler() {
         runtime().block_on(async {
-            let orphans = Arc::new(Mutex::new(Vec::new()));
-            let seen = orphans.clone();
-            let locks = Arc::new(LocalLocks::with_orphan_handler(Box::new(
-                move |_, kept: Kept| seen.lock().unwrap().push(kept.token),
-            )));
+            let (locks, orphans) = recording_orphans();
             let held = locks.lock(id(8), WAIT).await.unwrap();
-            let woken = tokio::spawn({
-                let locks = locks.clone();
-                async move { drop(locks.lock(id(8), WAIT).await.unwrap()) }
-            });
-            while !held.has_waiters() {
-                tokio::task::yield_now().await;
-            }
+            let woken = queue_behind(&held, &locks).await;
             // The release wakes the waiter; before it runs, another request
             // takes the session and keeps the store's lock for it.
             drop(held);
@@ -487,13 +489,7 @@ mod tests {
         runtime().block_on(async {
             let locks = Arc::new(LocalLocks::default());
             let held = locks.lock(id(9), WAIT).await.unwrap();
-            let woken = tokio::spawn({
-                let locks = locks.clone();
-                async move { drop(locks.lock(id(9), WAIT).await.unwrap()) }
-            });
-            while !held.has_waiters() {
-                tokio::task::yield_now().await;
-            }
+            let woken = queue_behind(&held, &locks).await;
             drop(held);
             // Woken, not yet run: a request of this thread that blocked
             // until the session is free would wait for it forever.

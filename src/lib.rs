@@ -3,7 +3,10 @@
 
 pub mod config;
 pub mod engine;
+pub mod exchange;
+pub mod http;
 pub mod modules;
+pub mod scripts;
 pub mod server;
 pub mod session;
 

@@ -10,7 +10,7 @@ use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Script, Source};
 
 use super::failure::Failure;
-use crate::server::router::Stamp;
+use crate::scripts::router::Stamp;
 
 /// Scripts run as the body of this function (CommonJS): top-level
 /// declarations stay local to one run, and locals are fast.

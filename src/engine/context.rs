@@ -10,7 +10,6 @@ use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString
 
 use super::cache::ScriptCache;
 use super::esm::EsmLoader;
-use super::exchange::Exchange;
 use super::jobs::Jobs;
 use super::regexp_replace;
 use super::require::{self, Resolved};
@@ -25,7 +24,6 @@ const RECURSION_LIMIT: usize = 4_000;
 pub struct Host {
     pub root: PathBuf,
     pub cache: RefCell<ScriptCache>,
-    pub exchange: RefCell<Option<Rc<RefCell<Exchange>>>>,
     /// Counts requests: the prelude's per-request state belongs to one.
     pub request: Cell<u64>,
     /// Where relative `require`s led, by (folder, name).
@@ -56,7 +54,6 @@ impl JsRuntime {
         let host = Rc::new(Host {
             root,
             cache: RefCell::default(),
-            exchange: RefCell::default(),
             request: Cell::default(),
             resolved: RefCell::default(),
             modules: RefCell::default(),
@@ -88,19 +85,6 @@ pub fn host(context: &Context) -> Rc<Host> {
         .get_data::<Rc<Host>>()
         .expect("every Context has a Host")
         .clone()
-}
-
-/// The exchange of the request being served, or an Error outside one.
-pub fn exchange(context: &Context) -> JsResult<Rc<RefCell<Exchange>>> {
-    host(context).exchange.borrow().clone().ok_or_else(|| {
-        JsNativeError::error()
-            .with_message("not inside a request")
-            .into()
-    })
-}
-
-pub fn in_request(context: &Context) -> bool {
-    host(context).exchange.borrow().is_some()
 }
 
 pub fn blimp_object(context: &mut Context) -> JsResult<JsObject> {

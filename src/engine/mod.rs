@@ -3,11 +3,10 @@
 pub mod cache;
 pub mod context;
 pub mod esm;
-pub mod exchange;
 pub mod failure;
 pub mod jobs;
 mod regexp_replace;
 pub mod require;
 pub mod worker;
 
-pub use worker::{error_body, retry_after, Shared, Worker};
+pub use worker::Engine;

@@ -13,8 +13,8 @@ use boa_gc::{Finalize, Trace};
 
 use super::cache::Unit;
 use super::context::{host, Host};
-use crate::server::router::Stamp;
-use crate::server::watch::Moment;
+use crate::scripts::router::Stamp;
+use crate::scripts::watch::Moment;
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -135,12 +135,10 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
         return Err(not_found().into());
     }
     let (entry, now) = {
-        let exchange = host.exchange.borrow();
-        let request = exchange.as_ref().map(|e| {
-            let e = e.borrow();
-            (e.request.route.clone(), e.request.tree)
-        });
-        request.ok_or_else(|| JsNativeError::error().with_message("require outside a request"))?
+        let scope = crate::modules::scope::current(context)
+            .ok_or_else(|| JsNativeError::error().with_message("require outside a request"))?;
+        let scope = scope.borrow();
+        (scope.request.route.clone(), scope.request.tree)
     };
     let (file, relative, stamp) =
         locate(&host, dirname, name.clone(), now).ok_or_else(not_found)?;

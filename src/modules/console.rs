@@ -4,8 +4,6 @@ use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsResult, JsValue, NativeFunction};
 
-use crate::engine::context::host;
-
 pub fn install(context: &mut Context) -> JsResult<()> {
     let console = ObjectInitializer::new(context)
         .function(
@@ -60,11 +58,8 @@ fn log(level: tracing::Level, args: &[JsValue], context: &mut Context) -> JsResu
         });
     }
     let line = parts.join(" ");
-    let script = host(context)
-        .exchange
-        .borrow()
-        .as_ref()
-        .map(|e| e.borrow().request.route.relative.clone())
+    let script = super::scope::current(context)
+        .map(|scope| scope.borrow().request.route.relative.clone())
         .unwrap_or_default();
     match level {
         tracing::Level::ERROR => tracing::error!(target: "script", "{script}: {line}"),

@@ -5,6 +5,7 @@
 pub mod console;
 pub mod request;
 pub mod response;
+pub mod scope;
 pub mod session;
 pub mod sessions;
 pub mod values;
@@ -13,7 +14,7 @@ use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, NativeFunction};
 
-use crate::engine::context::in_request;
+use scope::in_request;
 
 /// Every name a native module answers to.
 pub const NAMES: [&str; 8] = [

@@ -6,9 +6,9 @@ use boa_engine::{Context, JsObject, JsResult, JsString, JsValue};
 use percent_encoding::percent_decode_str;
 
 use super::response::locale_object;
+use super::scope::scope;
+use super::scope::Scope;
 use super::{arg_string, module_object, object_of, string_array, string_or_null, values, Method};
-use crate::engine::context::exchange;
-use crate::engine::exchange::Exchange;
 
 const METHODS: &[Method] = &[
     ("getMethod", 0, |_, _, c| {
@@ -83,13 +83,13 @@ const METHODS: &[Method] = &[
         text(c, |e| Some(e.request.scheme.to_string()))
     }),
     ("isSecure", 0, |_, _, c| {
-        Ok(exchange(c)?.borrow().request.is_secure().into())
+        Ok(scope(c)?.borrow().request.is_secure().into())
     }),
     ("getServerName", 0, |_, _, c| {
         text(c, |e| Some(e.request.server_name_port().0))
     }),
     ("getServerPort", 0, |_, _, c| {
-        Ok(exchange(c)?.borrow().request.server_name_port().1.into())
+        Ok(scope(c)?.borrow().request.server_name_port().1.into())
     }),
     ("getLocalName", 0, |_, _, c| {
         text(c, |e| Some(e.request.local.ip().to_string()))
@@ -98,7 +98,7 @@ const METHODS: &[Method] = &[
         text(c, |e| Some(e.request.local.ip().to_string()))
     }),
     ("getLocalPort", 0, |_, _, c| {
-        Ok(exchange(c)?.borrow().request.local.port().into())
+        Ok(scope(c)?.borrow().request.local.port().into())
     }),
     ("getRemoteAddress", 0, |_, _, c| {
         text(c, |e| Some(e.request.remote()))
@@ -107,7 +107,7 @@ const METHODS: &[Method] = &[
         text(c, |e| Some(e.request.remote()))
     }),
     ("getRemotePort", 0, |_, _, c| {
-        Ok(exchange(c)?.borrow().request.peer.port().into())
+        Ok(scope(c)?.borrow().request.peer.port().into())
     }),
     ("getLocale", 0, get_locale),
     ("getRemoteUser", 0, |_, _, _| Ok(JsValue::null())),
@@ -119,14 +119,14 @@ pub fn build(context: &mut Context) -> JsResult<JsObject> {
     Ok(module_object(context, METHODS))
 }
 
-/// A string (or null) computed from the exchange.
-fn text(context: &mut Context, f: impl FnOnce(&Exchange) -> Option<String>) -> JsResult<JsValue> {
-    let exchange = exchange(context)?;
-    let value = f(&exchange.borrow());
+/// A string (or null) computed from the scope.
+fn text(context: &mut Context, f: impl FnOnce(&Scope) -> Option<String>) -> JsResult<JsValue> {
+    let scope = scope(context)?;
+    let value = f(&scope.borrow());
     Ok(string_or_null(value))
 }
 
-fn request_url(e: &Exchange) -> String {
+fn request_url(e: &Scope) -> String {
     let host = e
         .request
         .header("host")
@@ -137,25 +137,25 @@ fn request_url(e: &Exchange) -> String {
 
 /// Query string, then a urlencoded form body, decoded as browsers encode.
 fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
-    let exchange = exchange(context)?;
-    let mut exchange = exchange.borrow_mut();
-    if exchange.parameters.is_none() {
+    let scope = scope(context)?;
+    let mut scope = scope.borrow_mut();
+    if scope.parameters.is_none() {
         let mut list = Vec::new();
-        if let Some(query) = exchange.request.query() {
+        if let Some(query) = scope.request.query() {
             decode_form(query, &mut list);
         }
-        let is_form = exchange.request.header("content-type").is_some_and(|t| {
+        let is_form = scope.request.header("content-type").is_some_and(|t| {
             t.trim()
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
         if is_form {
-            let body = String::from_utf8_lossy(&exchange.request.body).into_owned();
+            let body = String::from_utf8_lossy(&scope.request.body).into_owned();
             decode_form(&body, &mut list);
         }
-        exchange.parameters = Some(list);
+        scope.parameters = Some(list);
     }
-    Ok(exchange.parameters.clone().unwrap_or_default())
+    Ok(scope.parameters.clone().unwrap_or_default())
 }
 
 fn decode_form(text: &str, into: &mut Vec<(String, String)>) {
@@ -232,7 +232,7 @@ fn get_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
 
 fn get_headers(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
-    let values: Vec<String> = exchange(context)?
+    let values: Vec<String> = scope(context)?
         .borrow()
         .request
         .headers
@@ -244,7 +244,7 @@ fn get_headers(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult
 }
 
 fn get_header_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let names: Vec<String> = exchange(context)?
+    let names: Vec<String> = scope(context)?
         .borrow()
         .request
         .headers
@@ -256,9 +256,9 @@ fn get_header_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResu
 
 fn get_cookies(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let pairs: Vec<(String, String)> = {
-        let exchange = exchange(context)?;
-        let exchange = exchange.borrow();
-        exchange
+        let scope = scope(context)?;
+        let scope = scope.borrow();
+        scope
             .request
             .headers
             .get_all("cookie")
@@ -286,7 +286,7 @@ fn get_cookies(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<Js
 
 fn get_json(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let parsed: Option<serde_json::Value> =
-        serde_json::from_slice(&exchange(context)?.borrow().request.body).ok();
+        serde_json::from_slice(&scope(context)?.borrow().request.body).ok();
     match parsed {
         Some(value) => JsValue::from_json(&value, context),
         None => Ok(JsValue::null()),
@@ -294,12 +294,12 @@ fn get_json(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsVal
 }
 
 fn get_bytes(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let body = exchange(context)?.borrow().request.body.clone();
+    let body = scope(context)?.borrow().request.body.clone();
     Ok(JsUint8Array::from_iter(body.iter().copied(), context)?.into())
 }
 
 fn get_content_length(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let length = exchange(context)?
+    let length = scope(context)?
         .borrow()
         .request
         .header("content-length")
@@ -309,7 +309,7 @@ fn get_content_length(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsRe
 }
 
 fn get_locale(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let first = exchange(context)?
+    let first = scope(context)?
         .borrow()
         .request
         .header("accept-language")

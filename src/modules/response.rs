@@ -8,11 +8,11 @@ use boa_engine::{
 use cookie::{Cookie, SameSite};
 use hyper::StatusCode;
 
+use super::scope::scope;
 use super::{
     arg_string, define, module_object, object_of, string_array, string_or_null, values, Method,
 };
-use crate::engine::context::exchange;
-use crate::server::response::{header_pair, DEFAULT_CONTENT_TYPE};
+use crate::http::response::{header_pair, DEFAULT_CONTENT_TYPE};
 
 /// Dirigible's v4 status constants (those of the Servlet API).
 const STATUS_CONSTANTS: &[(&str, u16)] = &[
@@ -125,7 +125,7 @@ fn text_of(args: &[JsValue], context: &mut Context) -> JsResult<Option<JsString>
 
 fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     if let Some(text) = text_of(args, context)? {
-        exchange(context)?
+        scope(context)?
             .borrow_mut()
             .response
             .append(&values::utf8_of(&text));
@@ -135,8 +135,8 @@ fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
 
 fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let text = text_of(args, context)?;
-    let exchange = exchange(context)?;
-    let response = &mut exchange.borrow_mut().response;
+    let scope = scope(context)?;
+    let response = &mut scope.borrow_mut().response;
     if let Some(text) = text {
         response.append(&values::utf8_of(&text));
     }
@@ -146,7 +146,7 @@ fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
 
 fn write(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let bytes = bytes_of(args.first().cloned().unwrap_or_default(), context)?;
-    exchange(context)?.borrow_mut().response.append(&bytes);
+    scope(context)?.borrow_mut().response.append(&bytes);
     undefined()
 }
 
@@ -190,31 +190,29 @@ fn bytes_of(value: JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
 
 fn json(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let text = values::stringify(&args.first().cloned().unwrap_or_default(), context)?;
-    let exchange = exchange(context)?;
-    let mut exchange = exchange.borrow_mut();
-    if !exchange.response.is_committed() {
-        let _ = exchange
+    let scope = scope(context)?;
+    let mut scope = scope.borrow_mut();
+    if !scope.response.is_committed() {
+        let _ = scope
             .response
             .set_header("content-type", "application/json", false);
     }
-    exchange
-        .response
-        .append(text.unwrap_or_default().as_bytes());
+    scope.response.append(text.unwrap_or_default().as_bytes());
     undefined()
 }
 
 fn flush(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    exchange(context)?.borrow_mut().flush();
+    scope(context)?.borrow_mut().flush();
     undefined()
 }
 
 fn close(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    exchange(context)?.borrow_mut().close();
+    scope(context)?.borrow_mut().close();
     undefined()
 }
 
 fn is_committed(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    Ok(exchange(context)?.borrow().response.is_committed().into())
+    Ok(scope(context)?.borrow().response.is_committed().into())
 }
 
 fn status_arg(args: &[JsValue], context: &mut Context) -> JsResult<u16> {
@@ -235,12 +233,12 @@ fn status_arg(args: &[JsValue], context: &mut Context) -> JsResult<u16> {
 
 fn set_status(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let status = status_arg(args, context)?;
-    exchange(context)?.borrow_mut().response.set_status(status);
+    scope(context)?.borrow_mut().response.set_status(status);
     undefined()
 }
 
 fn get_status(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    Ok(exchange(context)?.borrow().response.status().into())
+    Ok(scope(context)?.borrow().response.status().into())
 }
 
 fn reason(code: u16) -> &'static str {
@@ -256,44 +254,44 @@ fn send_error(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
         Some(m) if !m.is_null_or_undefined() => m.to_string(context)?.to_std_string_escaped(),
         _ => reason(status).to_string(),
     };
-    let exchange = exchange(context)?;
-    let mut exchange = exchange.borrow_mut();
-    if exchange.response.is_committed() {
+    let scope = scope(context)?;
+    let mut scope = scope.borrow_mut();
+    if scope.response.is_committed() {
         return Err(JsNativeError::error()
             .with_message("sendError() after the response was committed")
             .into());
     }
-    exchange.response.discard_buffer();
-    exchange.response.set_status(status);
-    let _ = exchange
+    scope.response.discard_buffer();
+    scope.response.set_status(status);
+    let _ = scope
         .response
         .set_header("content-type", DEFAULT_CONTENT_TYPE, false);
-    exchange.response.append(message.as_bytes());
-    exchange.close();
+    scope.response.append(message.as_bytes());
+    scope.close();
     undefined()
 }
 
 fn send_redirect(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let location = arg_string(args, 0, context)?;
-    let exchange = exchange(context)?;
-    let mut exchange = exchange.borrow_mut();
-    if exchange.response.is_committed() {
+    let scope = scope(context)?;
+    let mut scope = scope.borrow_mut();
+    if scope.response.is_committed() {
         return Err(JsNativeError::error()
             .with_message("sendRedirect() after the response was committed")
             .into());
     }
-    exchange
+    scope
         .response
         .set_header("location", &location, false)
         .map_err(|e| type_error(e.to_string()))?;
-    exchange.response.discard_buffer();
-    exchange.response.set_status(302);
-    exchange.close();
+    scope.response.discard_buffer();
+    scope.response.set_status(302);
+    scope.close();
     undefined()
 }
 
 fn reset(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    exchange(context)?
+    scope(context)?
         .borrow_mut()
         .response
         .reset()
@@ -307,7 +305,7 @@ fn header_args(args: &[JsValue], context: &mut Context) -> JsResult<(String, Str
 
 fn put_header(args: &[JsValue], context: &mut Context, append: bool) -> JsResult<JsValue> {
     let (name, value) = header_args(args, context)?;
-    exchange(context)?
+    scope(context)?
         .borrow_mut()
         .response
         .set_header(&name, &value, append)
@@ -326,24 +324,24 @@ fn add_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
 fn get_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
     Ok(string_or_null(
-        exchange(context)?.borrow().response.header(&name),
+        scope(context)?.borrow().response.header(&name),
     ))
 }
 
 fn get_headers(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
-    let values = exchange(context)?.borrow().response.header_values(&name);
+    let values = scope(context)?.borrow().response.header_values(&name);
     Ok(string_array(values, context))
 }
 
 fn get_header_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let names = exchange(context)?.borrow().response.header_names();
+    let names = scope(context)?.borrow().response.header_names();
     Ok(string_array(names, context))
 }
 
 fn contains_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;
-    Ok(exchange(context)?
+    Ok(scope(context)?
         .borrow()
         .response
         .header(&name)
@@ -353,7 +351,7 @@ fn contains_header(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsRe
 
 fn set_content_type(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let value = arg_string(args, 0, context)?;
-    exchange(context)?
+    scope(context)?
         .borrow_mut()
         .response
         .set_header("content-type", &value, false)
@@ -362,7 +360,7 @@ fn set_content_type(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsR
 }
 
 fn content_type(context: &mut Context) -> JsResult<String> {
-    let current = exchange(context)?.borrow().response.header("content-type");
+    let current = scope(context)?.borrow().response.header("content-type");
     Ok(current.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()))
 }
 
@@ -379,7 +377,7 @@ fn set_character_encoding(
     let current = content_type(context)?;
     let media = current.split(';').next().unwrap_or("text/plain").trim();
     let value = format!("{media}; charset={charset}");
-    exchange(context)?
+    scope(context)?
         .borrow_mut()
         .response
         .set_header("content-type", &value, false)
@@ -411,7 +409,7 @@ fn set_content_length(_: &JsValue, args: &[JsValue], context: &mut Context) -> J
             .into());
     }
     let value = (n as u64).to_string();
-    let _ = exchange(context)?
+    let _ = scope(context)?
         .borrow_mut()
         .response
         .set_header("content-length", &value, false);
@@ -493,7 +491,7 @@ fn add_cookie(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
         });
     }
     let header = cookie.to_string();
-    exchange(context)?
+    scope(context)?
         .borrow_mut()
         .response
         .set_header("set-cookie", &header, true)
@@ -531,7 +529,7 @@ fn set_locale(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
     let (name, value) =
         header_pair("content-language", &value).map_err(|e| type_error(e.to_string()))?;
     let value = value.to_str().unwrap_or_default().to_string();
-    let _ = exchange(context)?
+    let _ = scope(context)?
         .borrow_mut()
         .response
         .set_header(name.as_str(), &value, false);
@@ -539,11 +537,7 @@ fn set_locale(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
 }
 
 fn get_locale(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let Some(language) = exchange(context)?
-        .borrow()
-        .response
-        .header("content-language")
-    else {
+    let Some(language) = scope(context)?.borrow().response.header("content-language") else {
         return Ok(JsValue::null());
     };
     Ok(locale_object(&language, context))

@@ -3,8 +3,8 @@
 
 use boa_engine::{Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue};
 
+use super::scope::scope;
 use super::{arg_string, module_object, string_array, values, Method};
-use crate::engine::context::exchange;
 use crate::session::{RequestSession, SessionError};
 
 const METHODS: &[Method] = &[
@@ -85,8 +85,8 @@ pub fn js_error(error: &SessionError) -> JsError {
 /// The request's own session. Values are converted before the session is
 /// borrowed, because conversion can run script code.
 fn own(_this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsValue> {
-    let exchange = exchange(context)?;
-    let mut guard = exchange.borrow_mut();
+    let scope = scope(context)?;
+    let mut guard = scope.borrow_mut();
     let result = op(&mut guard.session, context);
     match result {
         Ok(value) => Ok(value),

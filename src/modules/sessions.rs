@@ -3,9 +3,9 @@
 
 use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
 
+use super::scope::scope;
 use super::session::{self, Failure, Op};
 use super::{arg_string, module_object, Method};
-use crate::engine::context::exchange;
 use crate::session::{RequestSession, SessionId};
 
 const METHODS: &[Method] = &[("get", 1, get), ("count", 0, count)];
@@ -67,10 +67,10 @@ fn get(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
     let Some(id) = SessionId::parse(&text) else {
         return Ok(JsValue::null());
     };
-    let exchange = exchange(context)?;
+    let scope = scope(context)?;
     let (sessions, own) = {
-        let exchange = exchange.borrow();
-        (exchange.sessions.clone(), exchange.session.incoming())
+        let scope = scope.borrow();
+        (scope.sessions.clone(), scope.session.incoming())
     };
     // The request's own session is already locked by this request.
     if own == Some(id) {
@@ -87,7 +87,7 @@ fn get(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
         Ok(true) => {}
         Ok(false) => return Ok(JsValue::null()),
         Err(error) => {
-            exchange.borrow_mut().note(&error);
+            scope.borrow_mut().note(&error);
             return Err(session::js_error(&error));
         }
     }
@@ -142,8 +142,8 @@ fn on_another(
     reading: bool,
 ) -> JsResult<JsValue> {
     let id = foreign_id(this, context)?;
-    let exchange = exchange(context)?;
-    let sessions = exchange.borrow().sessions.clone();
+    let scope = scope(context)?;
+    let sessions = scope.borrow().sessions.clone();
     let mut failure = None;
     let run = |s: &mut RequestSession| match op(s, context) {
         Ok(value) => Ok(value),
@@ -162,19 +162,19 @@ fn on_another(
         return Err(error);
     }
     result.map_err(|error| {
-        exchange.borrow_mut().note(&error);
+        scope.borrow_mut().note(&error);
         session::js_error(&error)
     })
 }
 
 fn count(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let sessions = exchange(context)?.borrow().sessions.clone();
+    let sessions = scope(context)?.borrow().sessions.clone();
     let store = sessions.store.clone();
     match sessions.block_on(async move { store.count().await }) {
         Ok(n) => Ok((n as f64).into()),
         Err(error) => {
             let error = crate::session::SessionError::from(error);
-            exchange(context)?.borrow_mut().note(&error);
+            scope(context)?.borrow_mut().note(&error);
             Err(session::js_error(&error))
         }
     }

@@ -2,13 +2,17 @@
 //! is building and its session. Plain Rust; the modules reach it through
 //! the Context while the script runs.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::server::request::RequestData;
-use crate::server::response::ResponseState;
+use boa_engine::{Context, JsNativeError, JsResult};
+
+use crate::http::request::RequestData;
+use crate::http::response::ResponseState;
 use crate::session::{RequestSession, SessionError, Sessions};
 
-pub struct Exchange {
+pub struct Scope {
     pub request: RequestData,
     pub response: ResponseState,
     pub session: RequestSession,
@@ -19,7 +23,7 @@ pub struct Exchange {
     pub parameters: Option<Vec<(String, String)>>,
 }
 
-impl Exchange {
+impl Scope {
     /// Sends status, headers (with the session cookie) and the buffer.
     pub fn flush(&mut self) {
         if !self.response.is_committed() {
@@ -45,4 +49,36 @@ impl Exchange {
             self.store_failure = Some(error.to_string());
         }
     }
+}
+
+/// The scope of the request a Context serves, kept in the Context's data.
+#[derive(Default)]
+pub struct Current(RefCell<Option<Rc<RefCell<Scope>>>>);
+
+/// Makes `scope` the one the modules of `context` reach (None: between requests).
+pub fn enter(context: &mut Context, scope: Option<Rc<RefCell<Scope>>>) {
+    if context.get_data::<Current>().is_none() {
+        context.insert_data(Current::default());
+    }
+    if let Some(current) = context.get_data::<Current>() {
+        *current.0.borrow_mut() = scope;
+    }
+}
+
+/// The scope of the request being served, if any.
+pub fn current(context: &Context) -> Option<Rc<RefCell<Scope>>> {
+    context.get_data::<Current>()?.0.borrow().clone()
+}
+
+/// The scope of the request being served, or an Error outside one.
+pub fn scope(context: &Context) -> JsResult<Rc<RefCell<Scope>>> {
+    current(context).ok_or_else(|| {
+        JsNativeError::error()
+            .with_message("not inside a request")
+            .into()
+    })
+}
+
+pub fn in_request(context: &Context) -> bool {
+    current(context).is_some()
 }

@@ -7,8 +7,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 
-use super::router::Route;
-use super::watch::Moment;
+use crate::scripts::router::Route;
+use crate::scripts::watch::Moment;
 
 pub struct RequestData {
     pub method: Method,

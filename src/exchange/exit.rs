@@ -1,0 +1,140 @@
+//! The one way out: every response, errors included, leaves through an
+//! `Exit`, which adds the default headers and writes the access-log line
+//! once the body is done (with the bytes that actually left).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Response, StatusCode};
+
+use crate::http::body::{Cut, ResponseBody};
+use crate::http::response::Start;
+
+pub type HttpResponse = Response<LoggedBody>;
+
+/// What the access log says of a request.
+pub struct Record {
+    method: Method,
+    path: String,
+    began: Instant,
+}
+
+impl Record {
+    pub fn new(method: &Method, path: &str, began: Instant) -> Self {
+        Record {
+            method: method.clone(),
+            path: path.to_string(),
+            began,
+        }
+    }
+}
+
+/// A request on its way to its one response.
+pub struct Exit {
+    record: Record,
+}
+
+impl Exit {
+    pub fn new(record: Record) -> Self {
+        Exit { record }
+    }
+
+    /// The response a script (or the finish) started.
+    pub fn respond(self, start: Start) -> HttpResponse {
+        let mut response = Response::new(LoggedBody {
+            inner: start.body,
+            record: Some(self.record),
+            status: start.status,
+            sent: 0,
+        });
+        *response.status_mut() = start.status;
+        *response.headers_mut() = start.headers;
+        response
+    }
+
+    /// An error blimp answers itself, as JSON.
+    pub fn error(self, status: StatusCode, message: &str) -> HttpResponse {
+        let body = error_body(status, message, None);
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.respond(Start {
+            status,
+            headers,
+            body: ResponseBody::Full(Some(Bytes::from(body))),
+        })
+    }
+
+    /// The server has no room for the request: 503 with Retry-After.
+    pub fn saturated(self) -> HttpResponse {
+        let mut response = self.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server saturated, retry shortly",
+        );
+        response.headers_mut().extend(super::retry_after());
+        response
+    }
+}
+
+/// The JSON body of every error response.
+pub fn error_body(status: StatusCode, message: &str, stack: Option<&str>) -> String {
+    let mut body = serde_json::json!({ "status": status.as_u16(), "message": message });
+    if let Some(stack) = stack {
+        body["stack"] = stack.into();
+    }
+    body.to_string()
+}
+
+/// A response body that writes the access-log line when it is done or
+/// dropped, with the bytes hyper took from it.
+pub struct LoggedBody {
+    inner: ResponseBody,
+    record: Option<Record>,
+    status: StatusCode,
+    sent: u64,
+}
+
+impl Body for LoggedBody {
+    type Data = Bytes;
+    type Error = Cut;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Cut>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                self.sent += data.len() as u64;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            tracing::info!(
+                target: "access",
+                "{} {} {} {} {:.3}ms",
+                record.method,
+                record.path.escape_debug(),
+                self.status.as_u16(),
+                self.sent,
+                record.began.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! One request's life, from the request hyper hands over to the response it
+//! gets back: admission, route, session load, the script run, the finish
+//! (session write-back, end of the response) and the one exit every
+//! response leaves through (`exit.rs`: default headers, the access log).
+
+mod exit;
+
+use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
+use hyper::{Method, Request, StatusCode};
+
+use crate::config::Config;
+use crate::engine::failure::Failure;
+use crate::engine::Engine;
+use crate::http::request::RequestData;
+use crate::http::response::{ResponseState, Started};
+use crate::modules::scope::Scope;
+use crate::scripts::router::{Route, RouteError, Router, Stamp};
+use crate::scripts::watch::Moment;
+use crate::session::{cookie, RequestSession, Sessions};
+pub use exit::{error_body, HttpResponse};
+use exit::{Exit, Record};
+
+/// What all worker threads share.
+pub struct Shared {
+    pub config: Config,
+    /// Canonical scripts root.
+    pub root: PathBuf,
+    pub sessions: Arc<Sessions>,
+}
+
+/// The connections' side of a worker thread: everything a request needs
+/// besides its connection. Not `Send`: each worker thread has one.
+pub struct Worker {
+    shared: Arc<Shared>,
+    router: Router,
+    engine: Engine,
+    /// Requests admitted and not yet finished.
+    in_flight: Rc<Cell<usize>>,
+    /// Which scripts (at which version) use the session: their sessions are
+    /// loaded before they run, without blocking the thread.
+    session_scripts: RefCell<foldhash::HashMap<String, (Stamp, bool)>>,
+}
+
+/// Where a connection is: its peer and our own address.
+#[derive(Clone, Copy)]
+pub struct Peers {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+impl Worker {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Worker {
+            router: Router::new(shared.root.clone()),
+            engine: Engine::new(shared.root.clone(), shared.config.timeout()),
+            shared,
+            in_flight: Rc::default(),
+            session_scripts: RefCell::default(),
+        }
+    }
+
+    /// Answers one request. Every response leaves through `Exit`.
+    pub async fn serve(self: Rc<Self>, req: Request<Incoming>, peers: Peers) -> HttpResponse {
+        let began = Instant::now();
+        let (parts, body) = req.into_parts();
+        let exit = Exit::new(Record::new(&parts.method, parts.uri.path(), began));
+        let config = &self.shared.config;
+        if self.in_flight.get() >= config.max_pending {
+            return exit.saturated();
+        }
+        let tree = self.router.moment(began);
+        let path = parts.uri.path();
+        let route = match self.router.resolve(path, tree) {
+            Ok(route) => route,
+            Err(RouteError::NotFound) => {
+                return exit.error(StatusCode::NOT_FOUND, &format!("no script for {path}"))
+            }
+            Err(RouteError::BadRequest) => {
+                return exit.error(StatusCode::BAD_REQUEST, "malformed request path")
+            }
+        };
+        let max_body = config.max_body;
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let too_large = || format!("request body larger than {max_body} bytes (--max-body)");
+        if declared.is_some_and(|n| n > max_body) {
+            return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &too_large());
+        }
+        let body = match Limited::new(body, max_body as usize).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+                return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &too_large())
+            }
+            Err(_) => {
+                return exit.error(StatusCode::BAD_REQUEST, "could not read the request body")
+            }
+        };
+        let request = request_data(config, parts, body, (route, tree), peers, began);
+        self.run(request, exit).await
+    }
+
+    /// Runs the request's script. The script runs right here, in this
+    /// connection's task; when it commits its response early (flush,
+    /// close), the response goes out and the rest of the script runs on as
+    /// a task of its own.
+    async fn run(self: Rc<Self>, request: RequestData, exit: Exit) -> HttpResponse {
+        let started = Started::default();
+        let counted = InFlight::new(&self.in_flight);
+        // Boxed: the request's future is large.
+        let mut script = Some(Box::pin(self.clone().script(
+            request,
+            started.clone(),
+            counted,
+        )));
+        let start = poll_fn(|cx| {
+            let running = script.as_mut().expect("polled after the end");
+            if running.as_mut().poll(cx).is_ready() {
+                script = None;
+                return Poll::Ready(started.take());
+            }
+            match started.take() {
+                Some(start) => Poll::Ready(Some(start)),
+                None => Poll::Pending,
+            }
+        })
+        .await;
+        if let Some(rest) = script {
+            tokio::task::spawn_local(rest);
+        }
+        match start {
+            Some(start) => exit.respond(start),
+            None => exit.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the script ended without a response",
+            ),
+        }
+    }
+
+    /// Loads the session, runs the script and finishes the exchange; the
+    /// response is handed over in `started` as soon as it starts.
+    async fn script(self: Rc<Self>, request: RequestData, started: Started, _: InFlight) {
+        let sessions = &self.shared.sessions;
+        let cookies = request.headers.get_all(hyper::header::COOKIE);
+        let incoming = cookie::incoming_id(
+            cookies.iter().filter_map(|v| v.to_str().ok()),
+            &sessions.settings.cookie_name,
+        );
+        let mut session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
+        if incoming.is_some() && self.uses_session(&request.route) {
+            session.preload().await;
+        }
+        let route = request.route.clone();
+        let scope = Rc::new(RefCell::new(Scope {
+            response: ResponseState::new(started, request.method == Method::HEAD),
+            request,
+            session,
+            sessions: sessions.clone(),
+            store_failure: None,
+            parameters: None,
+        }));
+        let failure = self.engine.run(&scope, &route).await;
+        if scope.borrow().session.touched {
+            // Learned for scripts that reach the session indirectly.
+            self.session_scripts
+                .borrow_mut()
+                .insert(route.relative.clone(), (route.stamp, true));
+        }
+        self.finish(&scope, failure).await;
+    }
+
+    /// Whether a script mentions the session, judged from its source once
+    /// per version (a module it requires may still touch it: then we learn).
+    fn uses_session(&self, route: &Route) -> bool {
+        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&route.relative) {
+            if stamp == route.stamp {
+                return uses;
+            }
+        }
+        let source = std::fs::read_to_string(&route.file).unwrap_or_default();
+        let uses = source.contains("session") || source.contains("Session");
+        self.session_scripts
+            .borrow_mut()
+            .insert(route.relative.clone(), (route.stamp, uses));
+        uses
+    }
+
+    /// Writes the session back and ends the response.
+    async fn finish(&self, cell: &RefCell<Scope>, failure: Option<Failure>) {
+        let (mut cut, mut cookie) = (false, None);
+        let saving = match failure {
+            Some(failure) => {
+                cut = self.fail(&mut cell.borrow_mut(), failure);
+                None
+            }
+            None => {
+                let scope = &mut *cell.borrow_mut();
+                let session = &mut scope.session;
+                // The cookie is decided before the session is written away.
+                if !scope.response.is_committed() {
+                    cookie = session.commit();
+                }
+                (!session.is_untouched()).then(|| session.finish())
+            }
+        };
+        if let Some(saving) = saving {
+            let saved = saving.await;
+            let scope = &mut *cell.borrow_mut();
+            let (response, relative) = (&mut scope.response, &scope.request.route.relative);
+            match saved {
+                Ok(()) => {}
+                Err(err) if response.is_committed() => {
+                    tracing::error!(
+                        "{relative}: session not saved: {err} (after commit: body cut short)"
+                    );
+                    cut = true;
+                }
+                Err(err) => {
+                    tracing::error!("{relative}: session not saved: {err}");
+                    self.error(
+                        response,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        err.to_string(),
+                        None,
+                    );
+                }
+            }
+        }
+        if cut {
+            let drained = cell.borrow().response.drained();
+            drained.await;
+            cell.borrow_mut().response.cut();
+        }
+        cell.borrow_mut().response.close(cookie);
+    }
+
+    /// Answers a script that failed with an error response; true when the
+    /// response was already committed and its body must be cut short
+    /// instead. Its session is left as it was.
+    fn fail(&self, scope: &mut Scope, failure: Failure) -> bool {
+        scope.session.abandon();
+        let (response, relative) = (&mut scope.response, &scope.request.route.relative);
+        let (status, message) = match (&scope.store_failure, &failure) {
+            (Some(store), _) => (StatusCode::SERVICE_UNAVAILABLE, store.clone()),
+            (None, Failure::Threw { .. }) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, failure.describe())
+            }
+            (None, _) => (StatusCode::SERVICE_UNAVAILABLE, failure.describe()),
+        };
+        let stack = match &failure {
+            Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
+            _ => None,
+        };
+        let cut = if response.is_committed() {
+            " (after commit: body cut short)"
+        } else {
+            ""
+        };
+        match stack {
+            Some(stack) => tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end()),
+            None => tracing::error!("{relative}: {message}{cut}"),
+        }
+        if !response.is_committed() {
+            self.error(response, status, message, stack);
+        }
+        response.is_committed()
+    }
+
+    fn error(
+        &self,
+        response: &mut ResponseState,
+        status: StatusCode,
+        message: String,
+        stack: Option<&str>,
+    ) {
+        let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
+        response.replace(status, "application/json", body, &[]);
+    }
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight(Rc<Cell<usize>>);
+
+impl InFlight {
+    fn new(count: &Rc<Cell<usize>>) -> Self {
+        count.set(count.get() + 1);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+fn request_data(
+    config: &Config,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    (route, tree): (Rc<Route>, Moment),
+    peers: Peers,
+    received: Instant,
+) -> RequestData {
+    // The X-Forwarded headers count only behind a proxy we were told to trust.
+    let trusted = |name: &str| {
+        let value = config.trust_proxy.then(|| parts.headers.get(name));
+        value.flatten().and_then(|v| v.to_str().ok()).map(str::trim)
+    };
+    let scheme = match trusted("x-forwarded-proto") {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    let forwarded_for = trusted("x-forwarded-for")
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string());
+    RequestData {
+        version: match parts.version {
+            hyper::Version::HTTP_10 => "HTTP/1.0",
+            hyper::Version::HTTP_2 => "HTTP/2.0",
+            _ => "HTTP/1.1",
+        },
+        uri: parts.uri,
+        method: parts.method,
+        headers: parts.headers,
+        body,
+        route,
+        tree,
+        peer: peers.peer,
+        local: peers.local,
+        scheme,
+        forwarded_for,
+        received,
+    }
+}
+
+/// Extra headers of a 503 for saturation.
+pub fn retry_after() -> [(HeaderName, HeaderValue); 1] {
+    [(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"))]
+}

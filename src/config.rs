@@ -1,4 +1,6 @@
-//! Every setting of the server, with its default, in one place.
+//! Every setting of the server, with its default, in one place. Sizes take
+//! units (`10M`, `1G`: powers of 1024), times too (`30s`, `5m`, `500ms`; a
+//! bare number is seconds).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,16 +23,16 @@ pub struct Config {
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
 
-    /// Worker threads, each with its own JavaScript engine [default: CPU cores].
+    /// Worker threads [default: CPU cores].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 
-    /// Seconds a script may run before it is stopped with 503.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
-    pub timeout: f64,
+    /// How long a script may run (waiting included) before it is stopped with 503.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
+    pub timeout: Duration,
 
     /// Largest request body accepted; larger ones get 413.
-    #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    #[arg(long, default_value = "10M", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: u64,
 
     /// Development mode: error responses include the JavaScript stack.
@@ -44,6 +46,19 @@ pub struct Config {
     /// Requests in flight per worker before new ones get 503 with Retry-After.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_pending: usize,
+
+    /// JavaScript contexts per worker: scripts running or waiting at once;
+    /// beyond it requests queue (until their timeout, then 503).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_contexts: usize,
+
+    /// Memory one script may hold; past it the script is stopped with 503.
+    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
+    pub max_script_memory: u64,
+
+    /// Memory the scripts of the whole server may hold together [default: 3/4 of the RAM].
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub max_memory: Option<u64>,
 
     /// Where sessions live: `memory`, `sqlite:PATH` or `redis://HOST:PORT[/DB]`.
     #[arg(long, default_value = "sqlite:blimp-sessions.db", value_name = "STORE")]
@@ -61,21 +76,21 @@ pub struct Config {
     #[arg(long)]
     pub secure_cookies: bool,
 
-    /// Idle timeout of a session in seconds (`setMaxInactiveInterval` overrides it).
-    #[arg(long, default_value_t = 1800, value_name = "SECS")]
-    pub session_idle: i64,
+    /// Idle timeout of a session (`setMaxInactiveInterval` overrides it).
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "TIME")]
+    pub session_idle: Duration,
 
-    /// Absolute lifetime of a session in seconds.
-    #[arg(long, default_value_t = 86400, value_name = "SECS")]
-    pub session_max_age: i64,
+    /// Absolute lifetime of a session.
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "TIME")]
+    pub session_max_age: Duration,
 
-    /// Seconds a request waits for another request of the same session, then 503.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub session_lock_timeout: f64,
+    /// How long a request waits for another request of the same session, then 503.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
+    pub session_lock_timeout: Duration,
 
     /// Largest session attribute value, as JSON.
-    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
-    pub session_max_value: usize,
+    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
+    pub session_max_value: u64,
 
     /// Most attributes one session may hold.
     #[arg(long, default_value_t = 1000, value_name = "N")]
@@ -94,10 +109,91 @@ impl Config {
     }
 
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout.max(0.001))
+        self.timeout.max(Duration::from_millis(1))
     }
 
     pub fn session_lock_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.session_lock_timeout.max(0.001))
+        self.session_lock_timeout.max(Duration::from_millis(1))
+    }
+
+    /// Bytes the scripts of the server may hold together.
+    pub fn max_memory(&self) -> u64 {
+        self.max_memory.unwrap_or_else(|| physical_memory() / 4 * 3)
+    }
+}
+
+/// The machine's RAM (4 GiB when it cannot be read).
+fn physical_memory() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|kb| kb.trim().parse::<u64>().ok())
+        .map_or(4 << 30, |kb| kb * 1024)
+}
+
+/// `1024`, `64K`, `10M`, `1G`, `1.5G` (also `KB`/`KiB`…): bytes, in powers of 1024.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a size: use a number with an optional unit, like 10M")
+    })?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => return Err(format!("unknown size unit {other:?}: use K, M, G or T")),
+    };
+    Ok((number * (1u64 << shift) as f64) as u64)
+}
+
+/// `30` (seconds), `30s`, `500ms`, `5m`, `2h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a time: use a number with an optional unit, like 30s")
+    })?;
+    let seconds = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        other => return Err(format!("unknown time unit {other:?}: use ms, s, m, h or d")),
+    };
+    Duration::try_from_secs_f64(number * seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_times_take_units() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size("2 MiB"), Ok(2 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("10X").is_err());
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86400)));
+        assert!(parse_duration("5 fortnights").is_err());
+        assert!(parse_duration("-1").is_err());
     }
 }

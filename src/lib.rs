@@ -4,6 +4,7 @@
 pub mod config;
 pub mod engine;
 pub mod exchange;
+pub mod fiber;
 pub mod http;
 pub mod modules;
 pub mod scripts;
@@ -81,11 +82,9 @@ pub fn open_sessions(
 fn sweep_every(config: &Config) -> Duration {
     let shortest = [config.session_idle, config.session_max_age]
         .into_iter()
-        .filter(|s| *s > 0)
+        .filter(|d| !d.is_zero())
         .min();
-    shortest.map_or(SWEEP_EVERY, |secs| {
-        SWEEP_EVERY
-            .min(Duration::from_secs(secs as u64))
-            .max(Duration::from_secs(1))
+    shortest.map_or(SWEEP_EVERY, |shortest| {
+        SWEEP_EVERY.min(shortest).max(Duration::from_secs(1))
     })
 }

@@ -1,7 +1,8 @@
 // Boa allocates for nearly every object and string; mimalloc serves those
-// small, short-lived allocations faster than the system allocator.
+// small, short-lived allocations faster than the system allocator. Counted,
+// so that a script that allocates too much is stopped (engine/memory.rs).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: blimp::engine::memory::Counting = blimp::engine::memory::Counting;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

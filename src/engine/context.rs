@@ -1,5 +1,6 @@
-//! Building a worker's long-lived Context: limits, job queue, module
-//! loader, console, the native modules and the CommonJS prelude.
+//! Building a context: limits, job queue, module loader, console, the web
+//! globals, the native modules and the CommonJS prelude. A context lives in
+//! one fiber and serves one request at a time, for many requests.
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -11,14 +12,17 @@ use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString
 use super::cache::ScriptCache;
 use super::esm::EsmLoader;
 use super::jobs::Jobs;
+use super::limits::Hooks;
 use super::regexp_replace;
 use super::require::{self, Resolved};
+use super::web;
 use crate::modules;
 
-/// Loop iterations one loop may run before the script is stopped: catches
-/// runaway loops inside built-in callbacks, where the timeout cannot look.
-const LOOP_ITERATION_LIMIT: u64 = 50_000_000;
+/// Nested calls a script may make before a RangeError.
 const RECURSION_LIMIT: usize = 4_000;
+/// Values on the VM's own stack (heap memory): enough that the recursion
+/// limit, not this one, is what deep recursion meets.
+const VM_STACK_LIMIT: usize = 200_000;
 
 /// What native functions reach through the Context.
 pub struct Host {
@@ -40,16 +44,20 @@ pub struct JsRuntime {
 }
 
 impl JsRuntime {
-    pub fn new(root: PathBuf) -> JsResult<Self> {
+    /// A context for the fiber whose native stack ends at `stack_floor`
+    /// (nested built-ins past it throw a RangeError instead of overflowing).
+    pub fn new(root: PathBuf, hooks: Rc<Hooks>, stack_floor: usize) -> JsResult<Self> {
         let jobs = Rc::new(Jobs::default());
         let loader = Rc::new(EsmLoader::new(root.clone()));
         let mut context = Context::builder()
             .job_executor(jobs.clone())
             .module_loader(loader.clone())
+            .host_hooks(hooks)
             .build()?;
         let limits = context.runtime_limits_mut();
-        limits.set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
         limits.set_recursion_limit(RECURSION_LIMIT);
+        limits.set_stack_size_limit(VM_STACK_LIMIT);
+        context.set_native_stack_floor(stack_floor);
 
         let host = Rc::new(Host {
             root,
@@ -61,6 +69,7 @@ impl JsRuntime {
         context.insert_data(host.clone());
 
         regexp_replace::install(&mut context)?;
+        web::install(&mut context)?;
         modules::console::install(&mut context)?;
         let natives = modules::install(&mut context)?;
         let blimp = require::install_prelude(&natives, &mut context)?;

@@ -13,10 +13,18 @@ pub enum Failure {
         location: Option<String>,
         stack: String,
     },
-    /// A runtime limit stopped the script; the text names it.
+    /// A runtime limit stopped the script; the text says which
+    /// ("it exceeded the recursion limit").
     Limit(String),
     /// The script ran past --timeout.
     Timeout,
+    /// Stopped from outside; the engine learns why (a timeout, memory, a
+    /// client that went away) and replaces this with the reason.
+    Interrupted,
+    /// Its client went away before the response started.
+    Cancelled,
+    /// Every context of the worker stayed busy until the request's deadline.
+    Busy,
 }
 
 impl Failure {
@@ -25,19 +33,18 @@ impl Failure {
             source: EngineError::RuntimeLimit(limit),
         }) = error.try_native(context)
         {
-            return Failure::Limit(
-                match limit {
-                    RuntimeLimitError::LoopIteration => "the loop iteration limit",
-                    RuntimeLimitError::Recursion => "the recursion limit",
-                    RuntimeLimitError::StackSize => "the stack size limit",
-                }
-                .to_string(),
-            );
+            let which = match limit {
+                RuntimeLimitError::Interrupted => return Failure::Interrupted,
+                RuntimeLimitError::LoopIteration => "the loop iteration limit",
+                RuntimeLimitError::Recursion => "the recursion limit",
+                RuntimeLimitError::StackSize => "the stack size limit",
+            };
+            return Failure::Limit(format!("it exceeded {which}"));
         }
         let display = error.to_string();
         let value = match error.into_opaque(context) {
             Ok(value) => value,
-            Err(_) => return Failure::Limit(display),
+            Err(_) => return Failure::Limit(format!("it failed: {display}")),
         };
         let Some(object) = value.as_object() else {
             return Failure::Threw {
@@ -112,6 +119,14 @@ impl Failure {
         }
     }
 
+    /// Stopped from outside mid-run: its context may be left mid-flight.
+    pub fn stopped(&self) -> bool {
+        matches!(
+            self,
+            Failure::Limit(_) | Failure::Timeout | Failure::Interrupted | Failure::Cancelled
+        )
+    }
+
     /// The one-line description a client sees.
     pub fn describe(&self) -> String {
         match self {
@@ -121,9 +136,13 @@ impl Failure {
                 ..
             } => format!("{message} (at {at})"),
             Failure::Threw { message, .. } => message.clone(),
-            Failure::Limit(which) => format!("script stopped: it exceeded {which}"),
-            Failure::Timeout => {
+            Failure::Limit(what) => format!("script stopped: {what}"),
+            Failure::Timeout | Failure::Interrupted => {
                 "script stopped: it ran longer than the timeout (--timeout)".to_string()
+            }
+            Failure::Cancelled => "script stopped: the client went away".to_string(),
+            Failure::Busy => {
+                "server busy: every JavaScript context is in use (--max-contexts)".to_string()
             }
         }
     }

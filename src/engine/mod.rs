@@ -1,12 +1,18 @@
-//! Everything that touches Boa. Not `Send`: each worker thread owns one.
+//! Everything that touches Boa. Each in-flight script runs in a context of
+//! its own, in a fiber of its own, on the worker thread that owns its
+//! connection. Not `Send`: each worker thread has its own engine.
 
 pub mod cache;
 pub mod context;
 pub mod esm;
 pub mod failure;
-pub mod jobs;
+mod jobs;
+pub mod limits;
+pub mod memory;
+mod pool;
 mod regexp_replace;
 pub mod require;
-pub mod worker;
+mod run;
+mod web;
 
-pub use worker::Engine;
+pub use pool::{Engine, Settings};

@@ -22,7 +22,8 @@ use hyper::{Method, Request, StatusCode};
 
 use crate::config::Config;
 use crate::engine::failure::Failure;
-use crate::engine::Engine;
+use crate::engine::limits::MemoryLimits;
+use crate::engine::{Engine, Settings};
 use crate::http::request::RequestData;
 use crate::http::response::{ResponseState, Started};
 use crate::modules::scope::Scope;
@@ -64,7 +65,7 @@ impl Worker {
     pub fn new(shared: Arc<Shared>) -> Self {
         Worker {
             router: Router::new(shared.root.clone()),
-            engine: Engine::new(shared.root.clone(), shared.config.timeout()),
+            engine: Engine::new(engine_settings(&shared)),
             shared,
             in_flight: Rc::default(),
             session_scripts: RefCell::default(),
@@ -172,7 +173,7 @@ impl Worker {
             store_failure: None,
             parameters: None,
         }));
-        let failure = self.engine.run(&scope, &route).await;
+        let failure = self.engine.run(scope.clone(), route.clone()).await;
         if scope.borrow().session.touched {
             // Learned for scripts that reach the session indirectly.
             self.session_scripts
@@ -288,6 +289,19 @@ impl Worker {
     ) {
         let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
         response.replace(status, "application/json", body, &[]);
+    }
+}
+
+fn engine_settings(shared: &Shared) -> Settings {
+    let config = &shared.config;
+    Settings {
+        root: shared.root.clone(),
+        timeout: config.timeout(),
+        contexts: config.max_contexts.max(1),
+        memory: MemoryLimits {
+            script: config.max_script_memory as i64,
+            server: config.max_memory() as i64,
+        },
     }
 }
 

@@ -35,12 +35,12 @@ impl SessionSettings {
         SessionSettings {
             cookie_name: config.session_cookie.clone(),
             secure_cookies: config.secure_cookies,
-            idle_secs: config.session_idle,
+            idle_secs: config.session_idle.as_secs() as i64,
             expiry: Expiry {
-                max_age_ms: config.session_max_age.saturating_mul(1000),
+                max_age_ms: config.session_max_age.as_millis() as i64,
             },
             lock_timeout: config.session_lock_timeout(),
-            max_value: config.session_max_value,
+            max_value: config.session_max_value as usize,
             max_attributes: config.session_max_attributes,
         }
     }

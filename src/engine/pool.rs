@@ -1,0 +1,200 @@
+//! A worker thread's contexts. Each in-flight script has a context of its
+//! own, living in a fiber of its own, so a script that waits (a timer, a
+//! fetch, a lock) leaves the thread to the others. Contexts are made on
+//! demand up to `--max-contexts` and reused: between requests a context's
+//! globals persist, as they would in one long-lived context.
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::context::JsRuntime;
+use super::failure::Failure;
+use super::limits::{Hooks, MemoryLimits, Meter, Metered};
+use super::run;
+use crate::fiber::{self, Fiber};
+use crate::modules::scope::{self, Scope};
+use crate::scripts::router::Route;
+
+/// The native stack of each fiber: deep native recursion ends in a
+/// RangeError `STACK_MARGIN` before its end.
+const STACK_SIZE: usize = 8 << 20;
+const STACK_MARGIN: usize = 512 << 10;
+
+/// What the engine of every worker needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Canonical scripts root.
+    pub root: PathBuf,
+    pub timeout: Duration,
+    /// Contexts (scripts in flight) per worker thread.
+    pub contexts: usize,
+    pub memory: MemoryLimits,
+}
+
+/// One worker thread's JavaScript. Not `Send`.
+pub struct Engine {
+    settings: Rc<Settings>,
+    hooks: Rc<Hooks>,
+    idle: RefCell<Vec<Slot>>,
+    /// Slots that exist, idle or busy.
+    made: Rc<Cell<usize>>,
+    /// Rung when a slot goes back to `idle`.
+    returned: tokio::sync::Notify,
+}
+
+/// A context's fiber, and the mailbox through which it takes jobs.
+struct Slot {
+    fiber: Rc<Fiber>,
+    mailbox: Rc<Mailbox>,
+    made: Rc<Cell<usize>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.made.set(self.made.get() - 1);
+    }
+}
+
+#[derive(Default)]
+struct Mailbox {
+    job: RefCell<Option<Job>>,
+    done: RefCell<Option<Option<Failure>>>,
+}
+
+struct Job {
+    scope: Rc<RefCell<Scope>>,
+    route: Rc<Route>,
+    meter: Rc<Meter>,
+}
+
+impl Engine {
+    pub fn new(settings: Settings) -> Self {
+        regress::set_interrupt_hook(super::limits::regex_tick);
+        Engine {
+            hooks: Rc::new(Hooks {
+                limits: settings.memory,
+            }),
+            settings: Rc::new(settings),
+            idle: RefCell::default(),
+            made: Rc::default(),
+            returned: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Runs `route`'s script for `scope`, in a context of its own, until
+    /// it and what it started are done; what went wrong, if anything.
+    pub async fn run(&self, scope: Rc<RefCell<Scope>>, route: Rc<Route>) -> Option<Failure> {
+        let deadline = Instant::now() + self.settings.timeout;
+        let slot = match self.slot(deadline).await {
+            Ok(slot) => slot,
+            Err(failure) => return Some(failure),
+        };
+        let meter = Meter::new(self.settings.memory);
+        *slot.mailbox.job.borrow_mut() = Some(Job {
+            scope,
+            route,
+            meter: meter.clone(),
+        });
+        slot.fiber.state().set_deadline(Some(deadline));
+        let drive = slot.fiber.drive();
+        Metered {
+            meter,
+            inner: drive,
+        }
+        .await;
+        let failure = slot.mailbox.done.borrow_mut().take().flatten();
+        slot.fiber.state().reset();
+        self.idle.borrow_mut().push(slot);
+        self.returned.notify_one();
+        failure
+    }
+
+    /// An idle slot, a new one, or (all busy) the next to come back.
+    async fn slot(&self, deadline: Instant) -> Result<Slot, Failure> {
+        loop {
+            if let Some(slot) = self.idle.borrow_mut().pop() {
+                return Ok(slot);
+            }
+            if self.made.get() < self.settings.contexts {
+                return self.make();
+            }
+            let returned = self.returned.notified();
+            if tokio::time::timeout_at(deadline.into(), returned)
+                .await
+                .is_err()
+            {
+                return Err(Failure::Busy);
+            }
+        }
+    }
+
+    fn make(&self) -> Result<Slot, Failure> {
+        let mailbox = Rc::new(Mailbox::default());
+        let body = serve(self.settings.clone(), self.hooks.clone(), mailbox.clone());
+        let fiber = Fiber::new(STACK_SIZE, body).map_err(|err| Failure::Threw {
+            message: format!("cannot make room for a script: {err}"),
+            location: None,
+            stack: String::new(),
+        })?;
+        self.made.set(self.made.get() + 1);
+        Ok(Slot {
+            fiber: Rc::new(fiber),
+            mailbox,
+            made: self.made.clone(),
+        })
+    }
+}
+
+/// The life of a fiber: take a job, run it in the fiber's context (made
+/// here, on the fiber's stack, and made anew after a script was stopped),
+/// report, wait for the next.
+fn serve(settings: Rc<Settings>, hooks: Rc<Hooks>, mailbox: Rc<Mailbox>) -> impl FnOnce() {
+    move || {
+        let floor = stack_address() - STACK_SIZE + STACK_MARGIN;
+        let mut runtime: Option<Box<JsRuntime>> = None;
+        loop {
+            let job = mailbox.job.borrow_mut().take().expect("a job to run");
+            let failure = match runtime.as_mut() {
+                Some(runtime) => run_job(runtime, &job),
+                None => match JsRuntime::new(settings.root.clone(), hooks.clone(), floor) {
+                    Ok(fresh) => {
+                        let fresh = runtime.insert(Box::new(fresh));
+                        run_job(fresh, &job)
+                    }
+                    Err(err) => Some(Failure::Threw {
+                        message: format!("cannot create a JavaScript context: {err}"),
+                        location: None,
+                        stack: String::new(),
+                    }),
+                },
+            };
+            if failure.as_ref().is_some_and(Failure::stopped) && runtime.take().is_some() {
+                tracing::warn!(
+                    "{}: this JavaScript context is made anew",
+                    job.route.relative
+                );
+                // What the stopped script held goes now, not at some later collection.
+                boa_gc::force_collect();
+            }
+            if matches!(failure, Some(Failure::Cancelled)) {
+                tracing::info!("{}: stopped, the client went away", job.route.relative);
+            }
+            drop(job);
+            *mailbox.done.borrow_mut() = Some(failure);
+            fiber::idle();
+        }
+    }
+}
+
+fn run_job(runtime: &mut JsRuntime, job: &Job) -> Option<Failure> {
+    scope::enter(&mut runtime.context, Some(job.scope.clone()));
+    run::run(runtime, &job.route, &job.meter)
+}
+
+/// An address near the top of the running stack.
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::ptr::from_ref(std::hint::black_box(&marker)) as usize
+}

@@ -37,7 +37,9 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
     web::clear_timers(context);
     runtime.jobs.clear();
     scope::enter(context, None);
-    failure.map(|failure| match (failure, meter.reason()) {
+    // A wait cut short stops the script without the meter knowing why.
+    let waited = || crate::fiber::current()?.stopped().map(Reason::from);
+    failure.map(|failure| match (failure, meter.reason().or_else(waited)) {
         (Failure::Interrupted, Some(reason)) => stopped(reason, meter),
         (failure, _) => failure,
     })

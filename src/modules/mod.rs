@@ -98,6 +98,13 @@ pub fn arg_string(args: &[JsValue], i: usize, context: &mut Context) -> JsResult
     }
 }
 
+/// The error a native function throws when its wait was cut short (the
+/// script's deadline passed, its client went away): uncatchable, the
+/// script stops.
+pub fn stopped(_: crate::fiber::Stop) -> boa_engine::JsError {
+    boa_engine::error::RuntimeLimitError::Interrupted.into()
+}
+
 /// A JS string, or `null` for `None`.
 pub fn string_or_null(value: Option<impl AsRef<str>>) -> JsValue {
     value.map_or(JsValue::null(), |s| JsString::from(s.as_ref()).into())

@@ -86,6 +86,13 @@ pub fn js_error(error: &SessionError) -> JsError {
 /// borrowed, because conversion can run script code.
 fn own(_this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsValue> {
     let scope = scope(context)?;
+    // Not loaded ahead (the script reached it unexpectedly): lock and load
+    // it now, waiting in the script's fiber.
+    let load = scope.borrow_mut().session.load();
+    if let Some(load) = load {
+        let loaded = crate::fiber::wait(load).map_err(super::stopped)?;
+        scope.borrow_mut().session.loaded(loaded);
+    }
     let mut guard = scope.borrow_mut();
     let result = op(&mut guard.session, context);
     match result {

@@ -6,6 +6,7 @@ use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString
 use super::scope::scope;
 use super::session::{self, Failure, Op};
 use super::{arg_string, module_object, Method};
+use crate::fiber::wait;
 use crate::session::{RequestSession, SessionId};
 
 const METHODS: &[Method] = &[("get", 1, get), ("count", 0, count)];
@@ -82,7 +83,8 @@ fn get(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
             .transpose()?;
         return Ok(module.unwrap_or_default());
     }
-    let exists = RequestSession::look(&sessions, id, |s| s.exists());
+    let exists =
+        wait(RequestSession::look(&sessions, id, |s| s.exists())).map_err(super::stopped)?;
     match exists {
         Ok(true) => {}
         Ok(false) => return Ok(JsValue::null()),
@@ -154,10 +156,11 @@ fn on_another(
         }
     };
     let result = if reading {
-        RequestSession::look(&sessions, id, run)
+        wait(RequestSession::look(&sessions, id, run))
     } else {
-        RequestSession::transact(&sessions, id, run)
-    };
+        wait(RequestSession::transact(&sessions, id, run))
+    }
+    .map_err(super::stopped)?;
     if let Some(error) = failure {
         return Err(error);
     }
@@ -169,8 +172,7 @@ fn on_another(
 
 fn count(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let sessions = scope(context)?.borrow().sessions.clone();
-    let store = sessions.store.clone();
-    match sessions.block_on(async move { store.count().await }) {
+    match wait(sessions.store.count()).map_err(super::stopped)? {
         Ok(n) => Ok((n as f64).into()),
         Err(error) => {
             let error = crate::session::SessionError::from(error);

@@ -7,7 +7,6 @@ pub mod locks;
 pub mod request;
 pub mod store;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -93,20 +92,6 @@ impl Sessions {
             settings,
             runtime,
         })
-    }
-
-    /// Runs a store future to completion from synchronous code (a script
-    /// that touched the session without it being loaded ahead). Runs on the
-    /// session runtime so a worker's own runtime is never re-entered.
-    pub fn block_on<T: Send + 'static>(
-        &self,
-        future: impl Future<Output = T> + Send + 'static,
-    ) -> T {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.runtime.spawn(async move {
-            let _ = tx.send(future.await);
-        });
-        rx.recv().expect("session runtime stopped")
     }
 
     /// Deletes expired sessions every `every`, for as long as the runtime lives.

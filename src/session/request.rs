@@ -78,29 +78,30 @@ impl RequestSession {
     /// Runs one reading operation on a foreign session, on the session as
     /// last stored: a read needs no lock (it sees the session as it was
     /// before the request that holds it, if any, like a read that came
-    /// first), so it never waits behind requests of its own thread.
-    pub fn look<T>(
+    /// first), so it never waits behind another request.
+    pub async fn look<T>(
         sessions: &Arc<Sessions>,
         id: SessionId,
         op: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<T> {
         let mut session = Self::foreign(sessions.clone(), id);
-        let store = sessions.store.clone();
-        let stored = sessions.block_on(async move { store.read(id).await });
+        let stored = sessions.store.read(id).await;
         session.found(stored);
         op(&mut session)
     }
 
     /// Runs one operation on a foreign session as a whole transaction:
-    /// lock, load, change, write back, unlock.
-    pub fn transact<T>(
+    /// lock (waiting like any request of that session), load, change,
+    /// write back, unlock.
+    pub async fn transact<T>(
         sessions: &Arc<Sessions>,
         id: SessionId,
         op: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<T> {
         let mut session = Self::foreign(sessions.clone(), id);
+        session.loaded(open(sessions.clone(), id).await);
         let value = op(&mut session)?;
-        sessions.block_on(session.finish())?;
+        session.finish().await?;
         Ok(value)
     }
 
@@ -111,13 +112,32 @@ impl RequestSession {
 
     /// Loads ahead of the script, without blocking the thread.
     pub async fn preload(&mut self) {
-        if let (State::Pending, Some(id)) = (&self.state, self.incoming) {
-            let result = open(self.sessions.clone(), id).await;
-            self.loaded(result);
+        if let Some(load) = self.load() {
+            self.loaded(load.await);
         }
     }
 
-    fn loaded(&mut self, result: std::result::Result<(SessionLock, Option<Stored>), StoreError>) {
+    /// What locks and loads the session, when the request has one that is
+    /// not loaded yet: await it, then hand the result to `loaded`. Every
+    /// operation below needs the session loaded first.
+    pub fn load(
+        &mut self,
+    ) -> Option<
+        impl std::future::Future<
+                Output = std::result::Result<(SessionLock, Option<Stored>), StoreError>,
+            > + 'static,
+    > {
+        self.touched = true;
+        match (&self.state, self.incoming) {
+            (State::Pending, Some(id)) => Some(open(self.sessions.clone(), id)),
+            _ => None,
+        }
+    }
+
+    pub fn loaded(
+        &mut self,
+        result: std::result::Result<(SessionLock, Option<Stored>), StoreError>,
+    ) {
         let stored = result.map(|(lock, stored)| {
             self.lock = Some(lock);
             stored
@@ -154,22 +174,13 @@ impl RequestSession {
 
     fn ready(&mut self) -> Result<()> {
         self.touched = true;
-        if let State::Pending = self.state {
-            match self.incoming {
-                None => self.state = State::Ready,
-                Some(id)
-                    if self
-                        .sessions
-                        .store
-                        .in_use_on(id, std::thread::current().id()) =>
-                {
-                    self.state = State::Failed(StoreError::Busy);
-                }
-                Some(id) => {
-                    let result = self.sessions.block_on(open(self.sessions.clone(), id));
-                    self.loaded(result);
-                }
+        match (&self.state, self.incoming) {
+            (State::Pending, None) => self.state = State::Ready,
+            (State::Pending, Some(_)) => {
+                debug_assert!(false, "session used before it was loaded");
+                self.state = State::Failed(StoreError::Busy);
             }
+            _ => {}
         }
         match &self.state {
             State::Failed(err) => Err(err.clone().into()),

@@ -10,6 +10,7 @@ use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Script, Source};
 
 use super::failure::Failure;
+use crate::modules;
 use crate::scripts::router::Stamp;
 
 /// Scripts run as the body of this function (CommonJS): top-level
@@ -146,12 +147,12 @@ fn compile(
 }
 
 /// The entry Script of a compiled wrapper that takes `params`; with
-/// `native`, its `require` is `require::native_require`.
+/// `native` names, its `require` is `require::native_require`.
 fn entry(
     file: &Path,
     function: JsFunction,
     params: &[&str],
-    native: bool,
+    native: Option<Vec<String>>,
     number: u64,
     context: &mut Context,
 ) -> JsResult<CommonJs> {
@@ -170,8 +171,8 @@ fn entry(
         &[JsString::from(dirname.to_string_lossy().as_ref()).into()],
         context,
     )?;
-    if let (true, Some(usual)) = (native, require.as_object()) {
-        require = super::require::native_require(usual.clone(), context);
+    if let (Some(names), Some(usual)) = (native, require.as_object()) {
+        require = super::require::native_require(&names, usual.clone(), context)?;
     }
     let (fn_global, require_global) = (format!("__blimp_u{number}"), format!("__blimp_u{number}r"));
     for (name, value) in [
@@ -204,27 +205,27 @@ fn entry(
     })
 }
 
-/// Whether every `require` in `source` is a call with the literal name of
-/// a native module, as in `require("http/v4/response")`.
-fn requires_only_native_modules(source: &str) -> bool {
+/// The names, when every `require` in `source` is a call with the literal
+/// name of a native module, as in `require("http/v4/response")`.
+fn requires_only_native_modules(source: &str) -> Option<Vec<String>> {
     let bytes = source.as_bytes();
-    source.match_indices("require").all(|(at, word)| {
+    let mut names = Vec::new();
+    for (at, word) in source.match_indices("require") {
         let end = at + word.len();
         if (at > 0 && is_name(bytes[at - 1])) || (end < bytes.len() && is_name(bytes[end])) {
-            return true; // part of another name
+            continue; // part of another name
         }
-        let Some(rest) = source[end..].trim_start().strip_prefix('(') else {
-            return false;
-        };
-        let rest = rest.trim_start();
-        let Some(quote) = rest.chars().next().filter(|q| matches!(q, '"' | '\'')) else {
-            return false;
-        };
-        let Some((name, rest)) = rest[1..].split_once(quote) else {
-            return false;
-        };
-        crate::modules::NAMES.contains(&name) && rest.trim_start().starts_with(')')
-    })
+        let rest = source[end..].trim_start().strip_prefix('(')?.trim_start();
+        let quote = rest.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+        let (name, rest) = rest[1..].split_once(quote)?;
+        if modules::registry::find(name).is_none() || !rest.trim_start().starts_with(')') {
+            return None;
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    Some(names)
 }
 
 fn is_name(c: u8) -> bool {
@@ -264,7 +265,7 @@ mod tests {
             "const a = obj.required; let requirement = 1;",
             "",
         ] {
-            assert!(requires_only_native_modules(yes), "{yes}");
+            assert!(requires_only_native_modules(yes).is_some(), "{yes}");
         }
         for no in [
             "require('./lib')",
@@ -274,7 +275,7 @@ mod tests {
             "// require('fs')",
             "require('http/v4/response' + '')",
         ] {
-            assert!(!requires_only_native_modules(no), "{no}");
+            assert!(requires_only_native_modules(no).is_none(), "{no}");
         }
     }
 }

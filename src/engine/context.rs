@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use boa_engine::property::Attribute;
-use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString};
+use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult};
 
 use super::cache::ScriptCache;
 use super::esm::EsmLoader;
@@ -32,8 +32,6 @@ pub struct Host {
     pub request: Cell<u64>,
     /// Where relative `require`s led, by (folder, name).
     pub resolved: RefCell<foldhash::HashMap<(String, String), Resolved>>,
-    /// The native modules, by each of their names.
-    pub modules: RefCell<Vec<(JsString, JsObject)>>,
 }
 
 pub struct JsRuntime {
@@ -64,16 +62,13 @@ impl JsRuntime {
             cache: RefCell::default(),
             request: Cell::default(),
             resolved: RefCell::default(),
-            modules: RefCell::default(),
         });
         context.insert_data(host.clone());
 
         regexp_replace::install(&mut context)?;
         web::install(&mut context)?;
         modules::console::install(&mut context)?;
-        let natives = modules::install(&mut context)?;
-        let blimp = require::install_prelude(&natives, &mut context)?;
-        *host.modules.borrow_mut() = natives;
+        let blimp = require::install_prelude(&mut context)?;
         context.register_global_property(
             js_string!("__blimp"),
             blimp,

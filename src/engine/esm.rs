@@ -1,4 +1,4 @@
-//! ES module loading: `sdk/http` (and friends) map to the native modules,
+//! ES module loading: Dirigible's module names map to the native modules,
 //! relative imports to files under the scripts root. Never the working
 //! directory, never outside the root.
 
@@ -12,6 +12,8 @@ use boa_engine::module::{ModuleLoader, Referrer};
 use boa_engine::{Context, JsNativeError, JsResult, Module, Source};
 
 use boa_engine::module::ModuleRequest;
+
+use crate::modules;
 
 pub struct EsmLoader {
     root: PathBuf,
@@ -50,10 +52,10 @@ impl EsmLoader {
         specifier: &str,
         context: &mut Context,
     ) -> JsResult<Module> {
-        if let Some(text) = sdk_source(specifier) {
-            if let Some(module) = self.sdk.borrow().get(specifier) {
-                return Ok(module.clone());
-            }
+        if let Some(module) = self.sdk.borrow().get(specifier) {
+            return Ok(module.clone());
+        }
+        if let Some(text) = modules::registry::esm_source(specifier, context)? {
             let module = Module::parse(Source::from_bytes(&text), None, context)?;
             self.sdk
                 .borrow_mut()
@@ -93,38 +95,6 @@ impl EsmLoader {
         self.user.borrow_mut().insert(file, module.clone());
         Ok(module)
     }
-}
-
-/// Re-exports of the native modules, as module source.
-fn sdk_source(specifier: &str) -> Option<String> {
-    let single = |native: &str, capitalized: &str, lower: &str| {
-        format!(
-            "const m = __blimp.modules[\"{native}\"];\n\
-             export {{ m as default, m as {lower}, m as {capitalized} }};"
-        )
-    };
-    Some(match specifier {
-        "sdk/http" => "const m = __blimp.modules;\n\
-             export const request = m[\"http/v4/request\"], Request = request;\n\
-             export const response = m[\"http/v4/response\"], Response = response;\n\
-             export const session = m[\"http/v4/session\"], Session = session;\n\
-             export const sessions = m[\"http/v4/sessions\"], Sessions = sessions;\n\
-             export default { request, response, session, sessions };"
-            .to_string(),
-        "sdk/http/request" | "http/v4/request" | "http/request" => {
-            single("http/v4/request", "Request", "request")
-        }
-        "sdk/http/response" | "http/v4/response" | "http/response" => {
-            single("http/v4/response", "Response", "response")
-        }
-        "sdk/http/session" | "http/v4/session" | "http/session" => {
-            single("http/v4/session", "Session", "session")
-        }
-        "sdk/http/sessions" | "http/v4/sessions" | "http/sessions" => {
-            single("http/v4/sessions", "Sessions", "sessions")
-        }
-        _ => return None,
-    })
 }
 
 impl ModuleLoader for EsmLoader {

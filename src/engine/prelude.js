@@ -1,13 +1,12 @@
-// Runs once per worker Context. `native` is provided by engine/require.rs.
+// Runs once per Context. `native` is provided by engine/require.rs.
 // Builds CommonJS `require` on top of the native resolver, and the
-// per-request state (module cache, request attributes), reset the first
-// time a request uses it, so a script that uses neither pays for neither.
+// per-request module cache, reset the first time a request uses it, so a
+// script that never requires a file pays nothing for it.
 (function (native) {
   "use strict";
-  const builtins = native.modules;
+  const natives = Object.create(null); // native modules found so far, by name
   let stateOf = -1; // the request the state below belongs to
   let modules = null;
-  let attributes = null;
   let entryModule = null;
   const requires = new Map(); // one require function per folder
 
@@ -16,17 +15,25 @@
     if (request !== stateOf) {
       stateOf = request;
       modules = new Map();
-      attributes = null;
       entryModule = null;
     }
+  }
+
+  function builtin(name) {
+    let module = natives[name];
+    if (module === undefined) {
+      module = native.module(name);
+      if (module !== undefined) natives[name] = module;
+    }
+    return module;
   }
 
   function requireFrom(dirname) {
     let require = requires.get(dirname);
     if (require !== undefined) return require;
     require = function require(name) {
-      const builtin = builtins[name];
-      if (builtin !== undefined) return builtin;
+      const native_ = builtin(String(name));
+      if (native_ !== undefined) return native_;
       fresh();
       const found = native.resolve(String(name), dirname);
       if (found.entry) {
@@ -54,21 +61,8 @@
     return require;
   }
 
-  const request = builtins["http/v4/request"];
-  const attrs = () => {
-    fresh();
-    return attributes === null ? (attributes = new Map()) : attributes;
-  };
-  request.getAttribute = (name) => {
-    const value = attrs().get(String(name));
-    return value === undefined ? null : value;
-  };
-  request.setAttribute = (name, value) => { attrs().set(String(name), value); };
-  request.removeAttribute = (name) => { attrs().delete(String(name)); };
-  request.getAttributeNames = () => Array.from(attrs().keys());
-
   return {
-    modules: builtins,
+    native: builtin,
     requireFrom,
     // Runs an entry script that may use `module`, `exports` or `this`
     // (one that does not is called directly, without these objects).

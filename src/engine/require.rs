@@ -13,22 +13,20 @@ use boa_gc::{Finalize, Trace};
 
 use super::cache::Unit;
 use super::context::{host, Host};
+use crate::modules;
 use crate::scripts::router::Stamp;
 use crate::scripts::watch::Moment;
 
 const PRELUDE: &str = include_str!("prelude.js");
 
 /// Evaluates the prelude with the native half; returns its `__blimp` object.
-pub fn install_prelude(
-    modules: &[(JsString, JsObject)],
-    context: &mut Context,
-) -> JsResult<JsObject> {
-    let table = JsObject::with_null_proto();
-    for (name, module) in modules {
-        table.set(name.clone(), module.clone(), true, context)?;
-    }
+pub fn install_prelude(context: &mut Context) -> JsResult<JsObject> {
     let native = ObjectInitializer::new(context)
-        .property(js_string!("modules"), table, Attribute::all())
+        .function(
+            NativeFunction::from_fn_ptr(modules::registry::native_fn),
+            js_string!("module"),
+            1,
+        )
         .function(
             NativeFunction::from_fn_ptr(request),
             js_string!("request"),
@@ -70,15 +68,25 @@ fn js_path(path: &Path) -> JsValue {
 }
 
 /// The `require` of a script that only ever requires native modules by
-/// name: a lookup in Rust, where the prelude's `require` is a JavaScript
-/// call, which costs several times more. Anything else goes to `usual`.
-pub fn native_require(usual: JsObject, context: &mut Context) -> JsValue {
-    let (names, modules) = host(context).modules.borrow().iter().cloned().unzip();
-    let captures = NativeModules {
-        names,
-        modules,
+/// name (`names`): a lookup in Rust, where the prelude's `require` is a
+/// JavaScript call, which costs several times more. Anything else goes to
+/// `usual`.
+pub fn native_require(
+    names: &[String],
+    usual: JsObject,
+    context: &mut Context,
+) -> JsResult<JsValue> {
+    let mut found = NativeModules {
+        names: Vec::with_capacity(names.len()),
+        modules: Vec::with_capacity(names.len()),
         usual,
     };
+    for name in names {
+        if let Some(module) = modules::registry::require(name, context)? {
+            found.names.push(JsString::from(name.as_str()));
+            found.modules.push(module);
+        }
+    }
     let require = NativeFunction::from_copy_closure_with_captures(
         |_, args, native: &NativeModules, context| {
             if let Some(name) = args.first().and_then(JsValue::as_string) {
@@ -88,13 +96,13 @@ pub fn native_require(usual: JsObject, context: &mut Context) -> JsValue {
             }
             native.usual.call(&JsValue::undefined(), args, context)
         },
-        captures,
+        found,
     );
-    FunctionObjectBuilder::new(context.realm(), require)
+    Ok(FunctionObjectBuilder::new(context.realm(), require)
         .name(js_string!("require"))
         .length(1)
         .build()
-        .into()
+        .into())
 }
 
 #[derive(Trace, Finalize)]
@@ -128,7 +136,7 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
     let host = host(context);
     let not_found = || {
         JsNativeError::error().with_message(format!(
-            "Cannot find module '{name}' (require takes http/v4/* modules and paths like ./lib/x under the scripts root)"
+            "Cannot find module '{name}' (require takes Dirigible's modules, such as http/v4/response, and paths like ./lib/x under the scripts root)"
         ))
     };
     if !(name.starts_with("./") || name.starts_with("../")) {

@@ -172,6 +172,7 @@ impl Worker {
             sessions: sessions.clone(),
             store_failure: None,
             parameters: None,
+            attributes: Vec::new(),
         }));
         let failure = self.engine.run(scope.clone(), route.clone()).await;
         if scope.borrow().session.touched {

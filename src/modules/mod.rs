@@ -1,8 +1,10 @@
-//! The JavaScript modules scripts `require`. Each file builds one module
-//! object of native functions that translate between JS values and plain
-//! Rust (`server::`, `session::`).
+//! The JavaScript modules scripts `require` and `import`. Each file builds
+//! one module object of native functions that translate between JS values
+//! and plain Rust (`http::`, `session::`), and declares the names it
+//! answers to (`registry.rs`).
 
 pub mod console;
+pub mod registry;
 pub mod request;
 pub mod response;
 pub mod scope;
@@ -14,34 +16,17 @@ use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, NativeFunction};
 
+use registry::Native;
 use scope::in_request;
 
-/// Every name a native module answers to.
-pub const NAMES: [&str; 8] = [
-    "http/v4/response",
-    "http/v4/request",
-    "http/v4/session",
-    "http/v4/sessions",
-    "http/response",
-    "http/request",
-    "http/session",
-    "http/sessions",
+/// Every native module. Adding one is a file that declares its `MODULE`
+/// and a line here.
+const ALL: &[&Native] = &[
+    &request::MODULE,
+    &response::MODULE,
+    &session::MODULE,
+    &sessions::MODULE,
 ];
-
-/// Builds every module once per Context; returns them by each of their
-/// names (in the order of `NAMES`).
-pub fn install(context: &mut Context) -> JsResult<Vec<(JsString, JsObject)>> {
-    let response = response::build(context)?;
-    let request = request::build(context)?;
-    let session = session::build(context)?;
-    let sessions = sessions::build(context)?;
-    let modules = [response, request, session, sessions];
-    Ok(NAMES
-        .iter()
-        .zip(modules.iter().cycle())
-        .map(|(name, module)| (JsString::from(*name), module.clone()))
-        .collect())
-}
 
 /// A native method: `name`, its arity and its body.
 pub type Method = (

@@ -5,6 +5,7 @@ use boa_engine::object::builtins::JsUint8Array;
 use boa_engine::{Context, JsObject, JsResult, JsString, JsValue};
 use percent_encoding::percent_decode_str;
 
+use super::registry::Native;
 use super::response::locale_object;
 use super::scope::scope;
 use super::scope::Scope;
@@ -110,12 +111,24 @@ const METHODS: &[Method] = &[
         Ok(scope(c)?.borrow().request.peer.port().into())
     }),
     ("getLocale", 0, get_locale),
+    ("getAttribute", 1, get_attribute),
+    ("setAttribute", 2, set_attribute),
+    ("removeAttribute", 1, remove_attribute),
+    ("getAttributeNames", 0, get_attribute_names),
     ("getRemoteUser", 0, |_, _, _| Ok(JsValue::null())),
     ("getAuthType", 0, |_, _, _| Ok(JsValue::null())),
     ("isUserInRole", 1, |_, _, _| Ok(false.into())),
 ];
 
-pub fn build(context: &mut Context) -> JsResult<JsObject> {
+pub const MODULE: Native = Native {
+    namespace: "http",
+    name: "request",
+    aliases: &[],
+    exports: &["request", "Request"],
+    build,
+};
+
+fn build(context: &mut Context) -> JsResult<JsObject> {
     Ok(module_object(context, METHODS))
 }
 
@@ -322,4 +335,44 @@ fn get_locale(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsV
         Some(tag) => Ok(locale_object(&tag, context)),
         None => Ok(JsValue::null()),
     }
+}
+
+/// Request attributes: any value, for this request and the modules it requires.
+fn get_attribute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    let scope = scope(context)?;
+    let scope = scope.borrow();
+    let value = scope.attributes.iter().find(|(n, _)| *n == name);
+    Ok(value.map_or(JsValue::null(), |(_, v)| v.clone()))
+}
+
+fn set_attribute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    let value = args.get(1).cloned().unwrap_or_default();
+    let scope = scope(context)?;
+    let attributes = &mut scope.borrow_mut().attributes;
+    match attributes.iter_mut().find(|(n, _)| *n == name) {
+        Some(entry) => entry.1 = value,
+        None => attributes.push((name, value)),
+    }
+    Ok(JsValue::undefined())
+}
+
+fn remove_attribute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    scope(context)?
+        .borrow_mut()
+        .attributes
+        .retain(|(n, _)| *n != name);
+    Ok(JsValue::undefined())
+}
+
+fn get_attribute_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let names: Vec<String> = scope(context)?
+        .borrow()
+        .attributes
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    Ok(string_array(names, context))
 }

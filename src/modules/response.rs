@@ -8,6 +8,7 @@ use boa_engine::{
 use cookie::{Cookie, SameSite};
 use hyper::StatusCode;
 
+use super::registry::Native;
 use super::scope::scope;
 use super::{
     arg_string, define, module_object, object_of, string_array, string_or_null, values, Method,
@@ -90,7 +91,15 @@ const METHODS: &[Method] = &[
     ("getLocale", 0, get_locale),
 ];
 
-pub fn build(context: &mut Context) -> JsResult<JsObject> {
+pub const MODULE: Native = Native {
+    namespace: "http",
+    name: "response",
+    aliases: &[],
+    exports: &["response", "Response"],
+    build,
+};
+
+fn build(context: &mut Context) -> JsResult<JsObject> {
     let module = module_object(context, METHODS);
     for &(name, code) in STATUS_CONSTANTS {
         define(&module, name, code, context)?;

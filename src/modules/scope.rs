@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use boa_engine::{Context, JsNativeError, JsResult};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 
 use crate::http::request::RequestData;
 use crate::http::response::ResponseState;
@@ -21,6 +21,8 @@ pub struct Scope {
     pub store_failure: Option<String>,
     /// Query and form parameters, decoded on first use.
     pub parameters: Option<Vec<(String, String)>>,
+    /// `request.setAttribute` values, in the order they were first set.
+    pub attributes: Vec<(String, JsValue)>,
 }
 
 impl Scope {

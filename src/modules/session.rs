@@ -3,6 +3,7 @@
 
 use boa_engine::{Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue};
 
+use super::registry::Native;
 use super::scope::scope;
 use super::{arg_string, module_object, string_array, values, Method};
 use crate::session::{RequestSession, SessionError};
@@ -43,7 +44,15 @@ const METHODS: &[Method] = &[
     ("increment", 2, |t, a, c| increment(t, a, c, own)),
 ];
 
-pub fn build(context: &mut Context) -> JsResult<JsObject> {
+pub const MODULE: Native = Native {
+    namespace: "http",
+    name: "session",
+    aliases: &[],
+    exports: &["session", "Session"],
+    build,
+};
+
+fn build(context: &mut Context) -> JsResult<JsObject> {
     Ok(module_object(context, METHODS))
 }
 

@@ -3,6 +3,7 @@
 
 use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
 
+use super::registry::Native;
 use super::scope::scope;
 use super::session::{self, Failure, Op};
 use super::{arg_string, module_object, Method};
@@ -48,7 +49,15 @@ const FOREIGN: &[Method] = &[
     }),
 ];
 
-pub fn build(context: &mut Context) -> JsResult<JsObject> {
+pub const MODULE: Native = Native {
+    namespace: "http",
+    name: "sessions",
+    aliases: &[],
+    exports: &["sessions", "Sessions"],
+    build,
+};
+
+fn build(context: &mut Context) -> JsResult<JsObject> {
     let module = module_object(context, METHODS);
     let prototype = module_object(context, FOREIGN);
     module.define_property_or_throw(
@@ -75,13 +84,8 @@ fn get(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
     };
     // The request's own session is already locked by this request.
     if own == Some(id) {
-        let modules =
-            crate::engine::context::blimp_object(context)?.get(js_string!("modules"), context)?;
-        let module = modules
-            .as_object()
-            .map(|m| m.get(js_string!("http/v4/session"), context))
-            .transpose()?;
-        return Ok(module.unwrap_or_default());
+        let module = super::registry::require("http/session", context)?;
+        return Ok(module.map_or(JsValue::undefined(), JsValue::from));
     }
     let exists =
         wait(RequestSession::look(&sessions, id, |s| s.exists())).map_err(super::stopped)?;

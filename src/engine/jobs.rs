@@ -34,6 +34,8 @@ pub struct Jobs {
     /// By when they are due, then by the order they were set.
     timers: RefCell<BTreeMap<(Instant, u64), Timer>>,
     sequence: Cell<u64>,
+    /// A timer was set since `clear`: there may be some to cancel.
+    timers_set: Cell<bool>,
 }
 
 enum Micro {
@@ -66,7 +68,19 @@ impl Jobs {
         self.timers.borrow_mut().clear();
     }
 
+    /// Whether a timer was set since the last call.
+    pub fn timers_were_set(&self) -> bool {
+        self.timers_set.replace(false)
+    }
+
+    fn idle(&self) -> bool {
+        self.micro.borrow().is_empty()
+            && self.fresh.borrow().is_empty()
+            && self.timers.borrow().is_empty()
+    }
+
     fn add_timer(&self, due: Instant, timer: Timer) {
+        self.timers_set.set(true);
         let sequence = self.sequence.get() + 1;
         self.sequence.set(sequence);
         self.timers.borrow_mut().insert((due, sequence), timer);
@@ -127,6 +141,9 @@ impl Jobs {
     /// jobs, then due timers, then waits (in the fiber) for the next timer
     /// or host job. A promise that nothing will settle keeps nothing open.
     pub fn settle(self: &Rc<Self>, context: &mut Context) -> Result<(), Halt> {
+        if self.idle() {
+            return Ok(());
+        }
         let cell = RefCell::new(context);
         let mut running: Running<'_> = FuturesUnordered::new();
         loop {

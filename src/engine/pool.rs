@@ -40,8 +40,9 @@ pub struct Engine {
     idle: RefCell<Vec<Slot>>,
     /// Slots that exist, idle or busy.
     made: Rc<Cell<usize>>,
-    /// Rung when a slot goes back to `idle`.
+    /// Rung when a slot goes back to `idle` and someone waits for one.
     returned: tokio::sync::Notify,
+    waiting: Cell<usize>,
 }
 
 /// A context's fiber, and the mailbox through which it takes jobs.
@@ -80,6 +81,7 @@ impl Engine {
             idle: RefCell::default(),
             made: Rc::default(),
             returned: tokio::sync::Notify::new(),
+            waiting: Cell::new(0),
         }
     }
 
@@ -107,7 +109,9 @@ impl Engine {
         let failure = slot.mailbox.done.borrow_mut().take().flatten();
         slot.fiber.state().reset();
         self.idle.borrow_mut().push(slot);
-        self.returned.notify_one();
+        if self.waiting.get() > 0 {
+            self.returned.notify_one();
+        }
         failure
     }
 
@@ -120,11 +124,10 @@ impl Engine {
             if self.made.get() < self.settings.contexts {
                 return self.make();
             }
-            let returned = self.returned.notified();
-            if tokio::time::timeout_at(deadline.into(), returned)
-                .await
-                .is_err()
-            {
+            self.waiting.set(self.waiting.get() + 1);
+            let returned = tokio::time::timeout_at(deadline.into(), self.returned.notified()).await;
+            self.waiting.set(self.waiting.get() - 1);
+            if returned.is_err() {
                 return Err(Failure::Busy);
             }
         }

@@ -34,7 +34,9 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
         }
     };
     let context = &mut runtime.context;
-    web::clear_timers(context);
+    if runtime.jobs.timers_were_set() {
+        web::clear_timers(context);
+    }
     runtime.jobs.clear();
     scope::enter(context, None);
     // A wait cut short stops the script without the meter knowing why.

@@ -17,14 +17,14 @@ use crate::http::response::Start;
 pub type HttpResponse = Response<LoggedBody>;
 
 /// What the access log says of a request.
-pub struct Record {
+struct Record {
     method: Method,
     path: String,
     began: Instant,
 }
 
 impl Record {
-    pub fn new(method: &Method, path: &str, began: Instant) -> Self {
+    fn new(method: &Method, path: &str, began: Instant) -> Self {
         Record {
             method: method.clone(),
             path: path.to_string(),
@@ -35,19 +35,23 @@ impl Record {
 
 /// A request on its way to its one response.
 pub struct Exit {
-    record: Record,
+    /// None when the access log is off (its path is then never copied).
+    record: Option<Record>,
 }
 
 impl Exit {
-    pub fn new(record: Record) -> Self {
-        Exit { record }
+    pub fn new(method: &Method, path: &str, began: Instant) -> Self {
+        let logged = tracing::enabled!(target: "access", tracing::Level::INFO);
+        Exit {
+            record: logged.then(|| Record::new(method, path, began)),
+        }
     }
 
     /// The response a script (or the finish) started.
     pub fn respond(self, start: Start) -> HttpResponse {
         let mut response = Response::new(LoggedBody {
             inner: start.body,
-            record: Some(self.record),
+            record: self.record,
             status: start.status,
             sent: 0,
         });

@@ -30,8 +30,8 @@ use crate::modules::scope::Scope;
 use crate::scripts::router::{Route, RouteError, Router, Stamp};
 use crate::scripts::watch::Moment;
 use crate::session::{cookie, RequestSession, Sessions};
+use exit::Exit;
 pub use exit::{error_body, HttpResponse};
-use exit::{Exit, Record};
 
 /// What all worker threads share.
 pub struct Shared {
@@ -76,7 +76,7 @@ impl Worker {
     pub async fn serve(self: Rc<Self>, req: Request<Incoming>, peers: Peers) -> HttpResponse {
         let began = Instant::now();
         let (parts, body) = req.into_parts();
-        let exit = Exit::new(Record::new(&parts.method, parts.uri.path(), began));
+        let exit = Exit::new(&parts.method, parts.uri.path(), began);
         let config = &self.shared.config;
         if self.in_flight.get() >= config.max_pending {
             return exit.saturated();
@@ -111,22 +111,46 @@ impl Worker {
             }
         };
         let request = request_data(config, parts, body, (route, tree), peers, began);
-        self.run(request, exit).await
+        let started = Started::default();
+        let scope = self.scope(request, started.clone());
+        self.run(scope, started, exit).await
+    }
+
+    /// What the script will work on: the request, its response to be, its
+    /// session (not loaded yet). On the heap at once: it is large, and
+    /// moving it from future to future costs.
+    fn scope(&self, request: RequestData, started: Started) -> Rc<RefCell<Scope>> {
+        let sessions = &self.shared.sessions;
+        let cookies = request.headers.get_all(hyper::header::COOKIE);
+        let incoming = cookie::incoming_id(
+            cookies.iter().filter_map(|v| v.to_str().ok()),
+            &sessions.settings.cookie_name,
+        );
+        let session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
+        Rc::new(RefCell::new(Scope {
+            response: ResponseState::new(started, request.method == Method::HEAD),
+            request,
+            session,
+            sessions: sessions.clone(),
+            store_failure: None,
+            parameters: None,
+            attributes: Vec::new(),
+        }))
     }
 
     /// Runs the request's script. The script runs right here, in this
     /// connection's task; when it commits its response early (flush,
     /// close), the response goes out and the rest of the script runs on as
     /// a task of its own.
-    async fn run(self: Rc<Self>, request: RequestData, exit: Exit) -> HttpResponse {
-        let started = Started::default();
+    async fn run(
+        self: Rc<Self>,
+        scope: Rc<RefCell<Scope>>,
+        started: Started,
+        exit: Exit,
+    ) -> HttpResponse {
         let counted = InFlight::new(&self.in_flight);
         // Boxed: the request's future is large.
-        let mut script = Some(Box::pin(self.clone().script(
-            request,
-            started.clone(),
-            counted,
-        )));
+        let mut script = Some(Box::pin(self.clone().script(scope, counted)));
         let start = poll_fn(|cx| {
             let running = script.as_mut().expect("polled after the end");
             if running.as_mut().poll(cx).is_ready() {
@@ -152,28 +176,17 @@ impl Worker {
     }
 
     /// Loads the session, runs the script and finishes the exchange; the
-    /// response is handed over in `started` as soon as it starts.
-    async fn script(self: Rc<Self>, request: RequestData, started: Started, _: InFlight) {
-        let sessions = &self.shared.sessions;
-        let cookies = request.headers.get_all(hyper::header::COOKIE);
-        let incoming = cookie::incoming_id(
-            cookies.iter().filter_map(|v| v.to_str().ok()),
-            &sessions.settings.cookie_name,
-        );
-        let mut session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
-        if incoming.is_some() && self.uses_session(&request.route) {
-            session.preload().await;
+    /// response is handed over (through the scope's `Started`) as soon as
+    /// it starts.
+    async fn script(self: Rc<Self>, scope: Rc<RefCell<Scope>>, _: InFlight) {
+        let route = scope.borrow().request.route.clone();
+        if self.uses_session(&route) {
+            let load = scope.borrow_mut().session.load();
+            if let Some(load) = load {
+                let loaded = load.await;
+                scope.borrow_mut().session.loaded(loaded);
+            }
         }
-        let route = request.route.clone();
-        let scope = Rc::new(RefCell::new(Scope {
-            response: ResponseState::new(started, request.method == Method::HEAD),
-            request,
-            session,
-            sessions: sessions.clone(),
-            store_failure: None,
-            parameters: None,
-            attributes: Vec::new(),
-        }));
         let failure = self.engine.run(scope.clone(), route.clone()).await;
         if scope.borrow().session.touched {
             // Learned for scripts that reach the session indirectly.

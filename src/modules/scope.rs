@@ -59,11 +59,11 @@ pub struct Current(RefCell<Option<Rc<RefCell<Scope>>>>);
 
 /// Makes `scope` the one the modules of `context` reach (None: between requests).
 pub fn enter(context: &mut Context, scope: Option<Rc<RefCell<Scope>>>) {
-    if context.get_data::<Current>().is_none() {
-        context.insert_data(Current::default());
-    }
-    if let Some(current) = context.get_data::<Current>() {
-        *current.0.borrow_mut() = scope;
+    match context.get_data::<Current>() {
+        Some(current) => *current.0.borrow_mut() = scope,
+        None => {
+            context.insert_data(Current(RefCell::new(scope)));
+        }
     }
 }
 

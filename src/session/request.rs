@@ -110,13 +110,6 @@ impl RequestSession {
         self.incoming
     }
 
-    /// Loads ahead of the script, without blocking the thread.
-    pub async fn preload(&mut self) {
-        if let Some(load) = self.load() {
-            self.loaded(load.await);
-        }
-    }
-
     /// What locks and loads the session, when the request has one that is
     /// not loaded yet: await it, then hand the result to `loaded`. Every
     /// operation below needs the session loaded first.

@@ -35,6 +35,21 @@ pub struct Config {
     #[arg(long, default_value = "10M", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: u64,
 
+    /// Longest wait for the next bytes of a request body; then 408.
+    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
+    pub body_timeout: Duration,
+
+    /// Request body bytes all requests together may hold in memory; a body
+    /// that finds no room within a second gets 503 with Retry-After.
+    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body_memory: u64,
+
+    /// Response bytes a script may buffer before the response is sent
+    /// (committed), and queue for a client that reads slowly before its
+    /// `flush()` waits.
+    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
+    pub response_buffer: u64,
+
     /// Development mode: error responses include the JavaScript stack.
     #[arg(long)]
     pub dev: bool,

@@ -11,8 +11,8 @@ use hyper::body::{Body, Frame, SizeHint};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Response, StatusCode};
 
-use crate::http::body::{Cut, ResponseBody};
 use crate::http::response::Start;
+use crate::http::response_body::{Cut, ResponseBody};
 
 pub type HttpResponse = Response<LoggedBody>;
 

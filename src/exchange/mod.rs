@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Method, Request, StatusCode};
@@ -25,6 +23,7 @@ use crate::engine::failure::Failure;
 use crate::engine::limits::MemoryLimits;
 use crate::engine::{Engine, Settings};
 use crate::http::request::RequestData;
+use crate::http::request_body::{BodyLimits, RequestBody};
 use crate::http::response::{ResponseState, Started};
 use crate::modules::scope::Scope;
 use crate::scripts::router::{Route, RouteError, Router, Stamp};
@@ -39,6 +38,20 @@ pub struct Shared {
     /// Canonical scripts root.
     pub root: PathBuf,
     pub sessions: Arc<Sessions>,
+    pub body_limits: BodyLimits,
+}
+
+impl Shared {
+    pub fn new(config: Config, root: PathBuf, sessions: Arc<Sessions>) -> Self {
+        let body_limits =
+            BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
+        Shared {
+            config,
+            root,
+            sessions,
+            body_limits,
+        }
+    }
 }
 
 /// The connections' side of a worker thread: everything a request needs
@@ -97,18 +110,15 @@ impl Worker {
             .headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        let too_large = || format!("request body larger than {max_body} bytes (--max-body)");
         if declared.is_some_and(|n| n > max_body) {
-            return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &too_large());
+            let message = format!("request body larger than {max_body} bytes (--max-body)");
+            return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &message);
         }
-        let body = match Limited::new(body, max_body as usize).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-                return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &too_large())
-            }
-            Err(_) => {
-                return exit.error(StatusCode::BAD_REQUEST, "could not read the request body")
-            }
+        // Read when the script asks for it, not before.
+        let body = RequestBody::Unread {
+            incoming: body,
+            limits: self.shared.body_limits.clone(),
+            declared,
         };
         let request = request_data(config, parts, body, (route, tree), peers, began);
         let started = Started::default();
@@ -128,11 +138,15 @@ impl Worker {
         );
         let session = RequestSession::new(sessions.clone(), incoming, request.is_secure());
         Rc::new(RefCell::new(Scope {
-            response: ResponseState::new(started, request.method == Method::HEAD),
+            response: ResponseState::new(
+                started,
+                request.method == Method::HEAD,
+                self.shared.config.response_buffer as usize,
+            ),
             request,
             session,
             sessions: sessions.clone(),
-            store_failure: None,
+            fault: None,
             parameters: None,
             attributes: Vec::new(),
         }))
@@ -245,12 +259,7 @@ impl Worker {
                 }
                 Err(err) => {
                     tracing::error!("{relative}: session not saved: {err}");
-                    self.error(
-                        response,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        err.to_string(),
-                        None,
-                    );
+                    self.error(response, StatusCode::SERVICE_UNAVAILABLE, err.to_string());
                 }
             }
         }
@@ -268,8 +277,8 @@ impl Worker {
     fn fail(&self, scope: &mut Scope, failure: Failure) -> bool {
         scope.session.abandon();
         let (response, relative) = (&mut scope.response, &scope.request.route.relative);
-        let (status, message) = match (&scope.store_failure, &failure) {
-            (Some(store), _) => (StatusCode::SERVICE_UNAVAILABLE, store.clone()),
+        let (status, message) = match (&scope.fault, &failure) {
+            (Some((status, message)), _) => (*status, message.clone()),
             (None, Failure::Threw { .. }) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, failure.describe())
             }
@@ -289,19 +298,17 @@ impl Worker {
             None => tracing::error!("{relative}: {message}{cut}"),
         }
         if !response.is_committed() {
-            self.error(response, status, message, stack);
+            // Full, not broken: the client may come back.
+            let retry = matches!(failure, Failure::Busy) || message.contains("retry shortly");
+            let extra = if retry { &retry_after()[..] } else { &[] };
+            let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
+            response.replace(status, "application/json", body, extra);
         }
         response.is_committed()
     }
 
-    fn error(
-        &self,
-        response: &mut ResponseState,
-        status: StatusCode,
-        message: String,
-        stack: Option<&str>,
-    ) {
-        let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
+    fn error(&self, response: &mut ResponseState, status: StatusCode, message: String) {
+        let body = error_body(status, &message, None);
         response.replace(status, "application/json", body, &[]);
     }
 }
@@ -338,7 +345,7 @@ impl Drop for InFlight {
 fn request_data(
     config: &Config,
     parts: hyper::http::request::Parts,
-    body: Bytes,
+    body: RequestBody,
     (route, tree): (Rc<Route>, Moment),
     peers: Peers,
     received: Instant,

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 
+use super::request_body::RequestBody;
 use crate::scripts::router::Route;
 use crate::scripts::watch::Moment;
 
@@ -16,7 +16,7 @@ pub struct RequestData {
     pub uri: hyper::Uri,
     pub version: &'static str,
     pub headers: HeaderMap,
-    pub body: Bytes,
+    pub body: RequestBody,
     pub route: Rc<Route>,
     /// The scripts folder as it was when the request was routed.
     pub tree: Moment,

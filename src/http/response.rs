@@ -1,19 +1,18 @@
 //! The response a script builds: status, headers and a buffer, committed
 //! (head sent) at the first flush, streamed after that. Plain data; the
-//! `http/v4/response` module drives it.
+//! `http/v4/response` module drives it. At most `buffer_limit` bytes wait
+//! in the buffer (past it, the response commits, as a servlet's does when
+//! its buffer fills) and at most as many in the pipe to the client.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
-use std::cell::Cell;
-use std::rc::Rc;
 
-use tokio::sync::mpsc;
-
-use super::body::{Cut, ResponseBody};
+use super::response_body::{Cut, Pipe, ResponseBody};
 
 pub const DEFAULT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
@@ -41,9 +40,10 @@ pub struct ResponseState {
     buffer: BytesMut,
     head_only: bool,
     started: Started,
-    stream: Option<mpsc::UnboundedSender<Result<Bytes, Cut>>>,
-    /// Chunks sent but not yet taken by the connection (once streaming).
-    queued: Option<Arc<AtomicUsize>>,
+    /// To the connection, once committed.
+    stream: Option<Rc<Pipe>>,
+    /// Bytes the buffer, and the pipe, may hold (`--response-buffer`).
+    buffer_limit: usize,
     committed: bool,
     closed: bool,
     declared_length: Option<u64>,
@@ -51,7 +51,7 @@ pub struct ResponseState {
 }
 
 impl ResponseState {
-    pub fn new(started: Started, head_only: bool) -> Self {
+    pub fn new(started: Started, head_only: bool, buffer_limit: usize) -> Self {
         ResponseState {
             status: 200,
             headers: HeaderMap::new(),
@@ -59,7 +59,7 @@ impl ResponseState {
             head_only,
             started,
             stream: None,
-            queued: None,
+            buffer_limit,
             committed: false,
             closed: false,
             declared_length: None,
@@ -75,8 +75,21 @@ impl ResponseState {
         self.closed
     }
 
-    pub fn bytes_sent(&self) -> u64 {
-        self.sent
+    /// More is buffered than the buffer may hold: time to flush.
+    pub fn is_full(&self) -> bool {
+        self.buffer.len() > self.buffer_limit
+    }
+
+    /// Resolves when the pipe to the client has room again; `None` when it
+    /// has room now. Check `client_gone` after.
+    pub fn room(&self) -> Option<impl Future<Output = ()> + 'static> {
+        let pipe = self.stream.as_ref()?;
+        (pipe.queued() > self.buffer_limit).then(|| pipe.clone().room(self.buffer_limit))
+    }
+
+    /// The connection dropped the response (its client went away).
+    pub fn client_gone(&self) -> bool {
+        self.stream.as_ref().is_some_and(|pipe| pipe.is_gone())
     }
 
     pub fn status(&self) -> u16 {
@@ -164,14 +177,12 @@ impl ResponseState {
         if self.committed {
             return;
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.stream = Some(tx);
+        let (pipe, body) = Pipe::new();
+        self.stream = Some(pipe);
         let headers = self.final_headers(set_cookie);
         // The script runs on and may still read the headers it set.
         self.headers = headers.clone();
-        let queued = Arc::new(AtomicUsize::new(0));
-        self.queued = Some(queued.clone());
-        self.send_start(headers, ResponseBody::Stream(rx, queued));
+        self.send_start(headers, body);
     }
 
     /// Sends what is buffered (committing first if needed: see `commit`).
@@ -183,10 +194,7 @@ impl ResponseState {
         self.sent += chunk.len() as u64;
         if let Some(stream) = &self.stream {
             if !chunk.is_empty() && !self.head_only {
-                if let Some(queued) = &self.queued {
-                    queued.fetch_add(1, Ordering::Relaxed);
-                }
-                let _ = stream.send(Ok(chunk));
+                stream.send(Ok(chunk));
             }
         }
     }
@@ -202,7 +210,10 @@ impl ResponseState {
             self.sent = body.len() as u64;
             let mut headers = self.final_headers(set_cookie);
             let body = if self.length_mismatch() {
-                ResponseBody::Stream(cut_stream(body), Arc::default())
+                let (pipe, stream) = Pipe::new();
+                pipe.send(Ok(body));
+                pipe.send(Err(Cut));
+                stream
             } else {
                 // hyper sets Content-Length from a whole body; a HEAD
                 // response has none, so it gets the length it would have.
@@ -218,18 +229,20 @@ impl ResponseState {
                 self.cut();
             }
         }
-        self.stream = None;
+        if let Some(stream) = self.stream.take() {
+            stream.end();
+        }
         self.closed = true;
     }
 
     /// Resolves once the connection has taken every flushed chunk (or 2 s
     /// passed): a `cut` after it still lets the client get all of them.
-    pub fn drained(&self) -> impl std::future::Future<Output = ()> + 'static {
-        let queued = self.queued.clone().unwrap_or_default();
+    pub fn drained(&self) -> impl Future<Output = ()> + 'static {
+        let pipe = self.stream.clone();
         async move {
-            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-            while queued.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < until {
-                tokio::task::yield_now().await;
+            if let Some(pipe) = pipe {
+                let drained = pipe.room(0);
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drained).await;
             }
             tokio::task::yield_now().await;
         }
@@ -238,7 +251,7 @@ impl ResponseState {
     /// Ends a committed response abruptly: the client sees it incomplete.
     pub fn cut(&mut self) {
         if let Some(stream) = self.stream.take() {
-            let _ = stream.send(Err(Cut));
+            stream.send(Err(Cut));
         }
         self.closed = true;
     }
@@ -318,13 +331,6 @@ impl ResponseState {
         }
         !self.committed
     }
-}
-
-fn cut_stream(body: Bytes) -> mpsc::UnboundedReceiver<Result<Bytes, Cut>> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let _ = tx.send(Ok(body));
-    let _ = tx.send(Err(Cut));
-    rx
 }
 
 /// Validates a header a script wants to set: no injection through names or values.

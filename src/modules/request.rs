@@ -2,7 +2,8 @@
 //! by the prelude (they hold JavaScript values).
 
 use boa_engine::object::builtins::JsUint8Array;
-use boa_engine::{Context, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
 use super::registry::Native;
@@ -55,9 +56,8 @@ const METHODS: &[Method] = &[
     ("getHeaderNames", 0, get_header_names),
     ("getCookies", 0, get_cookies),
     ("getText", 0, |_, _, c| {
-        text(c, |e| {
-            Some(String::from_utf8_lossy(&e.request.body).into_owned())
-        })
+        let body = body(c)?;
+        Ok(JsString::from(String::from_utf8_lossy(&body).as_ref()).into())
     }),
     ("getJSON", 0, get_json),
     ("json", 0, get_json),
@@ -148,27 +148,53 @@ fn request_url(e: &Scope) -> String {
     format!("{}://{}{}", e.request.scheme, host, e.request.path())
 }
 
+/// The request body, read now if it was not yet (the script's fiber waits
+/// for it). A body that cannot be read (too large, stalled) is an Error,
+/// and the request ends with its status if the script does not catch it.
+fn body(context: &mut Context) -> JsResult<Bytes> {
+    let scope = scope(context)?;
+    let reading = scope.borrow_mut().request.body.start();
+    if let Some(reading) = reading {
+        let read = crate::fiber::wait(reading).map_err(super::stopped)?;
+        scope.borrow_mut().request.body.finish(read);
+    }
+    let read = scope.borrow().request.body.bytes();
+    match read {
+        Some(Ok(bytes)) => Ok(bytes),
+        Some(Err(error)) => {
+            scope.borrow_mut().fault = Some((error.status, error.message.clone()));
+            Err(JsNativeError::error().with_message(error.message).into())
+        }
+        None => Err(JsNativeError::error()
+            .with_message("the request body is being read")
+            .into()),
+    }
+}
+
 /// Query string, then a urlencoded form body, decoded as browsers encode.
 fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
-    let scope = scope(context)?;
-    let mut scope = scope.borrow_mut();
-    if scope.parameters.is_none() {
-        let mut list = Vec::new();
+    if let Some(known) = scope(context)?.borrow().parameters.clone() {
+        return Ok(known);
+    }
+    let mut list = Vec::new();
+    let is_form = {
+        let scope = scope(context)?;
+        let scope = scope.borrow();
         if let Some(query) = scope.request.query() {
             decode_form(query, &mut list);
         }
-        let is_form = scope.request.header("content-type").is_some_and(|t| {
+        scope.request.header("content-type").is_some_and(|t| {
             t.trim()
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
-        });
-        if is_form {
-            let body = String::from_utf8_lossy(&scope.request.body).into_owned();
-            decode_form(&body, &mut list);
-        }
-        scope.parameters = Some(list);
+        })
+    };
+    if is_form {
+        let body = body(context)?;
+        decode_form(&String::from_utf8_lossy(&body), &mut list);
     }
-    Ok(scope.parameters.clone().unwrap_or_default())
+    scope(context)?.borrow_mut().parameters = Some(list.clone());
+    Ok(list)
 }
 
 fn decode_form(text: &str, into: &mut Vec<(String, String)>) {
@@ -298,8 +324,7 @@ fn get_cookies(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<Js
 }
 
 fn get_json(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let parsed: Option<serde_json::Value> =
-        serde_json::from_slice(&scope(context)?.borrow().request.body).ok();
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body(context)?).ok();
     match parsed {
         Some(value) => JsValue::from_json(&value, context),
         None => Ok(JsValue::null()),
@@ -307,7 +332,7 @@ fn get_json(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsVal
 }
 
 fn get_bytes(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let body = scope(context)?.borrow().request.body.clone();
+    let body = body(context)?;
     Ok(JsUint8Array::from_iter(body.iter().copied(), context)?.into())
 }
 

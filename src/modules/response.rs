@@ -9,7 +9,10 @@ use cookie::{Cookie, SameSite};
 use hyper::StatusCode;
 
 use super::registry::Native;
-use super::scope::scope;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::scope::{scope, Scope};
 use super::{
     arg_string, define, module_object, object_of, string_array, string_or_null, values, Method,
 };
@@ -134,10 +137,9 @@ fn text_of(args: &[JsValue], context: &mut Context) -> JsResult<Option<JsString>
 
 fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     if let Some(text) = text_of(args, context)? {
-        scope(context)?
-            .borrow_mut()
-            .response
-            .append(&values::utf8_of(&text));
+        let scope = scope(context)?;
+        scope.borrow_mut().response.append(&values::utf8_of(&text));
+        when_full(&scope)?;
     }
     undefined()
 }
@@ -145,18 +147,47 @@ fn print(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
 fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let text = text_of(args, context)?;
     let scope = scope(context)?;
-    let response = &mut scope.borrow_mut().response;
-    if let Some(text) = text {
-        response.append(&values::utf8_of(&text));
+    {
+        let response = &mut scope.borrow_mut().response;
+        if let Some(text) = text {
+            response.append(&values::utf8_of(&text));
+        }
+        response.append(b"\n");
     }
-    response.append(b"\n");
+    when_full(&scope)?;
     undefined()
 }
 
 fn write(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let bytes = bytes_of(args.first().cloned().unwrap_or_default(), context)?;
-    scope(context)?.borrow_mut().response.append(&bytes);
+    let scope = scope(context)?;
+    scope.borrow_mut().response.append(&bytes);
+    when_full(&scope)?;
     undefined()
+}
+
+/// A full buffer is sent (the response commits), as a servlet's is.
+fn when_full(scope: &Rc<RefCell<Scope>>) -> JsResult<()> {
+    if scope.borrow().response.is_full() {
+        send(scope)?;
+    }
+    Ok(())
+}
+
+/// Sends what is buffered; while the client has not taken what came
+/// before, waits (the script's fiber, under its timeout).
+fn send(scope: &Rc<RefCell<Scope>>) -> JsResult<()> {
+    scope.borrow_mut().flush();
+    let room = scope.borrow().response.room();
+    if let Some(room) = room {
+        crate::fiber::wait(room).map_err(super::stopped)?;
+    }
+    if scope.borrow().response.client_gone() {
+        return Err(JsNativeError::error()
+            .with_message("the client closed the connection")
+            .into());
+    }
+    Ok(())
 }
 
 /// Bytes from a Uint8Array, an ArrayBuffer, or an array of numbers 0–255
@@ -199,19 +230,21 @@ fn bytes_of(value: JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
 
 fn json(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let text = values::stringify(&args.first().cloned().unwrap_or_default(), context)?;
-    let scope = scope(context)?;
-    let mut scope = scope.borrow_mut();
+    let scope_of = scope(context)?;
+    let mut scope = scope_of.borrow_mut();
     if !scope.response.is_committed() {
         let _ = scope
             .response
             .set_header("content-type", "application/json", false);
     }
     scope.response.append(text.unwrap_or_default().as_bytes());
+    drop(scope);
+    when_full(&scope_of)?;
     undefined()
 }
 
 fn flush(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    scope(context)?.borrow_mut().flush();
+    send(&scope(context)?)?;
     undefined()
 }
 

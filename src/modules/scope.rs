@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use boa_engine::{Context, JsNativeError, JsResult, JsValue};
+use hyper::StatusCode;
 
 use crate::http::request::RequestData;
 use crate::http::response::ResponseState;
@@ -17,8 +18,9 @@ pub struct Scope {
     pub response: ResponseState,
     pub session: RequestSession,
     pub sessions: Arc<Sessions>,
-    /// Set when the session store failed the script: the request ends in 503.
-    pub store_failure: Option<String>,
+    /// A fault outside the script (the session store, the request body)
+    /// that decides the status when the script then fails.
+    pub fault: Option<(StatusCode, String)>,
     /// Query and form parameters, decoded on first use.
     pub parameters: Option<Vec<(String, String)>>,
     /// `request.setAttribute` values, in the order they were first set.
@@ -48,7 +50,7 @@ impl Scope {
     /// Remembers a store failure so the request can end in 503.
     pub fn note(&mut self, error: &SessionError) {
         if error.is_unavailable() {
-            self.store_failure = Some(error.to_string());
+            self.fault = Some((StatusCode::SERVICE_UNAVAILABLE, error.to_string()));
         }
     }
 }

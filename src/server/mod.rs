@@ -47,11 +47,7 @@ impl Server {
         let addr = listeners[0]
             .local_addr()
             .map_err(|e| StartError::Listen(config.host.clone(), e))?;
-        let shared = Arc::new(Shared {
-            config,
-            root,
-            sessions,
-        });
+        let shared = Arc::new(Shared::new(config, root, sessions));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let threads = listeners
             .into_iter()

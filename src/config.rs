@@ -75,6 +75,19 @@ pub struct Config {
     #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub max_memory: Option<u64>,
 
+    /// A PEM file of certificates `fetch` and `http/client` trust besides the usual roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Largest response `fetch` and `http/client` accept from another server.
+    #[arg(long, default_value = "16M", value_parser = parse_size, value_name = "SIZE")]
+    pub fetch_max_response: u64,
+
+    /// Refuse requests from scripts to loopback, private and link-local
+    /// addresses (for scripts that fetch URLs their users give).
+    #[arg(long)]
+    pub fetch_deny_private: bool,
+
     /// Where sessions live: `memory`, `sqlite:PATH` or `redis://HOST:PORT[/DB]`.
     #[arg(long, default_value = "sqlite:blimp-sessions.db", value_name = "STORE")]
     pub session_store: String,

@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod fiber;
 pub mod http;
 pub mod modules;
+pub mod outbound;
 pub mod scripts;
 pub mod server;
 pub mod session;

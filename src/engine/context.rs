@@ -17,6 +17,7 @@ use super::regexp_replace;
 use super::require::{self, Resolved};
 use super::web;
 use crate::modules;
+use crate::outbound::Outbound;
 
 /// Nested calls a script may make before a RangeError.
 const RECURSION_LIMIT: usize = 4_000;
@@ -44,7 +45,12 @@ pub struct JsRuntime {
 impl JsRuntime {
     /// A context for the fiber whose native stack ends at `stack_floor`
     /// (nested built-ins past it throw a RangeError instead of overflowing).
-    pub fn new(root: PathBuf, hooks: Rc<Hooks>, stack_floor: usize) -> JsResult<Self> {
+    pub fn new(
+        root: PathBuf,
+        hooks: Rc<Hooks>,
+        outbound: Rc<Outbound>,
+        stack_floor: usize,
+    ) -> JsResult<Self> {
         let jobs = Rc::new(Jobs::default());
         let loader = Rc::new(EsmLoader::new(root.clone()));
         let mut context = Context::builder()
@@ -66,7 +72,7 @@ impl JsRuntime {
         context.insert_data(host.clone());
 
         regexp_replace::install(&mut context)?;
-        web::install(&mut context)?;
+        web::install(&mut context, outbound)?;
         modules::console::install(&mut context)?;
         let blimp = require::install_prelude(&mut context)?;
         context.register_global_property(

@@ -13,7 +13,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use boa_engine::job::{
-    GenericJob, IntervalJob, Job, JobExecutor, NativeAsyncJob, PromiseJob, TimeoutJob,
+    GenericJob, IntervalJob, Job, JobExecutor, NativeAsyncJob, NativeJob, PromiseJob, TimeoutJob,
 };
 use boa_engine::{Context, JsResult, JsValue};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -23,6 +23,19 @@ use crate::fiber::{self, Stop};
 enum Timer {
     Once(TimeoutJob),
     Every(IntervalJob, Duration),
+    /// Fires if the request still runs then, but does not keep it running
+    /// (`AbortSignal.timeout`).
+    Weak(NativeJob, Rc<Cell<bool>>),
+}
+
+impl Timer {
+    fn cancelled(&self) -> bool {
+        match self {
+            Timer::Once(job) => job.cancelled(),
+            Timer::Every(job, _) => job.cancelled(),
+            Timer::Weak(_, cancelled) => cancelled.get(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -98,20 +111,32 @@ impl Jobs {
         }
     }
 
+    /// A timer that does not keep the request running; the returned flag
+    /// cancels it.
+    pub fn add_weak_timer(&self, after: Duration, job: NativeJob) -> Rc<Cell<bool>> {
+        let cancelled = Rc::new(Cell::new(false));
+        self.add_timer(Instant::now() + after, Timer::Weak(job, cancelled.clone()));
+        cancelled
+    }
+
     /// The earliest live timer, dropping cancelled ones.
     fn next_due(&self) -> Option<Instant> {
         let mut timers = self.timers.borrow_mut();
         while let Some(entry) = timers.first_entry() {
-            let cancelled = match entry.get() {
-                Timer::Once(job) => job.cancelled(),
-                Timer::Every(job, _) => job.cancelled(),
-            };
-            if !cancelled {
+            if !entry.get().cancelled() {
                 return Some(entry.key().0);
             }
             entry.remove();
         }
         None
+    }
+
+    /// Whether a live timer keeps the request running.
+    fn strong_timers(&self) -> bool {
+        self.timers
+            .borrow()
+            .values()
+            .any(|timer| !matches!(timer, Timer::Weak(..)) && !timer.cancelled())
     }
 
     /// Runs the first timer if it is due; true when one ran.
@@ -131,6 +156,11 @@ impl Jobs {
                 job.call(context)?;
                 if !job.cancelled() {
                     self.add_timer(Instant::now() + every, Timer::Every(job, every));
+                }
+            }
+            Timer::Weak(job, cancelled) => {
+                if !cancelled.get() {
+                    job.call(context)?;
                 }
             }
         }
@@ -155,10 +185,10 @@ impl Jobs {
             if self.run_due_timer(&mut cell.borrow_mut())? {
                 continue;
             }
-            let due = self.next_due();
-            if running.is_empty() && due.is_none() {
+            if running.is_empty() && !self.strong_timers() {
                 return Ok(());
             }
+            let due = self.next_due();
             let mut sleep = due.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
             let woke = fiber::wait(poll_fn(|cx| {
                 if !running.is_empty() {

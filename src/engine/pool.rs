@@ -15,6 +15,7 @@ use super::limits::{Hooks, MemoryLimits, Meter, Metered};
 use super::run;
 use crate::fiber::{self, Fiber};
 use crate::modules::scope::{self, Scope};
+use crate::outbound::Outbound;
 use crate::scripts::router::Route;
 
 /// The native stack of each fiber: deep native recursion ends in a
@@ -31,12 +32,14 @@ pub struct Settings {
     /// Contexts (scripts in flight) per worker thread.
     pub contexts: usize,
     pub memory: MemoryLimits,
+    pub outbound: crate::outbound::Settings,
 }
 
 /// One worker thread's JavaScript. Not `Send`.
 pub struct Engine {
     settings: Rc<Settings>,
     hooks: Rc<Hooks>,
+    outbound: Rc<Outbound>,
     idle: RefCell<Vec<Slot>>,
     /// Slots that exist, idle or busy.
     made: Rc<Cell<usize>>,
@@ -71,9 +74,12 @@ struct Job {
 }
 
 impl Engine {
-    pub fn new(settings: Settings) -> Self {
+    /// An engine for this thread; fails when `--ca-file` cannot be read.
+    pub fn new(settings: Settings) -> Result<Self, String> {
         regress::set_interrupt_hook(super::limits::regex_tick);
-        Engine {
+        let outbound = Rc::new(Outbound::new(settings.outbound.clone())?);
+        Ok(Engine {
+            outbound,
             hooks: Rc::new(Hooks {
                 limits: settings.memory,
             }),
@@ -82,7 +88,7 @@ impl Engine {
             made: Rc::default(),
             returned: tokio::sync::Notify::new(),
             waiting: Cell::new(0),
-        }
+        })
     }
 
     /// Runs `route`'s script for `scope`, in a context of its own, until
@@ -135,7 +141,12 @@ impl Engine {
 
     fn make(&self) -> Result<Slot, Failure> {
         let mailbox = Rc::new(Mailbox::default());
-        let body = serve(self.settings.clone(), self.hooks.clone(), mailbox.clone());
+        let body = serve(
+            self.settings.clone(),
+            self.hooks.clone(),
+            self.outbound.clone(),
+            mailbox.clone(),
+        );
         let fiber = Fiber::new(STACK_SIZE, body).map_err(|err| Failure::Threw {
             message: format!("cannot make room for a script: {err}"),
             location: None,
@@ -153,7 +164,12 @@ impl Engine {
 /// The life of a fiber: take a job, run it in the fiber's context (made
 /// here, on the fiber's stack, and made anew after a script was stopped),
 /// report, wait for the next.
-fn serve(settings: Rc<Settings>, hooks: Rc<Hooks>, mailbox: Rc<Mailbox>) -> impl FnOnce() {
+fn serve(
+    settings: Rc<Settings>,
+    hooks: Rc<Hooks>,
+    outbound: Rc<Outbound>,
+    mailbox: Rc<Mailbox>,
+) -> impl FnOnce() {
     move || {
         let floor = stack_address() - STACK_SIZE + STACK_MARGIN;
         let mut runtime: Option<Box<JsRuntime>> = None;
@@ -161,7 +177,12 @@ fn serve(settings: Rc<Settings>, hooks: Rc<Hooks>, mailbox: Rc<Mailbox>) -> impl
             let job = mailbox.job.borrow_mut().take().expect("a job to run");
             let failure = match runtime.as_mut() {
                 Some(runtime) => run_job(runtime, &job),
-                None => match JsRuntime::new(settings.root.clone(), hooks.clone(), floor) {
+                None => match JsRuntime::new(
+                    settings.root.clone(),
+                    hooks.clone(),
+                    outbound.clone(),
+                    floor,
+                ) {
                     Ok(fresh) => {
                         let fresh = runtime.insert(Box::new(fresh));
                         run_job(fresh, &job)

@@ -78,7 +78,7 @@ impl Worker {
     pub fn new(shared: Arc<Shared>) -> Self {
         Worker {
             router: Router::new(shared.root.clone()),
-            engine: Engine::new(engine_settings(&shared)),
+            engine: Engine::new(engine_settings(&shared)).expect("checked at start"),
             shared,
             in_flight: Rc::default(),
             session_scripts: RefCell::default(),
@@ -323,6 +323,15 @@ fn engine_settings(shared: &Shared) -> Settings {
             script: config.max_script_memory as i64,
             server: config.max_memory() as i64,
         },
+        outbound: outbound_settings(config),
+    }
+}
+
+pub fn outbound_settings(config: &Config) -> crate::outbound::Settings {
+    crate::outbound::Settings {
+        ca_file: config.ca_file.clone(),
+        max_response: config.fetch_max_response,
+        deny_private: config.fetch_deny_private,
     }
 }
 

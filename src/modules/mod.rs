@@ -3,6 +3,7 @@
 //! and plain Rust (`http::`, `session::`), and declares the names it
 //! answers to (`registry.rs`).
 
+pub mod client;
 pub mod console;
 pub mod registry;
 pub mod request;
@@ -22,6 +23,7 @@ use scope::in_request;
 /// Every native module. Adding one is a file that declares its `MODULE`
 /// and a line here.
 const ALL: &[&Native] = &[
+    &client::MODULE,
     &request::MODULE,
     &response::MODULE,
     &session::MODULE,

@@ -1,6 +1,6 @@
 //! `http/v4/response`: output, status, headers and cookies of the response.
 
-use boa_engine::object::builtins::{JsArrayBuffer, JsDate, JsTypedArray};
+use boa_engine::object::builtins::JsDate;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::{
     js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction,
@@ -159,7 +159,7 @@ fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
 }
 
 fn write(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let bytes = bytes_of(args.first().cloned().unwrap_or_default(), context)?;
+    let bytes = values::bytes_of(&args.first().cloned().unwrap_or_default(), context)?;
     let scope = scope(context)?;
     scope.borrow_mut().response.append(&bytes);
     when_full(&scope)?;
@@ -188,44 +188,6 @@ fn send(scope: &Rc<RefCell<Scope>>) -> JsResult<()> {
             .into());
     }
     Ok(())
-}
-
-/// Bytes from a Uint8Array, an ArrayBuffer, or an array of numbers 0–255
-/// (−128…−1 as signed bytes).
-fn bytes_of(value: JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
-    let expected = "write() takes a Uint8Array, an ArrayBuffer or an array of byte values";
-    let object = value.as_object().ok_or_else(|| type_error(expected))?;
-    if let Ok(buffer) = JsArrayBuffer::from_object(object.clone()) {
-        return Ok(buffer.to_vec().unwrap_or_default());
-    }
-    if let Ok(typed) = JsTypedArray::from_object(object.clone()) {
-        let offset = typed.byte_offset(context)?;
-        let length = typed.byte_length(context)?;
-        let buffer = typed
-            .buffer(context)?
-            .as_object()
-            .and_then(|b| JsArrayBuffer::from_object(b).ok());
-        let all = buffer.and_then(|b| b.to_vec()).unwrap_or_default();
-        return Ok(all
-            .get(offset..offset + length)
-            .unwrap_or_default()
-            .to_vec());
-    }
-    if object.is_array() {
-        let length = values::length(&object, context)?;
-        let mut bytes = Vec::with_capacity(length as usize);
-        for i in 0..length {
-            let n = object.get(i, context)?.as_number().unwrap_or(f64::NAN);
-            if n.fract() != 0.0 || !(-128.0..=255.0).contains(&n) {
-                return Err(type_error(format!(
-                    "write(): element {i} is not a byte value (0–255, or −128…−1)"
-                )));
-            }
-            bytes.push(n as i16 as u8);
-        }
-        return Ok(bytes);
-    }
-    Err(type_error(expected))
 }
 
 fn json(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {

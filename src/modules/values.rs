@@ -1,7 +1,7 @@
 //! Values between JavaScript and Rust. JSON strictly: what cannot round-trip
 //! (functions, symbols, BigInt, cycles) is a TypeError, never silently lost.
 
-use boa_engine::object::builtins::JsArray;
+use boa_engine::object::builtins::{JsArray, JsArrayBuffer, JsTypedArray};
 use std::borrow::Cow;
 
 use boa_engine::string::JsStrVariant;
@@ -179,4 +179,46 @@ pub fn utf8_of(text: &JsString) -> Cow<'_, [u8]> {
         ),
         JsStrVariant::Utf16(units) => Cow::Owned(String::from_utf16_lossy(units).into_bytes()),
     }
+}
+
+/// Bytes from a Uint8Array, an ArrayBuffer, or an array of numbers 0–255
+/// (−128…−1 as signed bytes).
+pub fn bytes_of(value: &JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
+    let expected = "expected a Uint8Array, an ArrayBuffer or an array of byte values";
+    let object = value
+        .as_object()
+        .ok_or_else(|| JsNativeError::typ().with_message(expected))?;
+    if let Ok(buffer) = JsArrayBuffer::from_object(object.clone()) {
+        return Ok(buffer.to_vec().unwrap_or_default());
+    }
+    if let Ok(typed) = JsTypedArray::from_object(object.clone()) {
+        let offset = typed.byte_offset(context)?;
+        let length = typed.byte_length(context)?;
+        let buffer = typed
+            .buffer(context)?
+            .as_object()
+            .and_then(|b| JsArrayBuffer::from_object(b).ok());
+        let all = buffer.and_then(|b| b.to_vec()).unwrap_or_default();
+        return Ok(all
+            .get(offset..offset + length)
+            .unwrap_or_default()
+            .to_vec());
+    }
+    if object.is_array() {
+        let length = length(&object, context)?;
+        let mut bytes = Vec::with_capacity(length as usize);
+        for i in 0..length {
+            let n = object.get(i, context)?.as_number().unwrap_or(f64::NAN);
+            if n.fract() != 0.0 || !(-128.0..=255.0).contains(&n) {
+                return Err(JsNativeError::typ()
+                    .with_message(format!(
+                        "element {i} is not a byte value (0–255, or −128…−1)"
+                    ))
+                    .into());
+            }
+            bytes.push(n as i16 as u8);
+        }
+        return Ok(bytes);
+    }
+    Err(JsNativeError::typ().with_message(expected).into())
 }

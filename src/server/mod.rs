@@ -28,6 +28,8 @@ pub enum StartError {
     Listen(String, std::io::Error),
     #[error("{0}")]
     Sessions(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A running server.
@@ -43,6 +45,8 @@ impl Server {
             .scripts
             .canonicalize()
             .map_err(|e| StartError::Scripts(config.scripts.display().to_string(), e))?;
+        crate::outbound::Outbound::new(crate::exchange::outbound_settings(&config))
+            .map_err(StartError::Config)?;
         let listeners = listen(&config)?;
         let addr = listeners[0]
             .local_addr()

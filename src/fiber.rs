@@ -30,6 +30,9 @@ pub enum Stop {
 pub struct State {
     deadline: Cell<Option<Instant>>,
     stop: Cell<Option<Stop>>,
+    /// The fiber is being dropped: what unwinds its stack is not a panic
+    /// its code should catch.
+    dropping: Cell<bool>,
     /// When the fiber was last resumed (a long run pauses to let others in).
     resumed: Cell<Instant>,
 }
@@ -56,6 +59,11 @@ impl State {
     /// How long the fiber has run since it was last resumed.
     pub fn running_for(&self) -> Duration {
         self.resumed.get().elapsed()
+    }
+
+    /// Whether the fiber is being dropped (its stack unwinds).
+    pub fn dropping(&self) -> bool {
+        self.dropping.get()
     }
 
     /// Ready for the next job: no deadline, not stopped.
@@ -106,6 +114,7 @@ impl Fiber {
         let state = Rc::new(State {
             deadline: Cell::new(None),
             stop: Cell::new(None),
+            dropping: Cell::new(false),
             resumed: Cell::new(Instant::now()),
         });
         let inner = state.clone();
@@ -130,7 +139,12 @@ impl Fiber {
         }
     }
 
+    /// Resumes it until it pauses; `None` once it has ended (its body
+    /// panicked: the panic goes on up from here the first time).
     fn resume(&self, cx: &Context<'_>) -> Option<Pause> {
+        if self.co.borrow().done() {
+            return None;
+        }
         self.state.resumed.set(Instant::now());
         let saved = CURRENT.with_borrow_mut(Option::take);
         let result = self.co.borrow_mut().resume(Resume(cx.waker()));
@@ -139,6 +153,13 @@ impl Fiber {
             CoroutineResult::Yield(pause) => Some(pause),
             CoroutineResult::Return(()) => None,
         }
+    }
+}
+
+impl Drop for Fiber {
+    fn drop(&mut self) {
+        // Dropping the coroutine unwinds its stack from where it paused.
+        self.state.dropping.set(true);
     }
 }
 

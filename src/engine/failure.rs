@@ -25,6 +25,8 @@ pub enum Failure {
     Cancelled,
     /// Every context of the worker stayed busy until the request's deadline.
     Busy,
+    /// The engine panicked (a bug of its own); the log has the panic.
+    Crashed,
 }
 
 impl Failure {
@@ -119,11 +121,16 @@ impl Failure {
         }
     }
 
-    /// Stopped from outside mid-run: its context may be left mid-flight.
-    pub fn stopped(&self) -> bool {
+    /// Stopped mid-run from outside, or crashed: its context may be left
+    /// mid-flight and is made anew.
+    pub fn unsound(&self) -> bool {
         matches!(
             self,
-            Failure::Limit(_) | Failure::Timeout | Failure::Interrupted | Failure::Cancelled
+            Failure::Limit(_)
+                | Failure::Timeout
+                | Failure::Interrupted
+                | Failure::Cancelled
+                | Failure::Crashed
         )
     }
 
@@ -141,6 +148,7 @@ impl Failure {
                 "script stopped: it ran longer than the timeout (--timeout)".to_string()
             }
             Failure::Cancelled => "script stopped: the client went away".to_string(),
+            Failure::Crashed => "internal error: the JavaScript engine failed".to_string(),
             Failure::Busy => {
                 "server busy: every JavaScript context is in use (--max-contexts)".to_string()
             }

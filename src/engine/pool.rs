@@ -94,11 +94,13 @@ impl Engine {
     /// Runs `route`'s script for `scope`, in a context of its own, until
     /// it and what it started are done; what went wrong, if anything.
     pub async fn run(&self, scope: Rc<RefCell<Scope>>, route: Rc<Route>) -> Option<Failure> {
-        let deadline = Instant::now() + self.settings.timeout;
-        let slot = match self.slot(deadline).await {
+        // A request waits for a context at most as long as a script may run.
+        let queued_until = Instant::now() + self.settings.timeout;
+        let slot = match self.slot(queued_until).await {
             Ok(slot) => slot,
             Err(failure) => return Some(failure),
         };
+        let deadline = Instant::now() + self.settings.timeout;
         let meter = Meter::new(self.settings.memory);
         *slot.mailbox.job.borrow_mut() = Some(Job {
             scope,
@@ -194,7 +196,7 @@ fn serve(
                     }),
                 },
             };
-            if failure.as_ref().is_some_and(Failure::stopped) && runtime.take().is_some() {
+            if failure.as_ref().is_some_and(Failure::unsound) && runtime.take().is_some() {
                 tracing::warn!(
                     "{}: this JavaScript context is made anew",
                     job.route.relative
@@ -212,9 +214,21 @@ fn serve(
     }
 }
 
+/// Runs a job; a panic of the engine (a bug) fails the request with a 500
+/// and the context is made anew, instead of taking the thread down.
 fn run_job(runtime: &mut JsRuntime, job: &Job) -> Option<Failure> {
-    scope::enter(&mut runtime.context, Some(job.scope.clone()));
-    run::run(runtime, &job.route, &job.meter)
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scope::enter(&mut runtime.context, Some(job.scope.clone()));
+        run::run(runtime, &job.route, &job.meter)
+    }));
+    match ran {
+        Ok(failure) => failure,
+        // The fiber is being dropped: let its stack unwind.
+        Err(unwinding) if fiber::current().is_some_and(|f| f.dropping()) => {
+            std::panic::resume_unwind(unwinding)
+        }
+        Err(_) => Some(Failure::Crashed),
+    }
 }
 
 /// An address near the top of the running stack.

@@ -1,5 +1,6 @@
-// Runs once per Context, as this one function expression, which the Rust side
-// calls with `native` ({ fetch, timer }). Installs the web platform's globals
+// Runs at most once per Context, as this one function expression, which the
+// Rust side calls with `native` ({ fetch, timer, exports }) the first time a
+// script touches one of the globals it defines. Installs the web platform's globals
 // written in JavaScript: DOMException, Event, CustomEvent, EventTarget,
 // AbortController, AbortSignal, URLSearchParams (and URL#searchParams),
 // Headers, Request, Response and fetch. There are no streams: a body is a
@@ -7,9 +8,11 @@
 (function (native) {
   "use strict";
 
-  // Globals are writable, configurable and not enumerable, as in browsers.
-  const define = (name, value) =>
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  // What this file defines goes to `native.exports`; the globals of the
+  // same names read it from there (engine/web.rs).
+  const define = (name, value) => {
+    native.exports[name] = value;
+  };
 
   // WebIDL: attributes and operations are enumerable, and the prototype's tag
   // names the interface.
@@ -587,25 +590,21 @@
     // URLSearchParams, kept in step with the URL both ways.
     const paramsOf = new WeakMap();
     const getSearch = Object.getOwnPropertyDescriptor(URL.prototype, "search").get;
-    Object.defineProperty(URL.prototype, "searchParams", {
-      get: Object.getOwnPropertyDescriptor({
-        get searchParams() {
-          let params = paramsOf.get(this);
-          if (params === undefined) {
-            let search;
-            try {
-              search = getSearch.call(this);
-            } catch {
-              throw new TypeError("URL.prototype.searchParams: the object is not a URL"); // Boa throws a bare string
-            }
-            paramsOf.set(this, (params = linkParams(this, search)));
+    native.exports.searchParams = Object.getOwnPropertyDescriptor({
+      get searchParams() {
+        let params = paramsOf.get(this);
+        if (params === undefined) {
+          let search;
+          try {
+            search = getSearch.call(this);
+          } catch {
+            throw new TypeError("URL.prototype.searchParams: the object is not a URL"); // Boa throws a bare string
           }
-          return params;
-        },
-      }, "searchParams").get,
-      enumerable: true,
-      configurable: true,
-    });
+          paramsOf.set(this, (params = linkParams(this, search)));
+        }
+        return params;
+      },
+    }, "searchParams").get;
     if (typeof URL.prototype.toJSON !== "function") {
       Object.defineProperty(URL.prototype, "toJSON", {
         value: function toJSON() { return this.href; }, writable: true, enumerable: true, configurable: true,

@@ -105,32 +105,34 @@ const LAZY: &[&str] = &[
     "fetch",
 ];
 
-/// Makes `object[name]` an accessor that runs web.js on first use (which
-/// puts the real property in its place) and then reads it; assigning it
-/// first just sets it.
+/// Makes `object[name]` an accessor whose value web.js makes the first
+/// time it is read; assigning it replaces that value. The property stays an
+/// accessor: turning it into a data property from inside its own getter
+/// leaves Boa's global-name cache pointing at a stale slot (a panic).
 fn lazy(object: &JsObject, name: JsString, context: &mut Context) -> JsResult<()> {
     let get = NativeFunction::from_copy_closure_with_captures(
         |this, _, name: &JsString, context| {
-            run_web_js(context)?;
-            let this = this.as_object().unwrap_or_else(|| context.global_object());
-            this.get(name.clone(), context)
+            let web = web_js(context)?;
+            if web.overrides.has_own_property(name.clone(), context)? {
+                return web.overrides.get(name.clone(), context);
+            }
+            let value = web.exports.get(name.clone(), context)?;
+            if *name == js_string!("searchParams") {
+                // URL.prototype's getter: web.js's function, for this URL.
+                return match value.as_callable() {
+                    Some(getter) => getter.call(this, &[], context),
+                    None => Ok(JsValue::undefined()),
+                };
+            }
+            Ok(value)
         },
         name.clone(),
     );
     let set = NativeFunction::from_copy_closure_with_captures(
-        |this, args, name: &JsString, context| {
-            if let Some(this) = this.as_object() {
-                let value = args.first().cloned().unwrap_or_default();
-                this.define_property_or_throw(
-                    name.clone(),
-                    PropertyDescriptor::builder()
-                        .value(value)
-                        .writable(true)
-                        .enumerable(false)
-                        .configurable(true),
-                    context,
-                )?;
-            }
+        |_, args, name: &JsString, context| {
+            let web = web_js(context)?;
+            let value = args.first().cloned().unwrap_or_default();
+            web.overrides.set(name.clone(), value, false, context)?;
             Ok(JsValue::undefined())
         },
         name.clone(),
@@ -149,24 +151,34 @@ fn lazy(object: &JsObject, name: JsString, context: &mut Context) -> JsResult<()
     Ok(())
 }
 
-/// Marks a context whose web.js ran.
-struct WebJs;
+/// What web.js made in a context, and what scripts assigned over it.
+#[derive(Clone)]
+struct WebJs {
+    exports: JsObject,
+    overrides: JsObject,
+}
 
-fn run_web_js(context: &mut Context) -> JsResult<()> {
-    if context.get_data::<WebJs>().is_some() {
-        return Ok(());
+fn web_js(context: &mut Context) -> JsResult<WebJs> {
+    if let Some(web) = context.get_data::<WebJs>() {
+        return Ok(web.clone());
     }
-    context.insert_data(WebJs);
+    let exports = JsObject::with_null_proto();
+    let web = WebJs {
+        exports: exports.clone(),
+        overrides: JsObject::with_null_proto(),
+    };
+    context.insert_data(web.clone());
     let native = ObjectInitializer::new(context)
         .function(NativeFunction::from_fn_ptr(fetch), js_string!("fetch"), 5)
         .function(NativeFunction::from_fn_ptr(timer), js_string!("timer"), 2)
+        .property(js_string!("exports"), exports, Attribute::all())
         .build();
     let factory = context.eval(Source::from_bytes(WEB_JS))?;
     let factory = factory
         .as_callable()
         .ok_or_else(|| JsNativeError::error().with_message("web.js is not a function"))?;
     factory.call(&JsValue::undefined(), &[native.into()], context)?;
-    Ok(())
+    Ok(web)
 }
 
 /// Cancels the timers a request left: they never fire in another one.
@@ -331,20 +343,21 @@ fn digest(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
         };
         let name = name.to_string(context)?.to_std_string_escaped();
         let data = bytes_of(&args.get(1).cloned().unwrap_or_default(), context)?;
-        let hash =
-            match name.to_ascii_uppercase().as_str() {
-                "SHA-1" => sha1::Sha1::digest(&data).to_vec(),
-                "SHA-256" => sha2::Sha256::digest(&data).to_vec(),
-                "SHA-384" => sha2::Sha384::digest(&data).to_vec(),
-                "SHA-512" => sha2::Sha512::digest(&data).to_vec(),
-                _ => return Err(dom_exception(
+        let hash = match name.to_ascii_uppercase().as_str() {
+            "SHA-1" => sha1::Sha1::digest(&data).to_vec(),
+            "SHA-256" => sha2::Sha256::digest(&data).to_vec(),
+            "SHA-384" => sha2::Sha384::digest(&data).to_vec(),
+            "SHA-512" => sha2::Sha512::digest(&data).to_vec(),
+            _ => {
+                return Err(dom_exception(
                     "NotSupportedError",
                     &format!(
                         "digest: unsupported algorithm {name:?} (SHA-1, SHA-256, SHA-384, SHA-512)"
                     ),
                     context,
-                )),
-            };
+                ))
+            }
+        };
         let bytes = JsUint8Array::from_iter(hash, context)?;
         bytes.buffer(context)
     })();

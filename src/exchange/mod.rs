@@ -279,7 +279,7 @@ impl Worker {
         let (response, relative) = (&mut scope.response, &scope.request.route.relative);
         let (status, message) = match (&scope.fault, &failure) {
             (Some((status, message)), _) => (*status, message.clone()),
-            (None, Failure::Threw { .. }) => {
+            (None, Failure::Threw { .. } | Failure::Crashed) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, failure.describe())
             }
             (None, _) => (StatusCode::SERVICE_UNAVAILABLE, failure.describe()),

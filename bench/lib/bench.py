@@ -95,6 +95,59 @@ def cmd_row(a):
     print(json.dumps(row))
 
 
+def cmd_probe(a):
+    """GETs a URL every --every-ms for --seconds on one keep-alive
+    connection; prints the latencies' median, p99 and max."""
+    import http.client
+    import urllib.parse
+    url = urllib.parse.urlparse(a.url)
+    times, errors = [], 0
+    connection = None
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        try:
+            if connection is None:
+                connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            connection.request("GET", url.path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors += 1
+            times.append((time.monotonic() - started) * 1e6)
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection = None
+        time.sleep(max(0.0, a.every_ms / 1000 - (time.monotonic() - started)))
+    times.sort()
+    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))] if times else None
+    print(json.dumps({"count": len(times), "errors": errors, "p50_us": pick(0.5),
+                      "p99_us": pick(0.99), "max_us": times[-1] if times else None}))
+
+
+def cmd_waiting(a):
+    runs = [parse_wrk(p) for p in a.wrk]
+    probes = []
+    for path in a.probe:
+        with open(path) as f:
+            probes.append(json.loads(f.read()))
+    rps = statistics.median(r["rps"] for r in runs)
+    print(json.dumps({
+        "kind": "waiting", "server": a.server, "store": "memory", "scenario": a.scenario,
+        "rps": rps, "ideal_rps": float(a.ideal), "of_ideal": rps / float(a.ideal),
+        "delay_ms": int(a.delay_ms),
+        "p50_us": statistics.median(r["latency_us"]["p50"] for r in runs),
+        "p99_us": statistics.median(r["latency_us"]["p99"] for r in runs),
+        "errors": sum(r["error_count"] for r in runs),
+        "hello_p50_us": statistics.median(p["p50_us"] for p in probes if p["p50_us"] is not None),
+        "hello_p99_us": statistics.median(p["p99_us"] for p in probes if p["p99_us"] is not None),
+        "hello_max_us": max(p["max_us"] for p in probes if p["max_us"] is not None),
+        "hello_errors": sum(p["errors"] for p in probes),
+        "runs": [{"rps": r["rps"], "p99_us": r["latency_us"]["p99"]} for r in runs],
+        "log": log_problems(a.log),
+    }))
+
+
 def cmd_leak(a):
     runs = [parse_wrk(p) for p in a.wrk]
     rss = [int(x) for x in a.rss_kb]
@@ -314,6 +367,27 @@ def render(a):
         out.append("Sessions created = the store's own count (`sessions.count()` / `MemoryStore.length`) after minus before; "
                    "wrk's response count is in the JSON as a cross-check.")
 
+    waiting = [e for e in events if e["kind"] == "waiting"]
+    if waiting:
+        delay = waiting[0]["delay_ms"]
+        out.append("")
+        out.append(f"### Scripts that wait: each request waits {delay} ms on a local upstream")
+        out.append("")
+        out.append(f"{settings['connections']} connections; the ideal is connections ÷ {delay} ms. "
+                   "Meanwhile `/hello` on the same server is requested ten times a second: its latency shows "
+                   "whether the waiting scripts hold anyone up.")
+        out.append("")
+        out.append("| server | scenario | req/s | of ideal | p50 | p99 | /hello p50 | /hello p99 | /hello max | errors |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for e in waiting:
+            out.append(f"| {e['server']} | {e['scenario']} | {e['rps']:,.0f} | {e['of_ideal'] * 100:.0f}% "
+                       f"| {fmt_us(e['p50_us'])} | {fmt_us(e['p99_us'])} | {fmt_us(e['hello_p50_us'])} "
+                       f"| {fmt_us(e['hello_p99_us'])} | {fmt_us(e['hello_max_us'])} | {e['errors'] + e['hello_errors']} |")
+            problems = e.get("log") or {}
+            if problems.get("warn") or problems.get("error"):
+                notes.append(f"{e['server']} {e['scenario']}: server logged {problems['error']} errors, "
+                             f"{problems['warn']} warnings; first: `{problems['first']}`")
+
     for e in (e for e in events if e["kind"] == "leak"):
         out.append("")
         out.append(f"### Leak check: RSS across {len(e['rss_kb'])} back-to-back `counter` runs, one fixed cookie — {label(e)}")
@@ -347,6 +421,7 @@ def render(a):
     doc = {"timestamp": a.stamp, "machine": m, "settings": settings, "baseline_rps": base_rps,
            "rows": rows, "startup": [{"server": s, "store": st, "ms": ms} for (s, st), ms in starts.items()],
            "sessions_memory": sess, "leak": [e for e in events if e["kind"] == "leak"],
+           "waiting": waiting,
            "notes": notes, "markdown": markdown}
     os.makedirs(a.out_dir, exist_ok=True)
     path = os.path.join(a.out_dir, f"{a.stamp}.json")
@@ -390,6 +465,22 @@ def main():
     s.add_argument("--wrk", action="append", default=[])
     s.add_argument("--wrk-before", default="0")
     s.set_defaults(fn=cmd_sessions)
+
+    pr = sub.add_parser("probe")
+    pr.add_argument("--url", required=True)
+    pr.add_argument("--seconds", type=float, required=True)
+    pr.add_argument("--every-ms", type=float, default=100)
+    pr.set_defaults(fn=cmd_probe)
+
+    wt = sub.add_parser("waiting")
+    wt.add_argument("--server", required=True)
+    wt.add_argument("--scenario", required=True)
+    wt.add_argument("--ideal", required=True)
+    wt.add_argument("--delay-ms", required=True)
+    wt.add_argument("--wrk", action="append", required=True)
+    wt.add_argument("--probe", action="append", required=True)
+    wt.add_argument("--log")
+    wt.set_defaults(fn=cmd_waiting)
 
     rd = sub.add_parser("redis")
     rd.add_argument("port", type=int)

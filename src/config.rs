@@ -35,6 +35,17 @@ pub struct Config {
     #[arg(long, default_value = "10M", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: u64,
 
+    /// How long a client has to send a request's headers, counted from when
+    /// the connection opened or its previous response ended (so it is also
+    /// how long an idle keep-alive connection stays open).
+    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
+    pub header_timeout: Duration,
+
+    /// Open connections the server keeps at most (all workers); beyond it a
+    /// new connection is closed at once.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_connections: usize,
+
     /// Longest wait for the next bytes of a request body; then 408.
     #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
     pub body_timeout: Duration,

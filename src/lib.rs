@@ -6,6 +6,7 @@ pub mod engine;
 pub mod exchange;
 pub mod fiber;
 pub mod http;
+pub mod log_line;
 pub mod modules;
 pub mod outbound;
 pub mod scripts;

@@ -134,7 +134,7 @@ impl Drop for LoggedBody {
                 target: "access",
                 "{} {} {} {} {:.3}ms",
                 record.method,
-                record.path.escape_debug(),
+                crate::log_line::escape(&record.path),
                 self.status.as_u16(),
                 self.sent,
                 record.began.elapsed().as_secs_f64() * 1000.0

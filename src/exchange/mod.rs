@@ -25,6 +25,7 @@ use crate::engine::{Engine, Settings};
 use crate::http::request::RequestData;
 use crate::http::request_body::{BodyLimits, RequestBody};
 use crate::http::response::{ResponseState, Started};
+use crate::log_line;
 use crate::modules::scope::Scope;
 use crate::scripts::router::{Route, RouteError, Router, Stamp};
 use crate::scripts::watch::Moment;
@@ -293,9 +294,12 @@ impl Worker {
         } else {
             ""
         };
+        let logged = log_line::escape(&message);
         match stack {
-            Some(stack) => tracing::error!("{relative}: {message}{cut}\n{}", stack.trim_end()),
-            None => tracing::error!("{relative}: {message}{cut}"),
+            Some(stack) => {
+                tracing::error!("{relative}: {logged}{cut}\n{}", log_line::indented(stack))
+            }
+            None => tracing::error!("{relative}: {logged}{cut}"),
         }
         if !response.is_committed() {
             // Full, not broken: the client may come back.

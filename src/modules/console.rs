@@ -57,7 +57,7 @@ fn log(level: tracing::Level, args: &[JsValue], context: &mut Context) -> JsResu
             None => arg.display().to_string(),
         });
     }
-    let line = parts.join(" ");
+    let line = crate::log_line::escape(&parts.join(" "));
     let script = super::scope::current(context)
         .map(|scope| scope.borrow().request.route.relative.clone())
         .unwrap_or_default();

@@ -59,6 +59,8 @@ const PREFIXES: [&str; 2] = ["/services/v4/js", "/services/js"];
 
 /// Routes at most remembered per worker (then it starts afresh).
 const REMEMBERED: usize = 10_000;
+/// Longest path whose route is remembered.
+const REMEMBERED_PATH: usize = 512;
 
 /// The routes of one worker: each URL path is resolved once and served
 /// from memory while the scripts folder is unchanged.
@@ -109,6 +111,9 @@ impl Router {
             }
         }
         let route = Rc::new(resolve_uncached(&self.root, raw_path)?);
+        if raw_path.len() > REMEMBERED_PATH {
+            return Ok(route); // long paths (path info) would fill the memory
+        }
         let mut routes = self.routes.borrow_mut();
         if routes.len() >= REMEMBERED {
             routes.clear();
@@ -156,7 +161,19 @@ fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
         segments.len()
     };
 
-    for k in (0..=named).rev() {
+    // A script `a/b/c.js` needs the folders `a/b`: look no deeper than the
+    // folders that exist (a path of 32,000 segments costs one `stat`), so
+    // routing is linear in the length of the path.
+    let mut folders = 0;
+    let mut folder = root.to_path_buf();
+    while folders < named {
+        folder.push(&segments[folders]);
+        if !folder.is_dir() {
+            break;
+        }
+        folders += 1;
+    }
+    for k in (0..=named.min(folders + 1)).rev() {
         let dir = &segments[..k];
         let mut candidates: Vec<(String, bool)> = Vec::new();
         if k > 0 {
@@ -198,11 +215,21 @@ fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
 }
 
 /// The canonical path of `relative` under `root` if it is a regular file
-/// that really lies inside `root` (symlinks resolved), with its stamp.
+/// that really lies inside `root` and outside its private folders
+/// (symlinks resolved: a link to `_private/x.js` is private too), with its
+/// stamp.
 pub fn inside(root: &Path, relative: &str) -> Option<(PathBuf, Stamp)> {
     let file = root.join(relative).canonicalize().ok()?;
+    let reached = file.strip_prefix(root).ok()?;
+    let private = reached.components().any(|part| {
+        let name = part.as_os_str().as_encoded_bytes();
+        name.starts_with(b"_") || name.starts_with(b".")
+    });
+    if private {
+        return None;
+    }
     let meta = std::fs::metadata(&file).ok()?;
-    (file.starts_with(root) && meta.is_file()).then(|| (file, Stamp::of(&meta)))
+    meta.is_file().then(|| (file, Stamp::of(&meta)))
 }
 
 #[cfg(test)]

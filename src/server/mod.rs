@@ -2,6 +2,8 @@
 //! every worker thread accepts on its own SO_REUSEPORT socket and runs the
 //! scripts of its own connections.
 
+mod limits;
+
 use std::convert::Infallible;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
@@ -10,12 +12,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
 use crate::exchange::{Peers, Shared, Worker};
 use crate::session::Sessions;
+use limits::{Connections, Seldom};
 
 /// How long in-flight requests may run on after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -51,18 +54,29 @@ impl Server {
         let addr = listeners[0]
             .local_addr()
             .map_err(|e| StartError::Listen(config.host.clone(), e))?;
+        let fd_limit = limits::raise_fd_limit();
+        let connections =
+            Connections::new(limits::connection_cap(config.max_connections, fd_limit));
+        let header_timeout = config.header_timeout;
         let shared = Arc::new(Shared::new(config, root, sessions));
+        let watch = Arc::new(Watch {
+            connections,
+            header_timeout,
+            full: Seldom::default(),
+            failing: Seldom::default(),
+            fd_limit,
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let threads = listeners
             .into_iter()
             .enumerate()
             .map(|(index, listener)| {
-                let (shared, stopped) = (shared.clone(), stopped.clone());
+                let (shared, stopped, watch) = (shared.clone(), stopped.clone(), watch.clone());
                 std::thread::Builder::new()
                     .name(format!("blimp-worker-{index}"))
                     // Deep JavaScript recursion ends at the recursion limit, well within this.
                     .stack_size(256 * 1024 * 1024)
-                    .spawn(move || worker_thread(listener, shared, stopped))
+                    .spawn(move || worker_thread(listener, shared, watch, stopped))
                     .expect("spawn worker thread")
             })
             .collect();
@@ -119,9 +133,21 @@ fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
     Ok(listeners)
 }
 
+/// What the workers watch together about their connections.
+struct Watch {
+    connections: Connections,
+    header_timeout: Duration,
+    /// The connection cap was reached (logged at most once a second).
+    full: Seldom,
+    /// Accepting failed (logged at most once a second).
+    failing: Seldom,
+    fd_limit: u64,
+}
+
 fn worker_thread(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
+    watch: Arc<Watch>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -138,12 +164,29 @@ fn worker_thread(
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(err) => {
-                        tracing::warn!("accept failed: {err}");
+                        if watch.failing.now() {
+                            let files = if err.raw_os_error() == Some(libc::EMFILE) {
+                                format!(" (the limit is {} open files)", watch.fd_limit)
+                            } else {
+                                String::new()
+                            };
+                            tracing::warn!("accept failed: {err}{files}; serving the open connections meanwhile");
+                        }
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     }
                 },
                 _ = stopped.changed() => break,
+            };
+            let Some(open) = watch.connections.admit() else {
+                if watch.full.now() {
+                    tracing::warn!(
+                        "{} connections open (--max-connections): closing new ones at once",
+                        watch.connections.cap()
+                    );
+                }
+                drop(stream);
+                continue;
             };
             let _ = stream.set_nodelay(true);
             let peers = Peers {
@@ -155,13 +198,18 @@ fn worker_thread(
                 let response = worker.clone().serve(req, peers);
                 async move { Ok::<_, Infallible>(response.await) }
             });
+            // One timer for a request's headers and for an idle keep-alive
+            // connection: hyper starts it whenever it waits for a request.
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(watch.header_timeout)
                 .serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
             tokio::task::spawn_local(async move {
                 if let Err(err) = connection.await {
                     tracing::debug!("connection ended: {err}");
                 }
+                drop(open);
             });
         }
         drop(listener);

@@ -194,7 +194,11 @@ impl HostHooks for Hooks {
 }
 
 /// The regex engine's hook: true abandons the match (the script is then
-/// stopped at its next instruction).
+/// stopped at its next instruction, or failed when it has none).
 pub fn regex_tick() -> bool {
-    check().is_err()
+    let stop = check().is_err();
+    if stop {
+        boa_engine::vm::interrupt_soon();
+    }
+    stop
 }

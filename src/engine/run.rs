@@ -41,10 +41,13 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
     scope::enter(context, None);
     // A wait cut short stops the script without the meter knowing why.
     let waited = || crate::fiber::current()?.stopped().map(Reason::from);
-    failure.map(|failure| match (failure, meter.reason().or_else(waited)) {
-        (Failure::Interrupted, Some(reason)) => stopped(reason, meter),
+    match (failure, meter.reason().or_else(waited)) {
+        (Some(Failure::Interrupted), Some(reason)) => Some(stopped(reason, meter)),
+        // Stopped where it could not be told (a regex search given up on
+        // as its last step): it still failed.
+        (None, Some(reason)) => Some(stopped(reason, meter)),
         (failure, _) => failure,
-    })
+    }
 }
 
 fn stopped(reason: Reason, meter: &Meter) -> Failure {

@@ -61,14 +61,52 @@ impl Blimp {
     }
 
     pub fn spawn(args: &[String], root: &Path) -> Blimp {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_blimp"))
+        Blimp::spawn_with(args, root, |_| {})
+    }
+
+    /// Starts blimp on `root` with the soft limit on open files at `soft`.
+    pub fn start_with_soft_fd_limit(root: &Path, soft: u64) -> Blimp {
+        let args: Vec<String> = [
+            "--port",
+            "0",
+            "--session-store",
+            "memory",
+            "--workers",
+            "2",
+            "--scripts",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([root.display().to_string()])
+        .collect();
+        Blimp::spawn_with(&args, root, move |command| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let mut limit = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+                    limit.rlim_cur = soft.min(limit.rlim_max);
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                    Ok(())
+                });
+            }
+        })
+    }
+
+    fn spawn_with(args: &[String], root: &Path, prepare: impl FnOnce(&mut Command)) -> Blimp {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_blimp"));
+        command
             .args(args)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start blimp");
+            .stderr(Stdio::piped());
+        prepare(&mut command);
+        let mut child = command.spawn().expect("start blimp");
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -117,6 +155,19 @@ impl Blimp {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// The process that serves requests (the supervisor's child, when
+    /// there is one).
+    pub fn server_pid(&self) -> u32 {
+        let pid = self.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(pid)
     }
 
     pub fn port(&self) -> u16 {

@@ -1,0 +1,491 @@
+//! blimp under attack: hostile clients and hostile scripts, each bounded in
+//! count and time, on loopback, each against a server of its own. Every
+//! case ends in a clear status, and `/hello` keeps answering within a
+//! second, during the attack where it can run on and after it.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+const HELLO: &str = "require('http/v4/response').print('hello');";
+const ECHO: &str = "const request = require('http/v4/request');
+require('http/v4/response').print(String(request.getBytes().length));";
+
+/// `/hello` answers, and within a second.
+fn serving(blimp: &Blimp) {
+    let started = Instant::now();
+    let (status, body) = get(&plain(), &blimp.url("/hello"));
+    assert_eq!((status, body.as_str()), (200, "hello"));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "/hello took {:?}",
+        started.elapsed()
+    );
+}
+
+fn connect(blimp: &Blimp) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", blimp.port())).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Whether the server closed `stream` (reading gives EOF or a reset).
+fn closed(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1024];
+    loop {
+        match stream.read(&mut byte) {
+            Ok(0) | Err(_) => return true,
+            Ok(_) => continue, // an error response first, then the close
+        }
+    }
+}
+
+/// Sends `raw` on a new connection and reads the whole answer.
+fn raw(blimp: &Blimp, raw: &[u8]) -> (u16, String, Duration) {
+    let started = Instant::now();
+    let mut stream = connect(blimp);
+    stream.write_all(raw).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer, started.elapsed())
+}
+
+fn peak_rss_mb(blimp: &Blimp) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", blimp.server_pid())).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    kb / 1024
+}
+
+// ---------------------------------------------------------------- clients
+
+#[test]
+fn request_bodies_are_bounded_together() {
+    let blimp = Blimp::start(
+        &[("echo.js", ECHO), ("hello.js", HELLO)],
+        &["--max-body-memory", "16M", "--max-body", "4M"],
+    );
+    // 24 bodies of 3 MiB each want 72 MiB at once; 16 MiB fit.
+    let size = 3 << 20;
+    let senders: Vec<_> = (0..24)
+        .map(|_| {
+            let port = blimp.port();
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let head = format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
+                stream.write_all(head.as_bytes()).unwrap();
+                // Half now, the rest after a while: the bodies overlap.
+                let _ = stream.write_all(&vec![b'x'; size / 2]);
+                std::thread::sleep(Duration::from_millis(1500));
+                let _ = stream.write_all(&vec![b'x'; size - size / 2]);
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                answer
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    serving(&blimp); // during the attack
+    let answers: Vec<String> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+    let read = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 200"))
+        .count();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 503"))
+        .collect();
+    assert!(read >= 1, "some bodies fit: {answers:?}");
+    assert!(!refused.is_empty(), "not all 72 MiB fit in 16 MiB");
+    for answer in &refused {
+        assert!(
+            answer.to_ascii_lowercase().contains("retry-after: 1"),
+            "{answer}"
+        );
+        assert!(answer.contains("--max-body-memory"), "{answer}");
+    }
+    assert!(
+        peak_rss_mb(&blimp) < 150,
+        "peak RSS {} MB",
+        peak_rss_mb(&blimp)
+    );
+    serving(&blimp);
+}
+
+#[test]
+fn a_body_nobody_reads_is_never_buffered() {
+    let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
+    // 50 connections announce 10 MiB bodies to a script that never reads them.
+    let mut streams: Vec<TcpStream> = (0..50)
+        .map(|_| {
+            let mut stream = connect(&blimp);
+            stream
+                .write_all(b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n")
+                .unwrap();
+            let _ = stream.write_all(&vec![b'x'; 1 << 20]);
+            stream
+        })
+        .collect();
+    for stream in &mut streams {
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+    }
+    serving(&blimp);
+    assert!(
+        peak_rss_mb(&blimp) < 150,
+        "peak RSS {} MB",
+        peak_rss_mb(&blimp)
+    );
+}
+
+#[test]
+fn a_stalled_body_gets_408() {
+    let blimp = Blimp::start(
+        &[("echo.js", ECHO), ("hello.js", HELLO)],
+        &["--body-timeout", "1s"],
+    );
+    let (status, answer, took) = raw(
+        &blimp,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+    );
+    assert_eq!(status, 408, "{answer}");
+    assert!(answer.contains("--body-timeout"), "{answer}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    serving(&blimp);
+}
+
+#[test]
+fn a_path_of_32000_segments_is_answered_at_once() {
+    let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
+    let path = "/a".repeat(32_000);
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let attacks: Vec<_> = (0..8)
+        .map(|_| {
+            let (request, port) = (request.clone(), blimp.port());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                stream.write_all(request.as_bytes()).unwrap();
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                (answer, started.elapsed())
+            })
+        })
+        .collect();
+    serving(&blimp);
+    for attack in attacks {
+        let (answer, took) = attack.join().unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 404") || answer.starts_with("HTTP/1.1 414"),
+            "{}",
+            &answer[..answer.len().min(200)]
+        );
+        // Generous for a loaded machine: the quadratic router took 3.3 s.
+        assert!(took < Duration::from_millis(500), "{took:?}");
+    }
+}
+
+#[test]
+fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
+    let blimp = Blimp::start(&[("hello.js", HELLO)], &["--header-timeout", "2s"]);
+    let mut slow: Vec<TcpStream> = (0..300)
+        .map(|i| {
+            let mut stream = connect(&blimp);
+            match i % 3 {
+                0 => stream
+                    .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                    .unwrap(),
+                1 => {} // idle from the start
+                _ => {
+                    // Keep-alive, then idle.
+                    stream
+                        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .unwrap();
+                    let mut head = [0u8; 12];
+                    stream.read_exact(&mut head).unwrap();
+                }
+            }
+            stream
+        })
+        .collect();
+    serving(&blimp); // during the attack
+    let started = Instant::now();
+    for stream in &mut slow {
+        assert!(closed(stream));
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    serving(&blimp);
+}
+
+#[test]
+fn connections_beyond_the_cap_are_closed_at_once() {
+    let blimp = Blimp::start(&[("hello.js", HELLO)], &["--max-connections", "40"]);
+    let mut held: Vec<TcpStream> = (0..40).map(|_| connect(&blimp)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let mut extra: Vec<TcpStream> = (0..20).map(|_| connect(&blimp)).collect();
+    for stream in &mut extra {
+        assert!(closed(stream));
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(blimp.wait_for_log("40 connections open (--max-connections)"));
+    let warnings = blimp.log().matches("(--max-connections)").count();
+    assert!(warnings <= 2, "logged at most once a second: {warnings}");
+    held.clear();
+    std::thread::sleep(Duration::from_millis(200));
+    serving(&blimp);
+}
+
+#[test]
+fn the_file_descriptor_limit_is_raised_at_start() {
+    // Started with the common soft limit of 1,024 open files.
+    let dir = scripts(&[("hello.js", HELLO)]);
+    let blimp = Blimp::start_with_soft_fd_limit(dir.path(), 1024);
+    let idle: Vec<TcpStream> = (0..1100).map(|_| connect(&blimp)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    serving(&blimp);
+    assert!(!blimp.log().contains("accept failed"), "{}", blimp.log());
+    drop(idle);
+}
+
+#[test]
+fn the_access_log_has_the_bytes_sent_and_no_forged_lines() {
+    let forger = "const r = require('http/v4/request');
+console.log('user said: ' + r.getParameter('q'));
+throw new Error('bad input: ' + r.getParameter('q'));";
+    let blimp = Blimp::start(
+        &[("hello.js", HELLO), ("forge.js", forger)],
+        &["--max-pending", "0"],
+    );
+    let reply = Reply::read(plain().get(blimp.url("/hello")).send().unwrap());
+    assert_eq!(reply.status(), 503, "--max-pending 0 saturates at once");
+    assert!(
+        blimp.wait_for_log("GET /hello 503"),
+        "saturation 503s are logged"
+    );
+    let line = blimp
+        .log()
+        .lines()
+        .find(|l| l.contains("GET /hello 503"))
+        .unwrap()
+        .to_string();
+    let sent = reply.bytes().unwrap().len();
+    assert!(
+        line.contains(&format!(" 503 {sent} ")),
+        "{line} ({sent} bytes)"
+    );
+
+    let blimp = Blimp::start(&[("forge.js", forger)], &[]);
+    let injected = "x%0A2026-12-01T00:00:00Z%20%20INFO%20blimp:%20forged";
+    let (status, _) = get(&plain(), &blimp.url(&format!("/forge?q={injected}")));
+    assert_eq!(status, 500);
+    assert!(blimp.wait_for_log("GET /forge"));
+    let log = blimp.log();
+    assert!(log.contains("user said: x\\n2026"), "{log}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-12-01T00:00:00Z")),
+        "a forged line: {log}"
+    );
+}
+
+#[test]
+fn a_symlink_into_a_private_folder_is_private() {
+    let blimp = Blimp::start(
+        &[
+            (
+                "_private/secret.js",
+                "require('http/v4/response').print('SECRET');",
+            ),
+            ("hello.js", HELLO),
+        ],
+        &[],
+    );
+    std::os::unix::fs::symlink(
+        blimp.scripts.join("_private/secret.js"),
+        blimp.scripts.join("public.js"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(blimp.scripts.join("_private"), blimp.scripts.join("open")).unwrap();
+    for path in ["/public", "/open/secret"] {
+        let (status, body) = get(&plain(), &blimp.url(path));
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.contains("SECRET"));
+    }
+    serving(&blimp);
+}
+
+// ---------------------------------------------------------------- scripts
+
+/// Runs `script` as /t with `flags`: its status, body and time.
+fn attack(script: &str, flags: &[&str]) -> (u16, String, Duration, Blimp) {
+    let blimp = Blimp::start(&[("t.js", script), ("hello.js", HELLO)], flags);
+    let started = Instant::now();
+    let (status, body) = get(&plain(), &blimp.url("/t"));
+    let took = started.elapsed();
+    (status, body, took, blimp)
+}
+
+#[test]
+fn every_script_ends_by_its_timeout() {
+    let cases = [
+        (
+            "promise jobs",
+            "function f() { Promise.resolve().then(f); } f();",
+        ),
+        (
+            "native-heavy loop",
+            "let s = 'ab'.repeat(500000); for (;;) s = s.split('').reverse().join('');",
+        ),
+        ("callback loop", "[1].forEach(() => { for (;;) {} });"),
+        ("sort comparator", "[3, 2, 1].sort(() => { for (;;) {} });"),
+        (
+            "regex",
+            "const q = require('http/v4/request').getParameter('q'); /^(a+)+$/.test(q);",
+        ),
+        ("getter", "const o = { get x() { for (;;) {} } }; o.x;"),
+    ];
+    for (name, script) in cases {
+        let blimp = Blimp::start(
+            &[("t.js", script), ("hello.js", HELLO)],
+            &["--timeout", "1s"],
+        );
+        let query = format!("/t?q={}!", "a".repeat(40));
+        let started = Instant::now();
+        let url = blimp.url(&query);
+        let running = std::thread::spawn(move || get(&plain(), &url));
+        std::thread::sleep(Duration::from_millis(300));
+        serving(&blimp); // the thread is shared: time slices let /hello in
+        let (status, body) = running.join().unwrap();
+        let took = started.elapsed();
+        assert_eq!(status, 503, "{name}: {body}");
+        assert!(body.contains("--timeout"), "{name}: {body}");
+        assert!(took < Duration::from_secs(2), "{name}: {took:?}");
+        serving(&blimp);
+    }
+}
+
+#[test]
+fn memory_is_bounded_per_script() {
+    let cases = [
+        ("doubling string", "let s = 'x'; for (;;) s += s;"),
+        (
+            "distinct strings",
+            "const keep = []; for (let i = 0; ; i++) keep.push(String(i).padEnd(1 << 20, '.'));",
+        ),
+        (
+            "array",
+            "const a = []; for (;;) a.push({ n: a.length, s: 'x' + a.length });",
+        ),
+        (
+            "buffers",
+            "const keep = []; for (;;) keep.push(new Uint8Array(1 << 20));",
+        ),
+    ];
+    for (name, script) in cases {
+        let (status, body, took, blimp) = attack(script, &["--max-script-memory", "64M"]);
+        assert_eq!(status, 503, "{name}: {body}");
+        assert!(
+            body.contains("more than 64 MiB of memory (--max-script-memory)"),
+            "{name}: {body}"
+        );
+        assert!(took < Duration::from_secs(10), "{name}: {took:?}");
+        assert!(
+            peak_rss_mb(&blimp) < 600,
+            "{name}: peak RSS {} MB",
+            peak_rss_mb(&blimp)
+        );
+        serving(&blimp);
+    }
+}
+
+#[test]
+fn deep_native_recursion_is_a_range_error() {
+    let deep = "let a = []; for (let i = 0; i < 1000000; i++) a = [a];\n";
+    let cases = [
+        ("String", "String(a);"),
+        ("JSON.stringify", "JSON.stringify(a);"),
+        ("flat", "a.flat(Infinity);"),
+        (
+            "proxies",
+            "let p = {}; for (let i = 0; i < 200000; i++) p = new Proxy(p, {}); p.x;",
+        ),
+        (
+            "prototype chain",
+            "let o = {}; for (let i = 0; i < 200000; i++) o = Object.create(o); o.x;",
+        ),
+    ];
+    for (name, tail) in cases {
+        let script = format!("{deep}try {{ {tail} require('http/v4/response').print('no error'); }} catch (e) {{ require('http/v4/response').print(e.name + ': ' + e.message); }}");
+        let (status, body, _, blimp) = attack(&script, &[]);
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "RangeError: Maximum call stack size exceeded"),
+            "{name}"
+        );
+        serving(&blimp);
+    }
+}
+
+#[test]
+fn huge_lengths_are_no_huge_allocations() {
+    let cases = [
+        "new Array(2 ** 32 - 1).join();",
+        "JSON.stringify(new Array(2 ** 32 - 1));",
+    ];
+    for script in cases {
+        let (status, body, _, blimp) =
+            attack(script, &["--timeout", "1s", "--max-script-memory", "64M"]);
+        assert_eq!(status, 503, "{script}: {body}");
+        serving(&blimp);
+    }
+}
+
+#[test]
+fn output_is_bounded_when_the_client_does_not_read() {
+    let flood = "const response = require('http/v4/response');
+const chunk = 'x'.repeat(1 << 20);
+for (;;) { response.print(chunk); response.flush(); }";
+    let blimp = Blimp::start(
+        &[("flood.js", flood), ("hello.js", HELLO)],
+        &["--timeout", "2s", "--response-buffer", "1M"],
+    );
+    // Ten clients ask and never read.
+    let mut clients: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut stream = connect(&blimp);
+            stream
+                .write_all(b"GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    serving(&blimp);
+    assert!(blimp.wait_for_log("flood.js: script stopped: it ran longer than the timeout"));
+    assert!(
+        peak_rss_mb(&blimp) < 250,
+        "peak RSS {} MB",
+        peak_rss_mb(&blimp)
+    );
+    for stream in &mut clients {
+        assert!(closed(stream), "the response was cut at the timeout");
+    }
+    serving(&blimp);
+}

@@ -61,6 +61,11 @@ pub struct Config {
     #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
     pub response_buffer: u64,
 
+    /// Serve in this process, without the supervisor that replaces a server
+    /// process that crashed or got stuck.
+    #[arg(long)]
+    pub no_supervisor: bool,
+
     /// Development mode: error responses include the JavaScript stack.
     #[arg(long)]
     pub dev: bool,

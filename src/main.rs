@@ -4,10 +4,13 @@
 #[global_allocator]
 static ALLOCATOR: blimp::engine::memory::Counting = blimp::engine::memory::Counting;
 
+use std::process::ExitCode;
+
+use blimp::server::supervisor::{self, Role};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     // Log lines are written by a background thread: a request never waits
     // for stderr. The guard flushes what is left at exit.
     let (writer, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
@@ -21,20 +24,49 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = blimp::Config::parse();
+    let listeners = match supervisor::role(&config) {
+        Role::Supervised(listeners) => return serve(config, listeners, true),
+        Role::Alone => blimp::server::listen(&config),
+        Role::Supervisor => blimp::server::listen(&config),
+    };
+    let listeners = match listeners {
+        Ok(listeners) => listeners,
+        Err(err) => {
+            tracing::error!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if config.no_supervisor {
+        serve(config, listeners, false)
+    } else {
+        supervisor::run(listeners)
+    }
+}
+
+/// Runs the server on `listeners` until SIGINT or SIGTERM.
+fn serve(
+    config: blimp::Config,
+    listeners: Vec<std::net::TcpListener>,
+    supervised: bool,
+) -> ExitCode {
     let runtime = blimp::store_runtime();
     let started = blimp::open_sessions(&config, &runtime).and_then(|sessions| {
         tracing::info!("sessions: {} store", sessions.store.name());
-        blimp::Server::start(config, sessions)
+        blimp::Server::start(config, sessions, listeners, supervised)
     });
     match started {
         Ok(server) => {
-            tracing::info!("listening on http://{}", server.addr());
+            if supervised {
+                supervisor::ready();
+            } else {
+                tracing::info!("listening on http://{}", server.addr());
+            }
             blimp::server::run_until_signal(server, &runtime);
-            std::process::ExitCode::SUCCESS
+            ExitCode::SUCCESS
         }
         Err(err) => {
             tracing::error!("{err}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

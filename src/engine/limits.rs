@@ -16,7 +16,9 @@ use boa_engine::context::HostHooks;
 use boa_engine::error::RuntimeLimitError;
 use boa_engine::{Context, JsResult};
 
-use super::memory;
+use std::sync::Arc;
+
+use super::{memory, watch};
 use crate::fiber::{self, Stop};
 
 /// How long a script runs before it lets its thread's other work in.
@@ -54,6 +56,8 @@ pub struct MemoryLimits {
 
 /// One job's account: the bytes it holds and why it was stopped.
 pub struct Meter {
+    /// Its script, for the watchdog.
+    script: Arc<str>,
     limits: MemoryLimits,
     /// Net bytes of its earlier slices on the thread.
     charged: Cell<i64>,
@@ -65,8 +69,9 @@ pub struct Meter {
 }
 
 impl Meter {
-    pub fn new(limits: MemoryLimits) -> Rc<Self> {
+    pub fn new(limits: MemoryLimits, script: &str) -> Rc<Self> {
         Rc::new(Meter {
+            script: script.into(),
             limits,
             charged: Cell::new(0),
             base: Cell::new(0),
@@ -136,7 +141,9 @@ impl<F: Future + Unpin> Future for Metered<F> {
         let start = memory::live();
         meter.base.set(start);
         RUNNING.with_borrow_mut(|running| *running = Some(meter.clone()));
+        watch::resumed(&meter.script);
         let polled = Pin::new(&mut self.inner).poll(cx);
+        watch::paused();
         RUNNING.with_borrow_mut(|running| *running = None);
         meter
             .charged

@@ -13,6 +13,7 @@ mod pool;
 mod regexp_replace;
 pub mod require;
 mod run;
+pub mod watch;
 mod web;
 
 pub use pool::{Engine, Settings};

@@ -101,7 +101,7 @@ impl Engine {
             Err(failure) => return Some(failure),
         };
         let deadline = Instant::now() + self.settings.timeout;
-        let meter = Meter::new(self.settings.memory);
+        let meter = Meter::new(self.settings.memory, &route.relative);
         *slot.mailbox.job.borrow_mut() = Some(Job {
             scope,
             route,

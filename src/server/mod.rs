@@ -3,6 +3,7 @@
 //! scripts of its own connections.
 
 mod limits;
+pub mod supervisor;
 
 use std::convert::Infallible;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -43,17 +44,26 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(config: Config, sessions: Arc<Sessions>) -> Result<Server, StartError> {
+    /// Serves on `listeners` (see `listen`) with one worker thread each.
+    pub fn start(
+        config: Config,
+        sessions: Arc<Sessions>,
+        listeners: Vec<std::net::TcpListener>,
+        supervised: bool,
+    ) -> Result<Server, StartError> {
         let root = config
             .scripts
             .canonicalize()
             .map_err(|e| StartError::Scripts(config.scripts.display().to_string(), e))?;
         crate::outbound::Outbound::new(crate::exchange::outbound_settings(&config))
             .map_err(StartError::Config)?;
-        let listeners = listen(&config)?;
-        let addr = listeners[0]
-            .local_addr()
-            .map_err(|e| StartError::Listen(config.host.clone(), e))?;
+        let addr = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .ok_or_else(|| {
+                StartError::Listen(config.host.clone(), std::io::ErrorKind::NotFound.into())
+            })?;
+        watchdog(config.timeout() + STUCK_GRACE, supervised);
         let fd_limit = limits::raise_fd_limit();
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
@@ -100,8 +110,45 @@ impl Server {
     }
 }
 
+/// How long past `--timeout` a script may run without pausing before its
+/// worker counts as stuck (in native code that no limit reaches).
+const STUCK_GRACE: Duration = Duration::from_secs(3);
+
+/// Checks the workers five times a second. A stuck one cannot be freed
+/// from outside its thread: a supervised server process ends, and its
+/// supervisor starts a new one.
+fn watchdog(limit: Duration, supervised: bool) {
+    std::thread::Builder::new()
+        .name("blimp-watchdog".into())
+        .spawn(move || {
+            let mut said = false;
+            loop {
+                std::thread::sleep(Duration::from_millis(200));
+                let Some((script, ran)) = crate::engine::watch::stuck(limit) else {
+                    said = false;
+                    continue;
+                };
+                let message = format!(
+                    "{script}: a worker has run this script for {:.1} s without pausing (past --timeout and a grace of {} s)",
+                    ran.as_secs_f64(),
+                    STUCK_GRACE.as_secs()
+                );
+                if supervised {
+                    // Written directly: the log's own writer may be stuck too.
+                    eprintln!("{message}: ending this server process; the supervisor starts a new one");
+                    std::process::exit(supervisor::STUCK);
+                }
+                if !said {
+                    tracing::error!("{message}; without the supervisor it stays stuck");
+                    said = true;
+                }
+            }
+        })
+        .expect("watchdog thread");
+}
+
 /// One socket per worker on the same port; the kernel spreads connections.
-fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
+pub fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
     let err = |e| StartError::Listen(format!("{}:{}", config.host, config.port), e);
     let mut addr = (config.host.as_str(), config.port)
         .to_socket_addrs()

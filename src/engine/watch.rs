@@ -1,0 +1,69 @@
+//! Which script each worker thread runs, and since when. A script pauses
+//! every few milliseconds (its time slice), so one that runs on without
+//! pausing is stuck where no limit reaches (native code of the engine);
+//! the server's watchdog looks here to find it.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Running {
+    /// Milliseconds since `START` when the running script was resumed
+    /// (0: none runs).
+    since: AtomicU64,
+    script: Mutex<Option<Arc<str>>>,
+}
+
+static ALL: Mutex<Vec<Arc<Running>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static MINE: RefCell<Option<Arc<Running>>> = const { RefCell::new(None) };
+}
+
+fn start() -> Instant {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+fn mine() -> Arc<Running> {
+    MINE.with_borrow_mut(|mine| {
+        mine.get_or_insert_with(|| {
+            let running = Arc::new(Running {
+                since: AtomicU64::new(0),
+                script: Mutex::new(None),
+            });
+            ALL.lock().expect("watch list").push(running.clone());
+            running
+        })
+        .clone()
+    })
+}
+
+/// This thread resumes `script`.
+pub fn resumed(script: &Arc<str>) {
+    let running = mine();
+    *running.script.lock().expect("watch slot") = Some(script.clone());
+    let now = start().elapsed().as_millis() as u64;
+    running.since.store(now.max(1), Ordering::Relaxed);
+}
+
+/// This thread's script paused or ended.
+pub fn paused() {
+    mine().since.store(0, Ordering::Relaxed);
+}
+
+/// A script that has run without pausing for longer than `limit`: its
+/// name and for how long.
+pub fn stuck(limit: Duration) -> Option<(Arc<str>, Duration)> {
+    let now = start().elapsed().as_millis() as u64;
+    let all = ALL.lock().expect("watch list");
+    all.iter().find_map(|running| {
+        let since = running.since.load(Ordering::Relaxed);
+        let ran = Duration::from_millis(now.saturating_sub(since));
+        (since != 0 && ran > limit).then(|| {
+            let script = running.script.lock().expect("watch slot").clone();
+            (script.unwrap_or_else(|| "a script".into()), ran)
+        })
+    })
+}

@@ -58,7 +58,7 @@ pub struct Config {
     /// Response bytes a script may buffer before the response is sent
     /// (committed), and queue for a client that reads slowly before its
     /// `flush()` waits.
-    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "256K", value_parser = parse_size, value_name = "SIZE")]
     pub response_buffer: u64,
 
     /// Serve in this process, without the supervisor that replaces a server
@@ -140,9 +140,18 @@ pub struct Config {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub session_max_attributes: usize,
 
+    /// Most bytes one session may hold (its attributes' names and values, as JSON).
+    #[arg(long, default_value = "4M", value_parser = parse_size, value_name = "SIZE")]
+    pub session_max_size: u64,
+
     /// Most live sessions in the memory store; beyond it the least recently used is evicted.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub session_max_count: usize,
+
+    /// Most bytes the memory store's sessions hold together; beyond it the
+    /// least recently used are evicted.
+    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
+    pub session_memory: u64,
 }
 
 impl Config {

@@ -24,10 +24,6 @@ use session::{SessionSettings, Sessions};
 /// How often expired sessions are swept, at most (see `sweep_every`).
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-/// Shortest lease of a shared session lock: a killed process never blocks
-/// a session for longer (it is longer when scripts may run longer).
-const LOCK_TTL: Duration = Duration::from_secs(60);
-
 /// The runtime for session store work (connections, sweeper, signals).
 pub fn store_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -45,10 +41,13 @@ pub fn open_sessions(
 ) -> Result<Arc<Sessions>, StartError> {
     let settings = SessionSettings::from_config(config);
     let spec = config.session_store.as_str();
-    // A lock must outlive the longest request that holds it.
-    let lock_ttl = LOCK_TTL.max(config.timeout() * 2 + config.session_lock_timeout());
+    let lock_ttl = session::LOCK_LEASE;
     let store: SharedStore = match spec {
-        "memory" => Arc::new(MemoryStore::new(config.session_max_count, settings.expiry)),
+        "memory" => Arc::new(MemoryStore::new(
+            config.session_max_count,
+            config.session_memory as usize,
+            settings.expiry,
+        )),
         _ if spec.starts_with("sqlite:") => {
             let path = &spec["sqlite:".len()..];
             let store = sqlite::open(path, settings.expiry, lock_ttl, runtime.handle().clone());

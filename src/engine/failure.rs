@@ -121,16 +121,13 @@ impl Failure {
         }
     }
 
-    /// Stopped mid-run from outside, or crashed: its context may be left
-    /// mid-flight and is made anew.
+    /// Stopped by a limit, or crashed: its context is made anew (what it
+    /// held goes with it). A script stopped because its client went away
+    /// unwound like any error: its context serves on.
     pub fn unsound(&self) -> bool {
         matches!(
             self,
-            Failure::Limit(_)
-                | Failure::Timeout
-                | Failure::Interrupted
-                | Failure::Cancelled
-                | Failure::Crashed
+            Failure::Limit(_) | Failure::Timeout | Failure::Interrupted | Failure::Crashed
         )
     }
 

@@ -48,6 +48,38 @@ pub struct Engine {
     waiting: Cell<usize>,
 }
 
+/// A slot out of the pool for one job; back in when dropped.
+struct Lent<'a> {
+    engine: &'a Engine,
+    slot: Option<Slot>,
+}
+
+impl Lent<'_> {
+    fn fiber(&self) -> &Rc<Fiber> {
+        &self.slot.as_ref().expect("lent").fiber
+    }
+
+    fn mailbox(&self) -> &Rc<Mailbox> {
+        &self.slot.as_ref().expect("lent").mailbox
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        slot.fiber.state().reset();
+        if slot.mailbox.job.borrow().is_some() {
+            return; // never ran (dropped before the first resume): start afresh
+        }
+        self.engine.idle.borrow_mut().push(slot);
+        if self.engine.waiting.get() > 0 {
+            self.engine.returned.notify_one();
+        }
+    }
+}
+
 /// A context's fiber, and the mailbox through which it takes jobs.
 struct Slot {
     fiber: Rc<Fiber>,
@@ -108,18 +140,19 @@ impl Engine {
             meter: meter.clone(),
         });
         slot.fiber.state().set_deadline(Some(deadline));
-        let drive = slot.fiber.drive();
+        let lent = Lent {
+            engine: self,
+            slot: Some(slot),
+        };
+        let drive = lent.fiber().drive();
+        // Dropped here, mid-way (the client went away), the drive first
+        // ends the job and then `lent` gives the context back.
         Metered {
             meter,
             inner: drive,
         }
         .await;
-        let failure = slot.mailbox.done.borrow_mut().take().flatten();
-        slot.fiber.state().reset();
-        self.idle.borrow_mut().push(slot);
-        if self.waiting.get() > 0 {
-            self.returned.notify_one();
-        }
+        let failure = lent.mailbox().done.borrow_mut().take().flatten();
         failure
     }
 

@@ -82,9 +82,9 @@ impl From<JsError> for Failure {
 /// The JS error for a session error: limits are RangeErrors.
 pub fn js_error(error: &SessionError) -> JsError {
     let native = match error {
-        SessionError::ValueTooLarge { .. } | SessionError::TooManyAttributes(_) => {
-            JsNativeError::range()
-        }
+        SessionError::ValueTooLarge { .. }
+        | SessionError::TooManyAttributes(_)
+        | SessionError::SessionTooLarge { .. } => JsNativeError::range(),
         SessionError::NotANumber(_) => JsNativeError::typ(),
         _ => JsNativeError::error(),
     };

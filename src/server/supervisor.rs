@@ -8,6 +8,7 @@
 //! sessions are lost with the process.
 
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
@@ -89,19 +90,18 @@ async fn supervise(listeners: Vec<std::net::TcpListener>) -> ExitCode {
     let mut first = true;
     let mut restarts: Vec<Instant> = Vec::new();
     loop {
-        let (mut child, mut ready) = match spawn(&listeners) {
+        let (pid, mut ended, mut ready) = match spawn(&listeners) {
             Ok(spawned) => spawned,
             Err(err) => {
                 tracing::error!("cannot start a server process: {err}");
                 return ExitCode::FAILURE;
             }
         };
-        let pid = child.id().unwrap_or(0);
         let mut said = [0u8; 5];
         let mut serving = false;
         let status = loop {
             tokio::select! {
-                status = child.wait() => break status,
+                status = &mut ended => break status.unwrap_or_else(|_| Err(std::io::ErrorKind::Other.into())),
                 read = ready.read_exact(&mut said), if !serving => {
                     serving = read.is_ok();
                     match (serving, first) {
@@ -110,8 +110,8 @@ async fn supervise(listeners: Vec<std::net::TcpListener>) -> ExitCode {
                         _ => {}
                     }
                 }
-                _ = tokio::signal::ctrl_c() => return stop(&mut child).await,
-                _ = term.recv() => return stop(&mut child).await,
+                _ = tokio::signal::ctrl_c() => return stop(pid, ended).await,
+                _ = term.recv() => return stop(pid, ended).await,
             }
         };
         let status = status.map_or_else(|e| format!("unknown ({e})"), describe);
@@ -131,16 +131,16 @@ async fn supervise(listeners: Vec<std::net::TcpListener>) -> ExitCode {
     }
 }
 
+type Ended = tokio::sync::oneshot::Receiver<std::io::Result<ExitStatus>>;
+
 /// Forwards the stop to the server process and waits for it.
-async fn stop(child: &mut tokio::process::Child) -> ExitCode {
-    if let Some(pid) = child.id() {
-        // SAFETY: kill only sends a signal to our own child.
-        unsafe {
-            libc::kill(pid as i32, libc::SIGTERM);
-        }
+async fn stop(pid: u32, ended: Ended) -> ExitCode {
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
     }
-    match child.wait().await {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
+    match ended.await {
+        Ok(Ok(status)) if status.success() => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     }
 }
@@ -154,11 +154,12 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-/// Starts a server process on the same sockets; returns it and the pipe
-/// on which it says it is ready.
+/// Starts a server process on the same sockets; returns its pid, what
+/// says when it ended (a thread waits for it) and the pipe on which it
+/// says it is ready.
 fn spawn(
     listeners: &[std::net::TcpListener],
-) -> std::io::Result<(tokio::process::Child, tokio::net::UnixStream)> {
+) -> std::io::Result<(u32, Ended, tokio::net::UnixStream)> {
     let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
     let fds: Vec<String> = listeners
         .iter()
@@ -169,12 +170,11 @@ fn spawn(
         .map(|l| l.as_raw_fd())
         .chain([theirs.as_raw_fd()])
         .collect();
-    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    let mut command = std::process::Command::new(std::env::current_exe()?);
     command
         .args(std::env::args_os().skip(1))
         .env(LISTEN_FDS, fds.join(","))
-        .env(READY_FD, theirs.as_raw_fd().to_string())
-        .kill_on_drop(true);
+        .env(READY_FD, theirs.as_raw_fd().to_string());
     // SAFETY: between fork and exec this only clears close-on-exec flags
     // with fcntl, which is async-signal-safe.
     unsafe {
@@ -186,8 +186,15 @@ fn spawn(
             Ok(())
         });
     }
-    let child = command.spawn()?;
+    let mut child = command.spawn()?;
     drop(theirs);
+    let pid = child.id();
+    let (tell, ended) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("blimp-server-wait".into())
+        .spawn(move || {
+            let _ = tell.send(child.wait());
+        })?;
     ours.set_nonblocking(true)?;
-    Ok((child, tokio::net::UnixStream::from_std(ours)?))
+    Ok((pid, ended, tokio::net::UnixStream::from_std(ours)?))
 }

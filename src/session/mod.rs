@@ -2,6 +2,7 @@
 //! stores. Nothing here knows about JavaScript; `modules::session` translates.
 
 pub mod cookie;
+pub mod holder;
 pub mod id;
 pub mod locks;
 pub mod request;
@@ -17,6 +18,11 @@ pub use id::SessionId;
 pub use request::RequestSession;
 use store::{Expiry, SharedStore, StoreError};
 
+/// How long a lock in a shared store (SQLite, Redis) outlives its holder:
+/// the holder renews it every third of this while it holds it, so a lock of
+/// a process that died is free again within this.
+pub const LOCK_LEASE: Duration = Duration::from_secs(6);
+
 /// Settings every request's session shares.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -27,6 +33,8 @@ pub struct SessionSettings {
     pub lock_timeout: Duration,
     pub max_value: usize,
     pub max_attributes: usize,
+    /// Bytes of names and values one session holds at most.
+    pub max_size: usize,
 }
 
 impl SessionSettings {
@@ -40,6 +48,7 @@ impl SessionSettings {
             },
             lock_timeout: config.session_lock_timeout(),
             max_value: config.session_max_value as usize,
+            max_size: config.session_max_size as usize,
             max_attributes: config.session_max_attributes,
         }
     }
@@ -60,6 +69,10 @@ pub enum SessionError {
     },
     #[error("a session holds at most {0} attributes (--session-max-attributes)")]
     TooManyAttributes(usize),
+    #[error(
+        "the session would hold {size} bytes, above the limit of {limit} (--session-max-size)"
+    )]
+    SessionTooLarge { size: usize, limit: usize },
     #[error("that session no longer exists")]
     Gone,
     #[error("session attribute \"{0}\" is not a number")]

@@ -242,8 +242,20 @@ impl RequestSession {
                 limit: limits.max_value,
             });
         }
-        let max_attributes = limits.max_attributes;
+        let (max_attributes, max_size) = (limits.max_attributes, limits.max_size);
         let live = self.live_or_create()?;
+        let old = live
+            .attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or(0, |(k, v)| k.len() + v.len());
+        let size = live.size() - old + name.len() + json.len();
+        if size > max_size {
+            return Err(SessionError::SessionTooLarge {
+                size,
+                limit: max_size,
+            });
+        }
         match live.attrs.iter().position(|(k, _)| k == name) {
             Some(at) => live.attrs[at].1 = json,
             None if live.attrs.len() >= max_attributes => {
@@ -444,6 +456,11 @@ impl Drop for RequestSession {
 }
 
 impl Live {
+    /// Bytes of its names and values.
+    fn size(&self) -> usize {
+        self.attrs.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
     fn mark(&mut self, name: &str) {
         if !self.changed.iter().any(|n| n == name) {
             self.changed.push(name.to_string());

@@ -32,6 +32,7 @@ use super::{
 };
 use crate::session::id::SessionId;
 use crate::session::locks::{Kept, LocalGuard, LocalLocks};
+use crate::session::{holder, LOCK_LEASE};
 
 /// Longest pause between two attempts at another process's lock.
 const MAX_POLL: Duration = Duration::from_millis(8);
@@ -65,6 +66,9 @@ pub trait Backend: Send + Sync + 'static {
         writes: Vec<Write>,
         lock: Option<(SessionId, &'a str, Then)>,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Starts `id`'s lease anew while `token` holds its lock; false once
+    /// it no longer does.
+    fn renew<'a>(&'a self, id: SessionId, token: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
     fn count(&self) -> BoxFuture<'_, StoreResult<u64>>;
     fn sweep(&self, now: i64) -> BoxFuture<'_, StoreResult<u64>>;
     fn name(&self) -> &'static str;
@@ -130,7 +134,7 @@ impl<B: Backend> LockedStore<B> {
                 // The chain failed: read the session again, under the same lock.
                 None => token,
             },
-            None => uuid::Uuid::new_v4().to_string(),
+            None => holder::token(),
         };
         let mut taking = Taking {
             store: self,
@@ -142,6 +146,8 @@ impl<B: Backend> LockedStore<B> {
             match self.backend.lock_and_load(id, &token).await {
                 Ok(Some(stored)) => {
                     taking.token = None;
+                    self.runtime
+                        .spawn(keep_alive(self.backend.clone(), id, token.clone()));
                     return Ok((locked(local, token, None), stored));
                 }
                 Ok(None) => {}
@@ -216,6 +222,21 @@ impl<B: Backend> LockedStore<B> {
                 release(self.backend.clone(), id, token).await;
                 drop(local);
             }
+        }
+    }
+}
+
+/// Renews the lease of a lock while its token holds it (through every
+/// request of its chain), so a short lease never lapses under a long
+/// request, and a dead process's lock is free within one lease.
+async fn keep_alive<B: Backend>(backend: Arc<B>, id: SessionId, token: String) {
+    loop {
+        tokio::time::sleep(LOCK_LEASE / 3).await;
+        match backend.renew(id, &token).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            // The store is down: try again (if it stays down, the lease lapses).
+            Err(_) => {}
         }
     }
 }

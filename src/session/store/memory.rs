@@ -29,12 +29,15 @@ pub struct MemoryStore {
     locks: LocalLocks,
     expiry: Expiry,
     max_per_shard: usize,
+    max_bytes_per_shard: usize,
 }
 
 #[derive(Default)]
 struct Shard {
     sessions: IdMap<Entry>,
     by_deadline: BTreeSet<(i64, SessionId)>,
+    /// What its sessions hold (`Entry::size`).
+    bytes: usize,
 }
 
 /// Compact on purpose: boxed strings, no spare capacity.
@@ -44,7 +47,8 @@ struct Entry {
 }
 
 impl MemoryStore {
-    pub fn new(max_count: usize, expiry: Expiry) -> Self {
+    /// At most `max_count` sessions holding at most `max_bytes`.
+    pub fn new(max_count: usize, max_bytes: usize, expiry: Expiry) -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             evictions: Mutex::default(),
@@ -52,6 +56,7 @@ impl MemoryStore {
             locks: LocalLocks::default(),
             expiry,
             max_per_shard: max_count.div_ceil(SHARDS).max(1),
+            max_bytes_per_shard: (max_bytes / SHARDS).max(1),
         }
     }
 
@@ -70,7 +75,7 @@ impl MemoryStore {
         {
             tracing::warn!(
                 evicted = evictions.0,
-                "session limit reached (--session-max-count): evicted the least recently used session(s)"
+                "session limit reached (--session-max-count or --session-memory): evicted the least recently used session(s)"
             );
             *evictions = (0, Some(Instant::now()));
         }
@@ -95,9 +100,6 @@ impl MemoryStore {
                 if shard.sessions.contains_key(&id) {
                     return Err(StoreError::Collision);
                 }
-                if shard.sessions.len() >= self.max_per_shard && shard.evict_one() {
-                    self.evicted();
-                }
                 let entry = Entry {
                     meta: stored.meta,
                     attrs: stored
@@ -106,6 +108,12 @@ impl MemoryStore {
                         .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
                         .collect(),
                 };
+                while (shard.sessions.len() >= self.max_per_shard
+                    || shard.bytes + entry.size() > self.max_bytes_per_shard)
+                    && shard.evict_one()
+                {
+                    self.evicted();
+                }
                 shard.insert(id, entry, self.expiry);
             }
             Write::Update {
@@ -121,13 +129,19 @@ impl MemoryStore {
                     return Ok(()); // deleted meanwhile (expired or invalidated elsewhere)
                 };
                 let before = index_key(self.expiry.deadline(&entry.meta));
+                let size = entry.size();
                 entry.meta.accessed = accessed.unwrap_or(entry.meta.accessed);
                 entry.meta.idle = idle.unwrap_or(entry.meta.idle);
                 entry.change(set, remove);
+                shard.bytes = shard.bytes + entry.size() - size;
                 let after = index_key(self.expiry.deadline(&entry.meta));
                 if after != before {
                     shard.by_deadline.remove(&(before, id));
                     shard.by_deadline.insert((after, id));
+                }
+                // Room for what grew: the least recently used others go.
+                while shard.bytes > self.max_bytes_per_shard && shard.evict_other(&id) {
+                    self.evicted();
                 }
             }
             Write::Delete { id } => {
@@ -160,6 +174,15 @@ fn index_key(deadline: i64) -> i64 {
 }
 
 impl Entry {
+    /// The bytes it holds, roughly: its strings and their bookkeeping.
+    fn size(&self) -> usize {
+        96 + self
+            .attrs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 32)
+            .sum::<usize>()
+    }
+
     /// Sets and removes attributes; new names go last (first-set order).
     fn change(&mut self, set: Vec<(String, String)>, remove: Vec<String>) {
         let mut fresh = Vec::new();
@@ -183,6 +206,7 @@ impl Shard {
     fn insert(&mut self, id: SessionId, entry: Entry, expiry: Expiry) {
         self.by_deadline
             .insert((index_key(expiry.deadline(&entry.meta)), id));
+        self.bytes += entry.size();
         self.sessions.insert(id, entry);
     }
 
@@ -190,6 +214,7 @@ impl Shard {
         let entry = self.sessions.remove(id)?;
         self.by_deadline
             .remove(&(index_key(expiry.deadline(&entry.meta)), *id));
+        self.bytes -= entry.size();
         Some(entry)
     }
 
@@ -199,7 +224,21 @@ impl Shard {
         let Some((_, id)) = self.by_deadline.pop_first() else {
             return false;
         };
-        self.sessions.remove(&id);
+        if let Some(entry) = self.sessions.remove(&id) {
+            self.bytes -= entry.size();
+        }
+        true
+    }
+
+    /// Like `evict_one`, sparing `keep`.
+    fn evict_other(&mut self, keep: &SessionId) -> bool {
+        let Some(&(deadline, id)) = self.by_deadline.iter().find(|(_, id)| id != keep) else {
+            return false;
+        };
+        self.by_deadline.remove(&(deadline, id));
+        if let Some(entry) = self.sessions.remove(&id) {
+            self.bytes -= entry.size();
+        }
         true
     }
 }
@@ -263,7 +302,9 @@ impl SessionStore for MemoryStore {
                     match shard.by_deadline.first() {
                         Some(&(deadline, id)) if deadline <= now => {
                             shard.by_deadline.pop_first();
-                            shard.sessions.remove(&id);
+                            if let Some(entry) = shard.sessions.remove(&id) {
+                                shard.bytes -= entry.size();
+                            }
                             batch += 1;
                         }
                         _ => break,

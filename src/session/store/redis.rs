@@ -194,6 +194,16 @@ end
 return {1, redis.call('HGETALL', KEYS[2])}
 "#;
 
+/// Starts the lease of the lock `KEYS[1]` anew (`ARGV[2]` ms) while token
+/// `ARGV[1]` holds it: 1, or 0 when it does not.
+const RENEW: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"#;
+
 pub type RedisStore = LockedStore<Redis>;
 
 pub struct Redis {
@@ -214,6 +224,7 @@ pub struct Redis {
     expiry: Expiry,
     lock_ttl_ms: u64,
     lock: Script,
+    renew: Script,
     apply: Script,
 }
 
@@ -255,6 +266,7 @@ pub fn open(
             .unwrap_or(u64::MAX)
             .max(1),
         lock: Script::new(LOCK),
+        renew: Script::new(RENEW),
         apply: Script::new(APPLY),
     };
     match runtime.block_on(redis.manager()) {
@@ -607,6 +619,21 @@ fn glob_escape(prefix: &str) -> String {
 }
 
 impl Backend for Redis {
+    fn renew<'a>(&'a self, id: SessionId, token: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let key = self.lock_key(id);
+        async move {
+            let renewed: i64 = self
+                .call(|mut con| {
+                    let mut invocation = self.renew.key(&key);
+                    invocation.arg(token).arg(self.lock_ttl_ms);
+                    async move { invocation.invoke_async(&mut con).await }
+                })
+                .await?;
+            Ok(renewed == 1)
+        }
+        .boxed()
+    }
+
     fn lock_and_load<'a>(
         &'a self,
         id: SessionId,

@@ -46,7 +46,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use super::locked::{Backend, LockedStore, Then};
 use super::{Expiry, Meta, StoreError, StoreResult, Stored, Write};
 use crate::session::id::SessionId;
-use crate::session::now_ms;
+use crate::session::{holder, now_ms};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -101,6 +101,7 @@ const TAKE_LOCK: &str = "INSERT INTO locks (session_id, token, expires) VALUES (
 const RELEASE_LOCK: &str = "DELETE FROM locks WHERE session_id = ?1 AND token = ?2";
 const RENEW_LOCK: &str = "UPDATE locks SET expires = ?3 WHERE session_id = ?1 AND token = ?2";
 const HOLDS_LOCK: &str = "SELECT 1 FROM locks WHERE session_id = ?1 AND token = ?2";
+const LOCK_HOLDER: &str = "SELECT token FROM locks WHERE session_id = ?1";
 
 /// Every statement, prepared once at open to prove the schema is ours.
 const STATEMENTS: &[&str] = &[
@@ -123,6 +124,7 @@ const STATEMENTS: &[&str] = &[
     RELEASE_LOCK,
     RENEW_LOCK,
     HOLDS_LOCK,
+    LOCK_HOLDER,
 ];
 
 /// How long one statement waits for another process's write transaction.
@@ -222,6 +224,7 @@ fn open_checked(path: &str) -> Result<Connection, String> {
             lines[..lines.len().min(3)].join("; ")
         ));
     }
+    let upgrade = identify(&conn)?;
     check_tables(&conn)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -229,11 +232,16 @@ fn open_checked(path: &str) -> Result<Connection, String> {
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!("session store sqlite:{path}: journal mode is {mode}, not WAL");
     }
-    conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
-        .map_err(|err| {
-            let _ = conn.execute_batch("ROLLBACK");
-            explain("cannot create the tables", err)
-        })?;
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {VERSION}; COMMIT;"
+    ))
+    .map_err(|err| {
+        let _ = conn.execute_batch("ROLLBACK");
+        explain("cannot create the tables", err)
+    })?;
+    if let Some(from) = upgrade {
+        tracing::info!("session store sqlite:{path}: upgraded from version {from} to {VERSION}");
+    }
     for sql in STATEMENTS {
         conn.prepare_cached(sql).map_err(|err| {
             format!(
@@ -246,6 +254,48 @@ fn open_checked(path: &str) -> Result<Connection, String> {
 }
 
 const MOVE_AWAY: &str = "move the file away or choose another --session-store path";
+
+/// What `PRAGMA application_id` says in a blimp session file ("blmp").
+const APPLICATION_ID: i32 = 0x626c_6d70;
+/// The layout's version (`PRAGMA user_version`): 1 had no application id
+/// (and 0 is a file from before versions were written).
+const VERSION: i32 = 2;
+
+/// Proves, before anything is written, that the file is empty or a blimp
+/// session file; `Some(version)` when it is one of an earlier layout.
+fn identify(conn: &Connection) -> Result<Option<i32>, String> {
+    let pragma = |name: &str| -> Result<i32, String> {
+        conn.pragma_query_value(None, name, |row| row.get(0))
+            .map_err(|err| explain("cannot read the file", err))
+    };
+    let (application, version) = (pragma("application_id")?, pragma("user_version")?);
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .map_err(|err| explain("cannot read the schema", err))?;
+    match application {
+        APPLICATION_ID if version > VERSION => Err(format!(
+            "the file is a session file of a newer blimp (layout {version}; this one knows up to {VERSION}); {MOVE_AWAY}"
+        )),
+        APPLICATION_ID => Ok((version < VERSION).then_some(version)),
+        0 if tables.is_empty() => Ok(None),
+        // Files of earlier blimps carry no application id: they have our
+        // tables and nothing else (check_tables then checks the columns).
+        0 if tables
+            .iter()
+            .all(|t| ["attributes", "locks", "sessions"].contains(&t.as_str())) =>
+        {
+            Ok(Some(version))
+        }
+        0 => Err(format!(
+            "the file is a SQLite database of another program (its tables: {}); {MOVE_AWAY}",
+            tables.join(", ")
+        )),
+        other => Err(format!(
+            "the file is a SQLite database of another program (application_id {other:#x}); {MOVE_AWAY}"
+        )),
+    }
+}
 
 /// Tables of ours that already exist must have our columns: a file of
 /// another program is refused, never written to.
@@ -349,10 +399,27 @@ impl Sqlite {
         let key = id.to_string();
         let now = now_ms();
         let expires = now.saturating_add(self.lock_ttl_ms);
-        let taken = tx
-            .prepare_cached(TAKE_LOCK)?
-            .execute(params![key, token, expires, now])?
-            == 1;
+        let take = |tx: &rusqlite::Transaction| -> DbResult<bool> {
+            Ok(tx
+                .prepare_cached(TAKE_LOCK)?
+                .execute(params![key, token, expires, now])?
+                == 1)
+        };
+        let mut taken = take(&tx)?;
+        if !taken {
+            // Held by a process of this machine that is gone: break it now
+            // rather than wait out its lease.
+            let holder: Option<String> = tx
+                .prepare_cached(LOCK_HOLDER)?
+                .query_row(params![key], |row| row.get(0))
+                .optional()?;
+            if let Some(holder) = holder.filter(|h| holder::is_dead(h)) {
+                tx.prepare_cached(RELEASE_LOCK)?
+                    .execute(params![key, holder])?;
+                tracing::info!(session = %id.tag(), "broke the session lock of a process that is gone");
+                taken = take(&tx)?;
+            }
+        }
         let stored = if taken { Some(load(&tx, &key)?) } else { None };
         tx.commit()?;
         Ok(stored)
@@ -542,6 +609,17 @@ fn select_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<Meta>> {
 }
 
 impl Backend for Sqlite {
+    fn renew<'a>(&'a self, id: SessionId, token: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let renewed = self.with_conn(|this, conn| {
+            let expires = now_ms().saturating_add(this.lock_ttl_ms);
+            Ok(conn
+                .prepare_cached(RENEW_LOCK)?
+                .execute(params![id.to_string(), token, expires])?
+                == 1)
+        });
+        std::future::ready(renewed).boxed()
+    }
+
     fn lock_and_load<'a>(
         &'a self,
         id: SessionId,

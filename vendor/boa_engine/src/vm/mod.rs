@@ -812,13 +812,6 @@ impl Context {
             self.instructions_remaining -= 1;
         }
 
-        // The host may stop the script here. The error is raised before the
-        // opcode runs, so the frame is consistent; `handle_error` treats it
-        // as uncatchable and unwinds to the nearest exit-early frame.
-        if let Err(err) = self.tick_interrupt() {
-            return self.handle_error(err);
-        }
-
         #[cfg(feature = "trace")]
         if self.vm.trace || self.vm.frame().code_block.traceable() {
             self.trace_execute_instruction(f, opcode)

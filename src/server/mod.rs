@@ -2,6 +2,7 @@
 //! every worker thread accepts on its own SO_REUSEPORT socket and runs the
 //! scripts of its own connections.
 
+mod idle;
 mod limits;
 pub mod supervisor;
 
@@ -13,13 +14,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
 use crate::exchange::{Peers, Shared, Worker};
 use crate::session::Sessions;
-use limits::{Connections, Seldom};
+use idle::Idle;
+use limits::{Connections, Open, Seldom};
 
 /// How long in-flight requests may run on after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -180,6 +182,43 @@ pub fn listen(config: &Config) -> Result<Vec<std::net::TcpListener>, StartError>
     Ok(listeners)
 }
 
+/// A response body and what it keeps held until it is done.
+struct Held<B, T>(B, T);
+
+impl<B: hyper::body::Body + Unpin, T: Unpin> hyper::body::Body for Held<B, T> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        std::pin::Pin::new(&mut self.0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.0.size_hint()
+    }
+}
+
+/// A connection's place in the worker's books: it counts toward the cap
+/// and the idle sweep until its task ends (or is aborted).
+struct Registered {
+    idle: Rc<Idle>,
+    key: usize,
+    _open: Open,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.idle.forget(self.key);
+    }
+}
+
 /// What the workers watch together about their connections.
 struct Watch {
     connections: Connections,
@@ -206,6 +245,8 @@ fn worker_thread(
         let listener = tokio::net::TcpListener::from_std(listener).expect("register listener");
         let worker = Rc::new(Worker::new(shared));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let idle = Idle::new(watch.header_timeout);
+        tokio::task::spawn_local(idle.clone().sweep());
         loop {
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -240,24 +281,29 @@ fn worker_thread(
                 peer,
                 local: stream.local_addr().unwrap_or(peer),
             };
-            let worker = worker.clone();
+            let (key, state) = idle.open();
+            let (worker, watched, closing) = (worker.clone(), idle.clone(), state.clone());
             let service = service_fn(move |req| {
+                // Not idle from its headers to the end of its response.
+                let busy = watched.busy(&state);
                 let response = worker.clone().serve(req, peers);
-                async move { Ok::<_, Infallible>(response.await) }
+                async move { Ok::<_, Infallible>(response.await.map(|body| Held(body, busy))) }
             });
-            // One timer for a request's headers and for an idle keep-alive
-            // connection: hyper starts it whenever it waits for a request.
             let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(watch.header_timeout)
                 .serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
-            tokio::task::spawn_local(async move {
+            let registered = Registered {
+                idle: idle.clone(),
+                key,
+                _open: open,
+            };
+            let task = tokio::task::spawn_local(async move {
+                let _registered = registered;
                 if let Err(err) = connection.await {
                     tracing::debug!("connection ended: {err}");
                 }
-                drop(open);
             });
+            closing.closed_by(task.abort_handle());
         }
         drop(listener);
         if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())

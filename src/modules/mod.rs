@@ -30,6 +30,45 @@ const ALL: &[&Native] = &[
     &sessions::MODULE,
 ];
 
+/// A module written in JavaScript. `source` is one function expression,
+/// `(function (require) { ...; return exports; })`: it is called with a
+/// `require` that finds the native modules (by any of their names) and
+/// returns the module object. `name` names it in stacks (`http/rs.js`).
+pub fn js_module(name: &str, source: &str, context: &mut Context) -> JsResult<JsObject> {
+    let factory = context.eval(
+        boa_engine::Source::from_bytes(source).with_path(std::path::Path::new(name)),
+    )?;
+    let factory = factory.as_callable().ok_or_else(|| {
+        boa_engine::JsNativeError::error().with_message(format!("{name} is not a function"))
+    })?;
+    let require = boa_engine::object::FunctionObjectBuilder::new(
+        context.realm(),
+        NativeFunction::from_fn_ptr(require_native),
+    )
+    .name(js_string!("require"))
+    .length(1)
+    .build();
+    factory
+        .call(&JsValue::undefined(), &[require.into()], context)?
+        .as_object()
+        .ok_or_else(|| {
+            boa_engine::JsNativeError::error()
+                .with_message(format!("{name} returned no module object"))
+                .into()
+        })
+}
+
+/// The `require` of modules written in JavaScript: native modules only.
+fn require_native(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = arg_string(args, 0, context)?;
+    match registry::require(&name, context)? {
+        Some(module) => Ok(module.into()),
+        None => Err(boa_engine::JsNativeError::error()
+            .with_message(format!("Cannot find native module '{name}'"))
+            .into()),
+    }
+}
+
 /// A native method: `name`, its arity and its body.
 pub type Method = (
     &'static str,

@@ -209,6 +209,10 @@ fn es_modules_and_promises() {
             ("m.mjs", "import { request, response, Response } from 'sdk/http';\nimport resp from 'sdk/http/response';\nimport { Request } from 'sdk/http/request';\nimport { session, Session } from 'sdk/http';\nimport helper from './_lib/h.mjs';\nresponse.print([request === Request, resp === Response, session === Session, helper(), await Promise.resolve('awaited')].join(' '));"),
             ("_lib/h.mjs", "export default () => 'helped';"),
             ("uses_import.js", "import { response } from 'sdk/http';\nresponse.print('esm in .js');"),
+            // Prose that starts lines with "import" and "export" inside a
+            // template string: a script, with require.
+            ("help.js", "const response = require('http/v4/response');\nconst text = `Steps:\nimport the CSV file\nexport { it } when done\n`;\nresponse.print(text.split('\\n')[1]);"),
+            ("top_await.js", "import { response } from 'sdk/http';\nresponse.print(await Promise.resolve('awaited in .js'));"),
             ("async.js", &format!("{P}async function later() {{ await null; return 'later'; }}\n(async () => {{ response.print(await later()); }})();")),
             ("then.js", &format!("{P}Promise.resolve(1).then(v => response.print('then ' + v));")),
             ("reject.mjs", "await Promise.reject(new RangeError('nope'));"),
@@ -220,6 +224,8 @@ fn es_modules_and_promises() {
         "true true true helped awaited"
     );
     assert_eq!(get(&plain(), &blimp.url("/uses_import")).1, "esm in .js");
+    assert_eq!(get(&plain(), &blimp.url("/help")).1, "import the CSV file");
+    assert_eq!(get(&plain(), &blimp.url("/top_await")).1, "awaited in .js");
     assert_eq!(get(&plain(), &blimp.url("/async")).1, "later");
     assert_eq!(get(&plain(), &blimp.url("/then")).1, "then 1");
     let (status, body) = get(&plain(), &blimp.url("/reject"));
@@ -282,6 +288,70 @@ fn errors_are_json_with_location_and_no_stack() {
         "the log has the stack"
     );
     assert_eq!(get(&plain(), &blimp.url("/ok")).1, "ok");
+}
+
+#[test]
+fn a_browser_gets_error_pages_in_html() {
+    let blimp = Blimp::start(
+        &[
+            ("throws.js", "throw new TypeError('bad <thing>');"),
+            (
+                "own.js",
+                &format!("{P}response.setStatus(404); response.json({{mine: true}});"),
+            ),
+        ],
+        &[],
+    );
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let ask = |path: &str, accept: &str| {
+        Reply::read(
+            plain()
+                .get(blimp.url(path))
+                .header("Accept", accept)
+                .send()
+                .unwrap(),
+        )
+    };
+    for (path, status, text) in [
+        ("/nothing/here", 404, "no script for /nothing/here"),
+        (
+            "/throws",
+            500,
+            "TypeError: bad &lt;thing&gt; (at throws.js:1:7)",
+        ),
+    ] {
+        let page = ask(path, browser);
+        assert_eq!(page.status(), status, "{path}");
+        assert_eq!(
+            page.header("content-type").as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(
+            page.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        let body = page.text().unwrap();
+        assert!(
+            body.starts_with("<!doctype html>") && body.contains(text),
+            "{body}"
+        );
+        // The same error for a program: JSON.
+        for accept in ["*/*", "application/json, text/html"] {
+            let reply = ask(path, accept);
+            assert_eq!(reply.status(), status);
+            assert_eq!(
+                reply.header("content-type").as_deref(),
+                Some("application/json")
+            );
+            assert!(json(&reply.text().unwrap())["message"].is_string());
+        }
+    }
+    // What a script writes itself keeps its shape.
+    let own = ask("/own", browser);
+    assert_eq!(
+        (own.status(), own.text().unwrap()),
+        (404, r#"{"mine":true}"#.to_string())
+    );
 }
 
 #[test]

@@ -64,6 +64,8 @@ fn kit() -> Vec<(&'static str, String)> {
   session.increment('neg', -3), Object.is(session.increment('z', 0), 0), 1 / session.increment('z', -0)].join());")),
         ("naive.js", format!("{S}session.setAttribute('n', (session.getAttribute('n') || 0) + 1);")),
         ("hello.js", format!("{S}response.print('hello');")),
+        ("plain.js", "require('http/v4/response').print('plain');".to_string()),
+        ("cached.js", format!("{S}response.setHeader('Cache-Control', 'private, max-age=60'); response.print(session.getAttribute('x'));")),
     ]
 }
 
@@ -123,11 +125,39 @@ fn lazy_creation_and_cookie_attributes(store: Store) {
     let id = sid_of(&cookie);
     assert_eq!(id.len(), 36);
     assert_eq!(&id[14..15], "4", "UUID v4");
-    // Known session: no new cookie, value there.
+    // Known session: no new cookie, value there, and still never cached
+    // (the Back button after logout must not show it).
     let reply = send(&client, &blimp.url("/get?n=x"));
     assert!(set_cookie(&reply).is_none());
-    assert!(reply.header("cache-control").is_none());
+    assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
     assert_eq!(json(&reply.text().unwrap())["v"], 1);
+    let reply = send(&client, &blimp.url("/hello"));
+    assert_eq!(
+        reply.header("cache-control").as_deref(),
+        Some("no-store"),
+        "the request has a session"
+    );
+    assert_eq!(
+        reply.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let reply = send(&client, &blimp.url("/cached"));
+    assert_eq!(
+        reply.header("cache-control").as_deref(),
+        Some("private, max-age=60"),
+        "the script decides"
+    );
+    let reply = send(&plain(), &blimp.url("/plain"));
+    assert!(
+        reply.header("cache-control").is_none(),
+        "no session, no opinion"
+    );
+    let reply = send(&client, &blimp.url("/plain"));
+    assert_eq!(
+        reply.header("cache-control").as_deref(),
+        Some("no-store"),
+        "a request with a session"
+    );
     // getId creates too.
     assert!(set_cookie(&send(&plain(), &blimp.url("/id"))).is_some());
     // The log never holds a whole id.

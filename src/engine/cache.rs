@@ -93,7 +93,7 @@ fn compile(
     if extension == "json" {
         return Unit::Json(source.into());
     }
-    if extension == "mjs" || looks_like_esm(&source) {
+    if extension == "mjs" {
         return Unit::Esm(source.into());
     }
     // A plain script (one that never names `module`, `exports`, `this`,
@@ -123,6 +123,9 @@ fn compile(
     );
     let script = match parsed {
         Ok(script) => script,
+        // A `.js` file is an ES module when it parses as one and not as a
+        // script: never a guess from prose that happens to say "import".
+        Err(_) if is_module(&source, relative, context) => return Unit::Esm(source.into()),
         Err(error) => {
             return Unit::Broken(Failure::syntax(error, relative, true).describe().into())
         }
@@ -247,13 +250,9 @@ fn mentions_any(source: &str, words: &[&str]) -> bool {
     })
 }
 
-/// A `.js` file written as an ES module: a line that starts with `import`
-/// or `export` (a dynamic `import(` call does not count).
-fn looks_like_esm(source: &str) -> bool {
-    source.lines().map(str::trim_start).any(|line| {
-        (line.starts_with("import ") || line.starts_with("import{") || line.starts_with("export "))
-            && !line.starts_with("import(")
-    })
+fn is_module(source: &str, relative: &str, context: &mut Context) -> bool {
+    let source = Source::from_bytes(source).with_path(Path::new(relative));
+    boa_engine::Module::parse(source, None, context).is_ok()
 }
 
 #[cfg(test)]

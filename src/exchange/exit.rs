@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Method, Response, StatusCode};
+use hyper::header::{HeaderValue, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use hyper::{HeaderMap, Method, Response, StatusCode};
 
 use crate::http::response::Start;
 use crate::http::response_body::{Cut, ResponseBody};
@@ -37,13 +37,16 @@ impl Record {
 pub struct Exit {
     /// None when the access log is off (its path is then never copied).
     record: Option<Record>,
+    /// Errors go out as an HTML page (the client is a browser).
+    html: bool,
 }
 
 impl Exit {
-    pub fn new(method: &Method, path: &str, began: Instant) -> Self {
+    pub fn new(method: &Method, path: &str, headers: &HeaderMap, began: Instant) -> Self {
         let logged = tracing::enabled!(target: "access", tracing::Level::INFO);
         Exit {
             record: logged.then(|| Record::new(method, path, began)),
+            html: super::error_page::wants_html(headers),
         }
     }
 
@@ -57,14 +60,19 @@ impl Exit {
         });
         *response.status_mut() = start.status;
         *response.headers_mut() = start.headers;
+        // No content sniffing: a text/plain stream renders as it comes,
+        // and a script's text is never taken for HTML.
+        response
+            .headers_mut()
+            .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         response
     }
 
-    /// An error blimp answers itself, as JSON.
+    /// An error blimp answers itself: JSON, or a page for a browser.
     pub fn error(self, status: StatusCode, message: &str) -> HttpResponse {
-        let body = error_body(status, message, None);
-        let mut headers = hyper::HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let (kind, body) = super::error_page::render(status, message, None, self.html);
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(kind));
         self.respond(Start {
             status,
             headers,
@@ -81,15 +89,6 @@ impl Exit {
         response.headers_mut().extend(super::retry_after());
         response
     }
-}
-
-/// The JSON body of every error response.
-pub fn error_body(status: StatusCode, message: &str, stack: Option<&str>) -> String {
-    let mut body = serde_json::json!({ "status": status.as_u16(), "message": message });
-    if let Some(stack) = stack {
-        body["stack"] = stack.into();
-    }
-    body.to_string()
 }
 
 /// A response body that writes the access-log line when it is done or

@@ -3,6 +3,7 @@
 //! (session write-back, end of the response) and the one exit every
 //! response leaves through (`exit.rs`: default headers, the access log).
 
+mod error_page;
 mod exit;
 
 use std::cell::{Cell, RefCell};
@@ -24,14 +25,15 @@ use crate::engine::limits::MemoryLimits;
 use crate::engine::{Engine, Settings};
 use crate::http::request::RequestData;
 use crate::http::request_body::{BodyLimits, RequestBody};
-use crate::http::response::{ResponseState, Started};
+use crate::http::response::{ResponseState, SessionHeaders, Started};
 use crate::log_line;
 use crate::modules::scope::Scope;
 use crate::scripts::router::{Route, RouteError, Router, Stamp};
 use crate::scripts::watch::Moment;
 use crate::session::{cookie, RequestSession, Sessions};
+pub use error_page::json as error_body;
 use exit::Exit;
-pub use exit::{error_body, HttpResponse};
+pub use exit::HttpResponse;
 
 /// What all worker threads share.
 pub struct Shared {
@@ -90,7 +92,7 @@ impl Worker {
     pub async fn serve(self: Rc<Self>, req: Request<Incoming>, peers: Peers) -> HttpResponse {
         let began = Instant::now();
         let (parts, body) = req.into_parts();
-        let exit = Exit::new(&parts.method, parts.uri.path(), began);
+        let exit = Exit::new(&parts.method, parts.uri.path(), &parts.headers, began);
         let config = &self.shared.config;
         if self.in_flight.get() >= config.max_pending {
             return exit.saturated();
@@ -230,7 +232,7 @@ impl Worker {
 
     /// Writes the session back and ends the response.
     async fn finish(&self, cell: &RefCell<Scope>, failure: Option<Failure>) {
-        let (mut cut, mut cookie) = (false, None);
+        let (mut cut, mut session_headers) = (false, SessionHeaders::default());
         let saving = match failure {
             Some(failure) => {
                 cut = self.fail(&mut cell.borrow_mut(), failure);
@@ -238,11 +240,11 @@ impl Worker {
             }
             None => {
                 let scope = &mut *cell.borrow_mut();
-                let session = &mut scope.session;
                 // The cookie is decided before the session is written away.
                 if !scope.response.is_committed() {
-                    cookie = session.commit();
+                    session_headers = scope.session_headers();
                 }
+                let session = &mut scope.session;
                 (!session.is_untouched()).then(|| session.finish())
             }
         };
@@ -260,7 +262,10 @@ impl Worker {
                 }
                 Err(err) => {
                     tracing::error!("{relative}: session not saved: {err}");
-                    self.error(response, StatusCode::SERVICE_UNAVAILABLE, err.to_string());
+                    let html = error_page::wants_html(&scope.request.headers);
+                    let status = StatusCode::SERVICE_UNAVAILABLE;
+                    let (kind, body) = error_page::render(status, &err.to_string(), None, html);
+                    response.replace(status, kind, body, &[]);
                 }
             }
         }
@@ -269,7 +274,7 @@ impl Worker {
             drained.await;
             cell.borrow_mut().response.cut();
         }
-        cell.borrow_mut().response.close(cookie);
+        cell.borrow_mut().response.close(session_headers);
     }
 
     /// Answers a script that failed with an error response; true when the
@@ -305,15 +310,12 @@ impl Worker {
             // Full, not broken: the client may come back.
             let retry = matches!(failure, Failure::Busy) || message.contains("retry shortly");
             let extra = if retry { &retry_after()[..] } else { &[] };
-            let body = error_body(status, &message, stack.filter(|_| self.shared.config.dev));
-            response.replace(status, "application/json", body, extra);
+            let stack = stack.filter(|_| self.shared.config.dev);
+            let html = error_page::wants_html(&scope.request.headers);
+            let (kind, body) = error_page::render(status, &message, stack, html);
+            response.replace(status, kind, body, extra);
         }
         response.is_committed()
-    }
-
-    fn error(&self, response: &mut ResponseState, status: StatusCode, message: String) {
-        let body = error_body(status, &message, None);
-        response.replace(status, "application/json", body, &[]);
     }
 }
 

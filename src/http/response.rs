@@ -50,6 +50,15 @@ pub struct ResponseState {
     sent: u64,
 }
 
+/// What the request's session adds to its response.
+#[derive(Default)]
+pub struct SessionHeaders {
+    /// The session cookie to set or clear.
+    pub set_cookie: Option<String>,
+    /// The request has or touched a session: `Cache-Control: no-store`.
+    pub private: bool,
+}
+
 impl ResponseState {
     pub fn new(started: Started, head_only: bool, buffer_limit: usize) -> Self {
         ResponseState {
@@ -171,15 +180,15 @@ impl ResponseState {
         self.buffer.clear();
     }
 
-    /// Sends status and headers now, with `set_cookie` (the session's) and
-    /// the defaults; later output streams.
-    pub fn commit(&mut self, set_cookie: Option<String>) {
+    /// Sends status and headers now, with the session's and the defaults;
+    /// later output streams.
+    pub fn commit(&mut self, session: SessionHeaders) {
         if self.committed {
             return;
         }
         let (pipe, body) = Pipe::new();
         self.stream = Some(pipe);
-        let headers = self.final_headers(set_cookie);
+        let headers = self.final_headers(session);
         // The script runs on and may still read the headers it set.
         self.headers = headers.clone();
         self.send_start(headers, body);
@@ -201,14 +210,14 @@ impl ResponseState {
 
     /// Ends the response for the client. Before commit, the whole body goes
     /// out at once with a Content-Length.
-    pub fn close(&mut self, set_cookie: Option<String>) {
+    pub fn close(&mut self, session: SessionHeaders) {
         if self.closed {
             return;
         }
         if !self.committed {
             let body = self.buffer.split().freeze();
             self.sent = body.len() as u64;
-            let mut headers = self.final_headers(set_cookie);
+            let mut headers = self.final_headers(session);
             let body = if self.length_mismatch() {
                 let (pipe, stream) = Pipe::new();
                 pipe.send(Ok(body));
@@ -298,7 +307,7 @@ impl ResponseState {
         }
     }
 
-    fn final_headers(&mut self, set_cookie: Option<String>) -> HeaderMap {
+    fn final_headers(&mut self, session: SessionHeaders) -> HeaderMap {
         let mut headers = std::mem::take(&mut self.headers);
         if !headers.contains_key(header::CONTENT_TYPE) {
             headers.insert(
@@ -306,11 +315,14 @@ impl ResponseState {
                 HeaderValue::from_static(DEFAULT_CONTENT_TYPE),
             );
         }
-        if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        let cookie = session.set_cookie.as_deref();
+        if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
             headers.append(header::SET_COOKIE, cookie);
-            if !headers.contains_key(header::CACHE_CONTROL) {
-                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            }
+        }
+        // A page of a session is that user's: no cache keeps it (the Back
+        // button after logout included), unless the script decided.
+        if (session.private || cookie.is_some()) && !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         headers
     }

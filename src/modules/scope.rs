@@ -10,7 +10,7 @@ use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 use hyper::StatusCode;
 
 use crate::http::request::RequestData;
-use crate::http::response::ResponseState;
+use crate::http::response::{ResponseState, SessionHeaders};
 use crate::session::{RequestSession, SessionError, Sessions};
 
 pub struct Scope {
@@ -31,20 +31,28 @@ impl Scope {
     /// Sends status, headers (with the session cookie) and the buffer.
     pub fn flush(&mut self) {
         if !self.response.is_committed() {
-            let cookie = self.session.commit();
-            self.response.commit(cookie);
+            let session = self.session_headers();
+            self.response.commit(session);
         }
         self.response.flush();
     }
 
     /// Ends the response for the client.
     pub fn close(&mut self) {
-        let cookie = if self.response.is_committed() {
-            None
+        let session = if self.response.is_committed() {
+            SessionHeaders::default()
         } else {
-            self.session.commit()
+            self.session_headers()
         };
-        self.response.close(cookie);
+        self.response.close(session);
+    }
+
+    /// Called once, when the response commits.
+    pub fn session_headers(&mut self) -> SessionHeaders {
+        SessionHeaders {
+            set_cookie: self.session.commit(),
+            private: self.session.is_private(),
+        }
     }
 
     /// Remembers a store failure so the request can end in 503.

@@ -378,6 +378,12 @@ impl RequestSession {
         }
     }
 
+    /// The request came with a session or touched one: its response may
+    /// show that user's data.
+    pub fn is_private(&self) -> bool {
+        self.touched || self.incoming.is_some() || !self.is_untouched()
+    }
+
     /// Nothing loaded, created or deleted: there is nothing to write back.
     pub fn is_untouched(&self) -> bool {
         self.lock.is_none() && self.live.is_none() && self.deleted.is_empty()

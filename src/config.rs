@@ -11,150 +11,210 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "blimp", version, about, long_about = None)]
 pub struct Config {
+    /// The scripts folder, as the first argument (`blimp myapp`): the same
+    /// as --scripts.
+    #[arg(value_name = "DIR")]
+    pub folder: Option<PathBuf>,
+
     /// Folder of .js/.mjs scripts: `/a/b` runs `a/b.js`.
-    #[arg(long, default_value = "scripts", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "BLIMP_SCRIPTS",
+        default_value = "scripts",
+        value_name = "DIR"
+    )]
     pub scripts: PathBuf,
 
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, env = "BLIMP_HOST", default_value = "127.0.0.1")]
     pub host: String,
 
     /// Port to listen on; 0 picks a free one (the log says which).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, env = "BLIMP_PORT", default_value_t = 8080)]
     pub port: u16,
 
     /// Worker threads [default: CPU cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "BLIMP_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
 
     /// How long a script may run (waiting included) before it is stopped with 503.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, env = "BLIMP_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
     pub timeout: Duration,
 
     /// Largest request body accepted; larger ones get 413.
-    #[arg(long, default_value = "10M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_MAX_BODY", default_value = "10M", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: u64,
 
     /// How long a client has to send a request's headers, counted from when
     /// the connection opened or its previous response ended (so it is also
     /// how long an idle keep-alive connection stays open).
-    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, env = "BLIMP_HEADER_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
     pub header_timeout: Duration,
 
     /// Open connections the server keeps at most (all workers); beyond it a
     /// new connection is closed at once.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(
+        long,
+        env = "BLIMP_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
     pub max_connections: usize,
 
     /// Longest wait for the next bytes of a request body; then 408.
-    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, env = "BLIMP_BODY_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
     pub body_timeout: Duration,
 
     /// Request body bytes all requests together may hold in memory; a body
     /// that finds no room within a second gets 503 with Retry-After.
-    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_MAX_BODY_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
     pub max_body_memory: u64,
 
     /// Response bytes a script may buffer before the response is sent
     /// (committed), and queue for a client that reads slowly before its
     /// `flush()` waits.
-    #[arg(long, default_value = "256K", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_RESPONSE_BUFFER", default_value = "256K", value_parser = parse_size, value_name = "SIZE")]
     pub response_buffer: u64,
 
     /// Serve in this process, without the supervisor that replaces a server
     /// process that crashed or got stuck.
-    #[arg(long)]
+    #[arg(long, env = "BLIMP_NO_SUPERVISOR")]
     pub no_supervisor: bool,
 
     /// Development mode: error responses include the JavaScript stack.
-    #[arg(long)]
+    #[arg(long, env = "BLIMP_DEV")]
     pub dev: bool,
 
     /// Trust X-Forwarded-For / X-Forwarded-Proto (only behind your own proxy).
-    #[arg(long)]
+    #[arg(long, env = "BLIMP_TRUST_PROXY")]
     pub trust_proxy: bool,
 
     /// Requests in flight per worker before new ones get 503 with Retry-After.
-    #[arg(long, default_value_t = 1024, value_name = "N")]
+    #[arg(
+        long,
+        env = "BLIMP_MAX_PENDING",
+        default_value_t = 1024,
+        value_name = "N"
+    )]
     pub max_pending: usize,
 
     /// JavaScript contexts per worker: scripts running or waiting at once;
     /// beyond it requests queue (until their timeout, then 503).
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    #[arg(
+        long,
+        env = "BLIMP_MAX_CONTEXTS",
+        default_value_t = 64,
+        value_name = "N"
+    )]
     pub max_contexts: usize,
 
     /// Memory one script may hold; past it the script is stopped with 503.
-    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_MAX_SCRIPT_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
     pub max_script_memory: u64,
 
     /// Memory the scripts of the whole server may hold together [default: 3/4 of the RAM].
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_MAX_MEMORY", value_parser = parse_size, value_name = "SIZE")]
     pub max_memory: Option<u64>,
 
     /// A PEM file of certificates `fetch` and `http/client` trust besides the usual roots.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "BLIMP_CA_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
     /// Largest response `fetch` and `http/client` accept from another server.
-    #[arg(long, default_value = "16M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_FETCH_MAX_RESPONSE", default_value = "16M", value_parser = parse_size, value_name = "SIZE")]
     pub fetch_max_response: u64,
 
     /// Refuse requests from scripts to loopback, private and link-local
     /// addresses (for scripts that fetch URLs their users give).
-    #[arg(long)]
+    #[arg(long, env = "BLIMP_FETCH_DENY_PRIVATE")]
     pub fetch_deny_private: bool,
 
     /// Where sessions live: `memory`, `sqlite:PATH` or `redis://HOST:PORT[/DB]`.
-    #[arg(long, default_value = "sqlite:blimp-sessions.db", value_name = "STORE")]
+    #[arg(
+        long,
+        env = "BLIMP_SESSION_STORE",
+        default_value = "sqlite:blimp-sessions.db",
+        value_name = "STORE"
+    )]
     pub session_store: String,
 
     /// Key prefix of session hashes in Redis.
-    #[arg(long, default_value = "blimp:s:", value_name = "PREFIX")]
+    #[arg(
+        long,
+        env = "BLIMP_SESSION_PREFIX",
+        default_value = "blimp:s:",
+        value_name = "PREFIX"
+    )]
     pub session_prefix: String,
 
     /// Name of the session cookie.
-    #[arg(long, default_value = "sid", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "BLIMP_SESSION_COOKIE",
+        default_value = "sid",
+        value_name = "NAME"
+    )]
     pub session_cookie: String,
 
     /// Mark the session cookie Secure even on plain HTTP (behind a TLS proxy).
-    #[arg(long)]
+    #[arg(long, env = "BLIMP_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
     /// Idle timeout of a session (`setMaxInactiveInterval` overrides it).
-    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, env = "BLIMP_SESSION_IDLE", default_value = "30m", value_parser = parse_duration, value_name = "TIME")]
     pub session_idle: Duration,
 
     /// Absolute lifetime of a session.
-    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, env = "BLIMP_SESSION_MAX_AGE", default_value = "24h", value_parser = parse_duration, value_name = "TIME")]
     pub session_max_age: Duration,
 
     /// How long a request waits for another request of the same session, then 503.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, env = "BLIMP_SESSION_LOCK_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
     pub session_lock_timeout: Duration,
 
     /// Largest session attribute value, as JSON.
-    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_SESSION_MAX_VALUE", default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
     pub session_max_value: u64,
 
     /// Most attributes one session may hold.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(
+        long,
+        env = "BLIMP_SESSION_MAX_ATTRIBUTES",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
     pub session_max_attributes: usize,
 
     /// Most bytes one session may hold (its attributes' names and values, as JSON).
-    #[arg(long, default_value = "4M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_SESSION_MAX_SIZE", default_value = "4M", value_parser = parse_size, value_name = "SIZE")]
     pub session_max_size: u64,
 
     /// Most live sessions in the memory store; beyond it the least recently used is evicted.
-    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    #[arg(
+        long,
+        env = "BLIMP_SESSION_MAX_COUNT",
+        default_value_t = 1_000_000,
+        value_name = "N"
+    )]
     pub session_max_count: usize,
 
     /// Most bytes the memory store's sessions hold together; beyond it the
     /// least recently used are evicted.
-    #[arg(long, default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, env = "BLIMP_SESSION_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
     pub session_memory: u64,
 }
 
 impl Config {
+    /// The command line (and `BLIMP_*` variables), with the folder given as
+    /// the first argument taken for `--scripts`.
+    pub fn from_args() -> Config {
+        let mut config = Config::parse();
+        if let Some(folder) = config.folder.take() {
+            config.scripts = folder;
+        }
+        config
+    }
+
     pub fn workers(&self) -> usize {
         self.workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

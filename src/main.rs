@@ -7,7 +7,6 @@ static ALLOCATOR: blimp::engine::memory::Counting = blimp::engine::memory::Count
 use std::process::ExitCode;
 
 use blimp::server::supervisor::{self, Role};
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -23,7 +22,7 @@ fn main() -> ExitCode {
         .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = blimp::Config::parse();
+    let config = blimp::Config::from_args();
     let listeners = match supervisor::role(&config) {
         Role::Supervised(listeners) => return serve(config, listeners, true),
         Role::Alone => blimp::server::listen(&config),

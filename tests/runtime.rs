@@ -631,3 +631,44 @@ fn a_port_in_use_is_an_error_not_a_shared_port() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("Address already in use"));
     assert_eq!(get(&plain(), &first.url("/ok")).1, "one");
 }
+
+#[test]
+fn the_folder_as_first_argument_and_settings_from_the_environment() {
+    let dir = scripts(&[
+        ("t.js", &format!("{P}response.print('ok');")),
+        ("throws.js", "function f() { throw new Error('x') }\nf();"),
+    ]);
+    let args: Vec<String> = [
+        dir.path().display().to_string(),
+        "--session-store".into(),
+        "memory".into(),
+    ]
+    .into();
+    let blimp = Blimp::spawn_with(&args, dir.path(), |command| {
+        command
+            .env("BLIMP_PORT", "0")
+            .env("BLIMP_MAX_BODY", "1K")
+            .env("BLIMP_DEV", "true")
+            .env("BLIMP_WORKERS", "1");
+    });
+    assert_eq!(
+        get(&plain(), &blimp.url("/t")).1,
+        "ok",
+        "the folder came as the first argument"
+    );
+    let reply = Reply::read(
+        plain()
+            .post(blimp.url("/t"))
+            .body(vec![b'x'; 2000])
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(reply.status(), 413);
+    assert!(
+        reply.text().unwrap().contains("larger than 1024 bytes"),
+        "BLIMP_MAX_BODY=1K"
+    );
+    let thrown = json(&get(&plain(), &blimp.url("/throws")).1);
+    assert!(thrown["stack"].is_string(), "BLIMP_DEV=true: {thrown}");
+    assert_eq!(get(&plain(), &blimp.url("/t")).1, "ok");
+}

@@ -97,7 +97,7 @@ impl Blimp {
         })
     }
 
-    fn spawn_with(args: &[String], root: &Path, prepare: impl FnOnce(&mut Command)) -> Blimp {
+    pub fn spawn_with(args: &[String], root: &Path, prepare: impl FnOnce(&mut Command)) -> Blimp {
         let mut command = Command::new(env!("CARGO_BIN_EXE_blimp"));
         command
             .args(args)

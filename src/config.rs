@@ -25,6 +25,12 @@ pub struct Config {
     )]
     pub scripts: PathBuf,
 
+    /// Folder of files served as they are (browser JavaScript included) at
+    /// /<path> and /services/web/<path>; never run [default: public/ in the
+    /// scripts folder, when it exists].
+    #[arg(long, env = "BLIMP_PUBLIC", value_name = "DIR")]
+    pub public: Option<PathBuf>,
+
     /// Address to listen on.
     #[arg(long, env = "BLIMP_HOST", default_value = "127.0.0.1")]
     pub host: String,

@@ -3,7 +3,7 @@
 //! one fiber and serves one request at a time, for many requests.
 
 use std::cell::{Cell, RefCell};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use boa_engine::property::Attribute;
@@ -28,11 +28,24 @@ const VM_STACK_LIMIT: usize = 200_000;
 /// What native functions reach through the Context.
 pub struct Host {
     pub root: PathBuf,
+    pub public: Option<PathBuf>,
     pub cache: RefCell<ScriptCache>,
     /// Counts requests: the prelude's per-request state belongs to one.
     pub request: Cell<u64>,
     /// Where relative `require`s led, by (folder, name).
     pub resolved: RefCell<foldhash::HashMap<(String, String), Resolved>>,
+}
+
+impl Host {
+    /// Whether `file` (canonical) may be required: inside the scripts
+    /// folder, outside the public folder (browser files, never run).
+    pub fn may_require(&self, file: &Path) -> bool {
+        may_require(&self.root, self.public.as_deref(), file)
+    }
+}
+
+pub fn may_require(root: &Path, public: Option<&Path>, file: &Path) -> bool {
+    file.starts_with(root) && !public.is_some_and(|public| file.starts_with(public))
 }
 
 pub struct JsRuntime {
@@ -47,12 +60,13 @@ impl JsRuntime {
     /// (nested built-ins past it throw a RangeError instead of overflowing).
     pub fn new(
         root: PathBuf,
+        public: Option<PathBuf>,
         hooks: Rc<Hooks>,
         outbound: Rc<Outbound>,
         stack_floor: usize,
     ) -> JsResult<Self> {
         let jobs = Rc::new(Jobs::default());
-        let loader = Rc::new(EsmLoader::new(root.clone()));
+        let loader = Rc::new(EsmLoader::new(root.clone(), public.clone()));
         let mut context = Context::builder()
             .job_executor(jobs.clone())
             .module_loader(loader.clone())
@@ -65,6 +79,7 @@ impl JsRuntime {
 
         let host = Rc::new(Host {
             root,
+            public,
             cache: RefCell::default(),
             request: Cell::default(),
             resolved: RefCell::default(),

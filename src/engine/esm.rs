@@ -8,6 +8,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::context::may_require;
+
 use boa_engine::module::{ModuleLoader, Referrer};
 use boa_engine::{Context, JsNativeError, JsResult, Module, Source};
 
@@ -17,6 +19,7 @@ use crate::modules;
 
 pub struct EsmLoader {
     root: PathBuf,
+    public: Option<PathBuf>,
     /// The SDK modules, built once per Context.
     sdk: RefCell<HashMap<String, Module>>,
     /// User modules of the current request: one instance per file per run.
@@ -24,8 +27,9 @@ pub struct EsmLoader {
 }
 
 impl EsmLoader {
-    pub fn new(root: PathBuf) -> Self {
+    pub fn new(root: PathBuf, public: Option<PathBuf>) -> Self {
         EsmLoader {
+            public,
             root,
             sdk: RefCell::default(),
             user: RefCell::default(),
@@ -81,7 +85,8 @@ impl EsmLoader {
             .into_iter()
             .find_map(|c| {
                 let file = c.canonicalize().ok()?;
-                (file.starts_with(&self.root) && file.is_file()).then_some(file)
+                (may_require(&self.root, self.public.as_deref(), &file) && file.is_file())
+                    .then_some(file)
             })
             .ok_or_else(not_found)?;
         if let Some(module) = self.user.borrow().get(&file) {

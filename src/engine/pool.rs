@@ -28,6 +28,8 @@ const STACK_MARGIN: usize = 512 << 10;
 pub struct Settings {
     /// Canonical scripts root.
     pub root: PathBuf,
+    /// Canonical public folder: its files are never required.
+    pub public: Option<PathBuf>,
     pub timeout: Duration,
     /// Contexts (scripts in flight) per worker thread.
     pub contexts: usize,
@@ -214,6 +216,7 @@ fn serve(
                 Some(runtime) => run_job(runtime, &job),
                 None => match JsRuntime::new(
                     settings.root.clone(),
+                    settings.public.clone(),
                     hooks.clone(),
                     outbound.clone(),
                     floor,

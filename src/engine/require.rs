@@ -215,7 +215,7 @@ fn locate(
         .find_map(|c| {
             let file = c.canonicalize().ok()?;
             let meta = std::fs::metadata(&file).ok()?;
-            (file.starts_with(&host.root) && meta.is_file()).then(|| (file, Stamp::of(&meta)))
+            (host.may_require(&file) && meta.is_file()).then(|| (file, Stamp::of(&meta)))
         })?;
     let relative = file
         .strip_prefix(&host.root)

@@ -5,6 +5,7 @@
 
 mod error_page;
 mod exit;
+mod static_file;
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -40,17 +41,25 @@ pub struct Shared {
     pub config: Config,
     /// Canonical scripts root.
     pub root: PathBuf,
+    /// Canonical public folder, if any.
+    pub public: Option<PathBuf>,
     pub sessions: Arc<Sessions>,
     pub body_limits: BodyLimits,
 }
 
 impl Shared {
-    pub fn new(config: Config, root: PathBuf, sessions: Arc<Sessions>) -> Self {
+    pub fn new(
+        config: Config,
+        root: PathBuf,
+        public: Option<PathBuf>,
+        sessions: Arc<Sessions>,
+    ) -> Self {
         let body_limits =
             BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
         Shared {
             config,
             root,
+            public,
             sessions,
             body_limits,
         }
@@ -80,7 +89,7 @@ pub struct Peers {
 impl Worker {
     pub fn new(shared: Arc<Shared>) -> Self {
         Worker {
-            router: Router::new(shared.root.clone()),
+            router: Router::new(shared.root.clone(), shared.public.clone()),
             engine: Engine::new(engine_settings(&shared)).expect("checked at start"),
             shared,
             in_flight: Rc::default(),
@@ -108,6 +117,9 @@ impl Worker {
                 return exit.error(StatusCode::BAD_REQUEST, "malformed request path")
             }
         };
+        if route.is_static {
+            return exit.respond(static_file::respond(&route, &parts).await);
+        }
         let max_body = config.max_body;
         let declared = parts
             .headers
@@ -323,6 +335,7 @@ fn engine_settings(shared: &Shared) -> Settings {
     let config = &shared.config;
     Settings {
         root: shared.root.clone(),
+        public: shared.public.clone(),
         timeout: config.timeout(),
         contexts: config.max_contexts.max(1),
         memory: MemoryLimits {

@@ -21,6 +21,8 @@ pub struct Cut;
 pub enum ResponseBody {
     Full(Option<Bytes>),
     Stream(Reader),
+    /// A static file, read as the connection takes it.
+    File(Box<hyper_staticfile::Body>),
 }
 
 impl ResponseBody {
@@ -137,11 +139,22 @@ impl Body for ResponseBody {
                     }
                 }
             }
+            ResponseBody::File(file) => match Pin::new(file.as_mut()).poll_frame(cx) {
+                Poll::Ready(Some(Err(err))) => {
+                    tracing::warn!("static file read failed: {err}");
+                    Poll::Ready(Some(Err(Cut)))
+                }
+                polled => polled.map_err(|_| Cut),
+            },
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, ResponseBody::Full(None))
+        match self {
+            ResponseBody::Full(bytes) => bytes.is_none(),
+            ResponseBody::File(file) => file.is_end_stream(),
+            ResponseBody::Stream(..) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -150,6 +163,7 @@ impl Body for ResponseBody {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
             ResponseBody::Stream(..) => SizeHint::default(),
+            ResponseBody::File(file) => file.size_hint(),
         }
     }
 }

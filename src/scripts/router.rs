@@ -26,6 +26,8 @@ pub struct Route {
     pub stamp: Stamp,
     /// Found as its folder's index file.
     pub is_index: bool,
+    /// A static file to send as it is, not a script to run.
+    pub is_static: bool,
 }
 
 /// Which version of a file: changes whenever the file is edited or replaced.
@@ -56,6 +58,24 @@ pub enum RouteError {
 }
 
 const PREFIXES: [&str; 2] = ["/services/v4/js", "/services/js"];
+/// Dirigible's prefix of static content: files only, never scripts.
+const WEB_PREFIX: &str = "/services/web";
+
+/// Files of the scripts folder that are server code, configuration or
+/// data: never sent as static files (the public folder has no such rule).
+const NOT_STATIC: [&str; 11] = [
+    "js",
+    "mjs",
+    "cjs",
+    "ts",
+    "json",
+    "extension",
+    "extensionpoint",
+    "env",
+    "db",
+    "sqlite",
+    "sqlite3",
+];
 
 /// Routes at most remembered per worker (then it starts afresh).
 const REMEMBERED: usize = 10_000;
@@ -67,6 +87,8 @@ const REMEMBERED_PATH: usize = 512;
 pub struct Router {
     /// Canonical.
     root: PathBuf,
+    /// The public folder (canonical): files only, never scripts.
+    public: Option<PathBuf>,
     watch: Option<TreeWatch>,
     routes: RefCell<foldhash::HashMap<String, Known>>,
 }
@@ -79,10 +101,11 @@ struct Known {
 impl Router {
     /// `root` must be canonical. Where the tree cannot be watched, every
     /// request confirms its route on disk.
-    pub fn new(root: PathBuf) -> Self {
+    pub fn new(root: PathBuf, public: Option<PathBuf>) -> Self {
         Router {
             watch: TreeWatch::new(&root),
             root,
+            public,
             routes: RefCell::default(),
         }
     }
@@ -110,7 +133,11 @@ impl Router {
                 return Ok(known.route.clone());
             }
         }
-        let route = Rc::new(resolve_uncached(&self.root, raw_path)?);
+        let route = Rc::new(resolve_uncached(
+            &self.root,
+            self.public.as_deref(),
+            raw_path,
+        )?);
         if raw_path.len() > REMEMBERED_PATH {
             return Ok(route); // long paths (path info) would fill the memory
         }
@@ -127,16 +154,40 @@ impl Router {
     }
 }
 
-fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
-    let (prefix, rest) = PREFIXES
-        .iter()
-        .find_map(|p| {
-            let rest = raw_path.strip_prefix(p)?;
-            (rest.is_empty() || rest.starts_with('/')).then_some((*p, rest))
-        })
-        .unwrap_or(("", raw_path));
-    let rest = rest.strip_prefix('/').unwrap_or(rest);
+/// A script, or a static file: a file of the scripts folder that is not
+/// code at its exact path beats a shorter script's path info; a script
+/// beats the public folder's file, except that file beats path info too;
+/// `index.html` serves a folder without an index script.
+fn resolve_uncached(
+    root: &Path,
+    public: Option<&Path>,
+    raw_path: &str,
+) -> Result<Route, RouteError> {
+    if let Some(rest) = raw_path.strip_prefix(WEB_PREFIX) {
+        if rest.is_empty() || rest.starts_with('/') {
+            let segments = segments_of(rest.strip_prefix('/').unwrap_or(rest))?;
+            return public
+                .and_then(|public| static_file(public, public, &segments, true))
+                .or_else(|| static_file(root, public.unwrap_or(root), &segments, false))
+                .ok_or(RouteError::NotFound);
+        }
+    }
+    let script = resolve_script(root, public, raw_path);
+    if matches!(&script, Ok(route) if route.path_info.is_none()) {
+        return script;
+    }
+    if matches!(script, Err(RouteError::BadRequest)) {
+        return script;
+    }
+    let segments = segments_of(raw_path.strip_prefix('/').unwrap_or(raw_path))?;
+    public
+        .and_then(|public| static_file(public, public, &segments, true))
+        .or_else(|| static_file(root, public.unwrap_or(root), &segments, false))
+        .map_or(script, Ok)
+}
 
+/// The decoded segments of a path, refusing private (`_`, `.`) ones.
+fn segments_of(rest: &str) -> Result<Vec<String>, RouteError> {
     let mut segments = Vec::new();
     for raw in rest.split('/') {
         let segment = percent_decode_str(raw)
@@ -150,10 +201,59 @@ fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
         }
         segments.push(segment.into_owned());
     }
-    // An empty segment anywhere but the end (`a//b`) names nothing.
     if segments.iter().rev().skip(1).any(String::is_empty) {
         return Err(RouteError::NotFound);
     }
+    Ok(segments)
+}
+
+/// The static file `segments` name under `base` (a folder: its
+/// `index.html`). Under the scripts folder (`public` false), code is never
+/// a static file and the public folder (`skip`) is not looked into.
+fn static_file(base: &Path, skip: &Path, segments: &[String], public: bool) -> Option<Route> {
+    let named: Vec<&str> = segments
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let joined = named.join("/");
+    let index = if joined.is_empty() {
+        "index.html".to_string()
+    } else {
+        format!("{joined}/index.html")
+    };
+    [joined, index].into_iter().find_map(|relative| {
+        let servable = public
+            || !Path::new(&relative)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| NOT_STATIC.contains(&e.to_ascii_lowercase().as_str()));
+        let (file, stamp) = inside(base, &relative).filter(|_| servable)?;
+        if !public && base != skip && file.starts_with(skip) {
+            return None;
+        }
+        Some(Route {
+            file,
+            relative,
+            service_path: String::new(),
+            path_info: None,
+            stamp,
+            is_index: false,
+            is_static: true,
+        })
+    })
+}
+
+fn resolve_script(root: &Path, public: Option<&Path>, raw_path: &str) -> Result<Route, RouteError> {
+    let (prefix, rest) = PREFIXES
+        .iter()
+        .find_map(|p| {
+            let rest = raw_path.strip_prefix(p)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((*p, rest))
+        })
+        .unwrap_or(("", raw_path));
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let segments = segments_of(rest)?;
     let trailing_empty = segments.last().is_some_and(String::is_empty);
     let named = if trailing_empty {
         segments.len() - 1
@@ -197,7 +297,10 @@ fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
             }
         }
         for (relative, is_index) in candidates {
-            if let Some((file, stamp)) = inside(root, &relative) {
+            let found = inside(root, &relative);
+            // The public folder's files are never run.
+            let found = found.filter(|(file, _)| !public.is_some_and(|p| file.starts_with(p)));
+            if let Some((file, stamp)) = found {
                 let path_info = (k < segments.len() && !is_index)
                     .then(|| format!("/{}", segments[k..].join("/")));
                 return Ok(Route {
@@ -207,6 +310,7 @@ fn resolve_uncached(root: &Path, raw_path: &str) -> Result<Route, RouteError> {
                     path_info,
                     stamp,
                     is_index,
+                    is_static: false,
                 });
             }
         }
@@ -255,7 +359,7 @@ mod tests {
     }
 
     fn route(root: &Path, path: &str) -> Result<(String, Option<String>), RouteError> {
-        resolve_uncached(root, path).map(|r| (r.relative, r.path_info))
+        resolve_uncached(root, None, path).map(|r| (r.relative, r.path_info))
     }
 
     #[test]
@@ -285,7 +389,7 @@ mod tests {
     fn remembered_routes_follow_changes_with_or_without_a_watch() {
         for watched in [true, false] {
             let (_dir, root) = tree();
-            let mut router = Router::new(root.clone());
+            let mut router = Router::new(root.clone(), None);
             if !watched {
                 router.watch = None;
             }

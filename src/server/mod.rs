@@ -30,6 +30,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub enum StartError {
     #[error("scripts folder {0}: {1}")]
     Scripts(String, std::io::Error),
+    #[error("public folder {0}: {1}")]
+    Public(String, std::io::Error),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
     #[error("{0}")]
@@ -57,6 +59,13 @@ impl Server {
             .scripts
             .canonicalize()
             .map_err(|e| StartError::Scripts(config.scripts.display().to_string(), e))?;
+        let public = match &config.public {
+            Some(dir) => Some(
+                dir.canonicalize()
+                    .map_err(|e| StartError::Public(dir.display().to_string(), e))?,
+            ),
+            None => Some(root.join("public")).filter(|dir| dir.is_dir()),
+        };
         crate::outbound::Outbound::new(crate::exchange::outbound_settings(&config))
             .map_err(StartError::Config)?;
         let addr = listeners
@@ -70,7 +79,7 @@ impl Server {
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
         let header_timeout = config.header_timeout;
-        let shared = Arc::new(Shared::new(config, root, sessions));
+        let shared = Arc::new(Shared::new(config, root, public, sessions));
         let watch = Arc::new(Watch {
             connections,
             header_timeout,

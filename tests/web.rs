@@ -1,0 +1,184 @@
+//! What a browser meets: static files next to the scripts and in the
+//! public folder.
+
+mod common;
+
+use common::*;
+
+const P: &str = "const response = require('http/v4/response');\n";
+
+fn ask(blimp: &Blimp, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = plain().get(blimp.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Reply::read(request.send().unwrap())
+}
+
+#[test]
+fn static_files_are_served_with_types_validators_ranges_and_gzip() {
+    let css = "body { color: #333 }\n".repeat(500);
+    let blimp = Blimp::start(
+        &[
+            ("css/site.css", &css),
+            ("img/dot.png", "\u{89}PNG fake"),
+            ("docs/index.html", "<h1>docs</h1>"),
+            ("app.js", &format!("{P}response.print('script ' + require('http/v4/request').getPathInfo());")),
+            ("app/x.css", "x {}"),
+            ("secret.json", "{\"key\": 1}"),
+            ("data.db", "rows"),
+            ("_private/p.css", "private"),
+            ("public/client.js", "console.log('in the browser');"),
+            ("public/app/y.css", "y {}"),
+            ("public/page.js", "document.title = 'public';"),
+            ("page.js", &format!("{P}response.print('the script');")),
+            ("requires_public.js", &format!("{P}try {{ require('./public/client') }} catch (e) {{ response.print(e.message) }}")),
+        ],
+        &[],
+    );
+    let reply = ask(&blimp, "/css/site.css", &[]);
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("text/css; charset=utf-8")
+    );
+    assert_eq!(
+        reply.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let etag = reply.header("etag").expect("an ETag");
+    let modified = reply.header("last-modified").expect("a Last-Modified");
+    assert_eq!(reply.text().unwrap(), css);
+    // Validators: 304 with no body.
+    assert_eq!(
+        ask(&blimp, "/css/site.css", &[("If-None-Match", &etag)]).status(),
+        304
+    );
+    assert_eq!(
+        ask(&blimp, "/css/site.css", &[("If-Modified-Since", &modified)]).status(),
+        304
+    );
+    assert_eq!(
+        ask(&blimp, "/css/site.css", &[("If-None-Match", "\"other\"")]).status(),
+        200
+    );
+    // Ranges.
+    let part = ask(&blimp, "/css/site.css", &[("Range", "bytes=0-3")]);
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.text().unwrap(), "body");
+    // HEAD: the length, no body.
+    let head = Reply::read(plain().head(blimp.url("/css/site.css")).send().unwrap());
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.header("content-length"), Some(css.len().to_string()));
+    // gzip for a client that accepts it (this client does not decode).
+    let gzipped = ask(&blimp, "/css/site.css", &[("Accept-Encoding", "gzip, br")]);
+    assert_eq!(gzipped.header("content-encoding").as_deref(), Some("gzip"));
+    let bytes = gzipped.bytes().unwrap();
+    assert!(bytes.len() < css.len() / 10, "{} bytes", bytes.len());
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    assert_eq!(text, css);
+    // Types from the table; Dirigible's prefix; a folder's index.html.
+    assert_eq!(
+        ask(&blimp, "/img/dot.png", &[])
+            .header("content-type")
+            .as_deref(),
+        Some("image/png")
+    );
+    assert_eq!(
+        ask(&blimp, "/services/web/css/site.css", &[])
+            .text()
+            .unwrap(),
+        css
+    );
+    assert_eq!(ask(&blimp, "/docs/", &[]).text().unwrap(), "<h1>docs</h1>");
+    // A file beats a shorter script's path info; the script keeps the rest.
+    assert_eq!(ask(&blimp, "/app/x.css", &[]).text().unwrap(), "x {}");
+    assert_eq!(
+        ask(&blimp, "/app/y.css", &[]).text().unwrap(),
+        "y {}",
+        "public file over path info"
+    );
+    assert_eq!(
+        ask(&blimp, "/app/other", &[]).text().unwrap(),
+        "script /other"
+    );
+    // Server code, configuration, data and private files are never sent.
+    assert_eq!(
+        ask(&blimp, "/app.js", &[]).text().unwrap(),
+        "script null",
+        "run, not sent"
+    );
+    for path in [
+        "/secret.json",
+        "/data.db",
+        "/_private/p.css",
+        "/services/web/app.js",
+        "/services/web/secret.json",
+    ] {
+        let reply = ask(&blimp, path, &[]);
+        assert_eq!(reply.status(), 404, "{path}");
+        assert!(!reply.text().unwrap().contains("response.print"), "{path}");
+    }
+    // The public folder: files only, .js included; never run.
+    let client = ask(&blimp, "/client.js", &[]);
+    assert_eq!(
+        client.header("content-type").as_deref(),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(client.text().unwrap(), "console.log('in the browser');");
+    assert_eq!(
+        ask(&blimp, "/services/web/client.js", &[]).text().unwrap(),
+        "console.log('in the browser');"
+    );
+    assert_eq!(
+        ask(&blimp, "/public/client.js", &[]).status(),
+        404,
+        "not a script, not a file of the scripts folder"
+    );
+    assert!(
+        ask(&blimp, "/requires_public", &[])
+            .text()
+            .unwrap()
+            .contains("Cannot find module"),
+        "never required"
+    );
+    // A script beats a public file at its own path, except under /services/web.
+    assert_eq!(ask(&blimp, "/page", &[]).text().unwrap(), "the script");
+    assert_eq!(ask(&blimp, "/page.js", &[]).text().unwrap(), "the script");
+    assert_eq!(
+        ask(&blimp, "/services/web/page.js", &[]).text().unwrap(),
+        "document.title = 'public';"
+    );
+}
+
+#[test]
+fn static_files_follow_the_safety_rules() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "outside.css", "outside");
+    let blimp = Blimp::start(&[("ok.css", "ok"), ("_private/secret.css", "secret")], &[]);
+    let root = &blimp.scripts;
+    std::os::unix::fs::symlink(outside.path().join("outside.css"), root.join("link.css")).unwrap();
+    std::os::unix::fs::symlink(root.join("_private/secret.css"), root.join("alias.css")).unwrap();
+    for path in [
+        "/link.css",
+        "/alias.css",
+        "/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc%2fpasswd",
+        "/services/web/_private/secret.css",
+        "/.hidden.css",
+    ] {
+        let reply = ask(&blimp, path, &[]);
+        assert!(
+            matches!(reply.status(), 400 | 404),
+            "{path}: {}",
+            reply.status()
+        );
+    }
+    assert_eq!(
+        ask(&blimp, "/ok.css", &[]).text().unwrap(),
+        "ok",
+        "still serving"
+    );
+}

@@ -3,6 +3,7 @@
 //! (session write-back, end of the response) and the one exit every
 //! response leaves through (`exit.rs`: default headers, the access log).
 
+mod admit;
 mod exit;
 
 use std::cell::{Cell, RefCell};
@@ -18,6 +19,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Method, Request, StatusCode};
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::engine::failure::Failure;
 use crate::engine::limits::MemoryLimits;
@@ -40,10 +42,11 @@ pub struct Shared {
     pub root: PathBuf,
     pub sessions: Arc<Sessions>,
     pub body_limits: BodyLimits,
+    pub auth: Arc<Auth>,
 }
 
 impl Shared {
-    pub fn new(config: Config, root: PathBuf, sessions: Arc<Sessions>) -> Self {
+    pub fn new(config: Config, root: PathBuf, sessions: Arc<Sessions>, auth: Arc<Auth>) -> Self {
         let body_limits =
             BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
         Shared {
@@ -51,6 +54,7 @@ impl Shared {
             root,
             sessions,
             body_limits,
+            auth,
         }
     }
 }
@@ -124,6 +128,11 @@ impl Worker {
         let request = request_data(config, parts, body, (route, tree), peers, began);
         let started = Started::default();
         let scope = self.scope(request, started.clone());
+        if self.shared.auth.is_active() {
+            if let Err(denied) = admit::admit(&self.shared, &scope).await {
+                return admit::deny(exit, &denied);
+            }
+        }
         self.run(scope, started, exit).await
     }
 
@@ -150,6 +159,7 @@ impl Worker {
             fault: None,
             parameters: None,
             attributes: Vec::new(),
+            user: None,
         }))
     }
 

@@ -208,6 +208,30 @@ pub struct Config {
     /// least recently used are evicted.
     #[arg(long, env = "BLIMP_SESSION_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
     pub session_memory: u64,
+
+    /// Users for HTTP Basic: one a line, `name:HASH:role1,role2` (hashes
+    /// from `blimp hash-password`); read again when it changes.
+    #[arg(long, env = "BLIMP_USERS", value_name = "FILE")]
+    pub users: Option<PathBuf>,
+
+    /// Access rules checked before a script runs: one a line, `PATH ROLE[,ROLE...]`.
+    #[arg(long, env = "BLIMP_ACCESS", value_name = "FILE")]
+    pub access: Option<PathBuf>,
+
+    /// Accept Basic credentials over plain HTTP (else only over HTTPS, as
+    /// --trust-proxy learns it from X-Forwarded-Proto).
+    #[arg(long, env = "BLIMP_ALLOW_BASIC_OVER_HTTP")]
+    pub allow_basic_over_http: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `blimp` does instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Read a password from stdin and print its hash for the --users file.
+    HashPassword,
 }
 
 impl Config {

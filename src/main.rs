@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = blimp::Config::from_args();
+    if let Some(blimp::config::Command::HashPassword) = config.command {
+        return hash_password();
+    }
     let listeners = match supervisor::role(&config) {
         Role::Supervised(listeners) => return serve(config, listeners, true),
         Role::Alone => blimp::server::listen(&config),
@@ -65,6 +68,36 @@ fn serve(
         }
         Err(err) => {
             tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `blimp hash-password`: the password from stdin (never from the command
+/// line, where `ps` and shell history would show it), its hash on stdout.
+fn hash_password() -> ExitCode {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprint!("password (shown as typed): ");
+    }
+    let mut line = String::new();
+    if let Err(err) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("cannot read the password: {err}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        eprintln!("no password on stdin");
+        return ExitCode::FAILURE;
+    }
+    match blimp::auth::password::hash(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("cannot hash the password: {err}");
             ExitCode::FAILURE
         }
     }

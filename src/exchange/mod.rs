@@ -3,6 +3,7 @@
 //! (session write-back, end of the response) and the one exit every
 //! response leaves through (`exit.rs`: default headers, the access log).
 
+mod admit;
 mod error_page;
 mod exit;
 mod static_file;
@@ -20,6 +21,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Method, Request, StatusCode};
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::engine::failure::Failure;
 use crate::engine::limits::MemoryLimits;
@@ -45,6 +47,7 @@ pub struct Shared {
     pub public: Option<PathBuf>,
     pub sessions: Arc<Sessions>,
     pub body_limits: BodyLimits,
+    pub auth: Arc<Auth>,
 }
 
 impl Shared {
@@ -53,6 +56,7 @@ impl Shared {
         root: PathBuf,
         public: Option<PathBuf>,
         sessions: Arc<Sessions>,
+        auth: Arc<Auth>,
     ) -> Self {
         let body_limits =
             BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
@@ -62,6 +66,7 @@ impl Shared {
             public,
             sessions,
             body_limits,
+            auth,
         }
     }
 }
@@ -138,6 +143,11 @@ impl Worker {
         let request = request_data(config, parts, body, (route, tree), peers, began);
         let started = Started::default();
         let scope = self.scope(request, started.clone());
+        if self.shared.auth.is_active() {
+            if let Err(denied) = admit::admit(&self.shared, &scope).await {
+                return admit::deny(exit, &denied);
+            }
+        }
         self.run(scope, started, exit).await
     }
 
@@ -164,6 +174,7 @@ impl Worker {
             fault: None,
             parameters: None,
             attributes: Vec::new(),
+            user: None,
         }))
     }
 

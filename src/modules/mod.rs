@@ -11,6 +11,7 @@ pub mod response;
 pub mod scope;
 pub mod session;
 pub mod sessions;
+pub mod user;
 pub mod values;
 
 use boa_engine::object::ObjectInitializer;
@@ -28,6 +29,7 @@ const ALL: &[&Native] = &[
     &response::MODULE,
     &session::MODULE,
     &sessions::MODULE,
+    &user::MODULE,
 ];
 
 /// A module written in JavaScript. `source` is one function expression,

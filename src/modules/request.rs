@@ -115,9 +115,13 @@ const METHODS: &[Method] = &[
     ("setAttribute", 2, set_attribute),
     ("removeAttribute", 1, remove_attribute),
     ("getAttributeNames", 0, get_attribute_names),
-    ("getRemoteUser", 0, |_, _, _| Ok(JsValue::null())),
-    ("getAuthType", 0, |_, _, _| Ok(JsValue::null())),
-    ("isUserInRole", 1, |_, _, _| Ok(false.into())),
+    ("getRemoteUser", 0, |_, _, c| {
+        Ok(string_or_null(
+            super::user::current_user(c)?.map(|u| u.name),
+        ))
+    }),
+    ("getAuthType", 0, super::user::get_auth_type),
+    ("isUserInRole", 1, super::user::is_in_role),
 ];
 
 pub const MODULE: Native = Native {

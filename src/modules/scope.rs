@@ -25,6 +25,9 @@ pub struct Scope {
     pub parameters: Option<Vec<(String, String)>>,
     /// `request.setAttribute` values, in the order they were first set.
     pub attributes: Vec<(String, JsValue)>,
+    /// The user its Basic credentials proved (`--users`); a user signed
+    /// in for the session is read from the session.
+    pub user: Option<crate::auth::User>,
 }
 
 impl Scope {

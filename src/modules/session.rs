@@ -93,7 +93,7 @@ pub fn js_error(error: &SessionError) -> JsError {
 
 /// The request's own session. Values are converted before the session is
 /// borrowed, because conversion can run script code.
-fn own(_this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsValue> {
+pub fn own(_this: &JsValue, context: &mut Context, op: &mut Op<'_>) -> JsResult<JsValue> {
     let scope = scope(context)?;
     // Not loaded ahead (the script reached it unexpectedly): lock and load
     // it now, waiting in the script's fiber.

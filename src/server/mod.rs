@@ -79,7 +79,8 @@ impl Server {
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
         let header_timeout = config.header_timeout;
-        let shared = Arc::new(Shared::new(config, root, public, sessions));
+        let auth = crate::auth::Auth::open(&config).map_err(StartError::Config)?;
+        let shared = Arc::new(Shared::new(config, root, public, sessions, auth));
         let watch = Arc::new(Watch {
             connections,
             header_timeout,

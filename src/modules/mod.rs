@@ -11,6 +11,7 @@ pub mod response;
 pub mod scope;
 pub mod session;
 pub mod sessions;
+pub mod utils;
 pub mod values;
 
 use boa_engine::object::ObjectInitializer;
@@ -28,6 +29,14 @@ const ALL: &[&Native] = &[
     &response::MODULE,
     &session::MODULE,
     &sessions::MODULE,
+    &utils::alphanumeric::MODULE,
+    &utils::base64::MODULE,
+    &utils::digest::MODULE,
+    &utils::escape::MODULE,
+    &utils::hex::MODULE,
+    &utils::url::MODULE,
+    &utils::uuid::MODULE,
+    &utils::xml::MODULE,
 ];
 
 /// A module written in JavaScript. `source` is one function expression,

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod console;
+pub mod io;
 pub mod registry;
 pub mod request;
 pub mod response;
@@ -25,6 +26,8 @@ use scope::in_request;
 /// and a line here.
 const ALL: &[&Native] = &[
     &client::MODULE,
+    &io::bytes::MODULE,
+    &io::streams::MODULE,
     &request::MODULE,
     &response::MODULE,
     &session::MODULE,

@@ -104,6 +104,13 @@ pub struct Config {
     #[arg(long)]
     pub fetch_deny_private: bool,
 
+    /// A `.env`-style file (`KEY=value` lines) of values for scripts'
+    /// `core/configurations` and `core/env`, besides the process
+    /// environment, which wins; a file that is missing or cannot be parsed
+    /// stops the start.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
     /// Where sessions live: `memory`, `sqlite:PATH` or `redis://HOST:PORT[/DB]`.
     #[arg(long, default_value = "sqlite:blimp-sessions.db", value_name = "STORE")]
     pub session_store: String,

@@ -24,6 +24,11 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = blimp::Config::parse();
+    // Before anything listens: a bad --env-file stops the start here.
+    if let Err(err) = blimp::modules::configuration::load(config.env_file.as_deref()) {
+        tracing::error!("{err}");
+        return ExitCode::FAILURE;
+    }
     let listeners = match supervisor::role(&config) {
         Role::Supervised(listeners) => return serve(config, listeners, true),
         Role::Alone => blimp::server::listen(&config),

@@ -4,6 +4,7 @@
 //! answers to (`registry.rs`).
 
 pub mod client;
+pub mod configuration;
 pub mod console;
 pub mod io;
 pub mod registry;
@@ -26,6 +27,8 @@ use scope::in_request;
 /// and a line here.
 const ALL: &[&Native] = &[
     &client::MODULE,
+    &configuration::configurations::MODULE,
+    &configuration::env::MODULE,
     &io::bytes::MODULE,
     &io::streams::MODULE,
     &request::MODULE,

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod config;
 mod io;
 mod project;
 mod utils;

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod configuration;
 pub mod console;
+pub mod extensions;
 pub mod io;
 pub mod registry;
 pub mod request;
@@ -29,6 +30,7 @@ const ALL: &[&Native] = &[
     &client::MODULE,
     &configuration::configurations::MODULE,
     &configuration::env::MODULE,
+    &extensions::MODULE,
     &io::bytes::MODULE,
     &io::streams::MODULE,
     &request::MODULE,

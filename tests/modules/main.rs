@@ -5,6 +5,7 @@
 mod common;
 
 mod config;
+mod extensions;
 mod io;
 mod project;
 mod utils;

@@ -135,6 +135,13 @@ pub struct Config {
     #[arg(long, env = "BLIMP_FETCH_DENY_PRIVATE")]
     pub fetch_deny_private: bool,
 
+    /// A `.env`-style file (`KEY=value` lines) of values for scripts'
+    /// `core/configurations` and `core/env`, besides the process
+    /// environment, which wins; a file that is missing or cannot be parsed
+    /// stops the start.
+    #[arg(long, env = "BLIMP_ENV_FILE", value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
     /// Where sessions live: `memory`, `sqlite:PATH` or `redis://HOST:PORT[/DB]`.
     #[arg(
         long,

@@ -26,6 +26,11 @@ fn main() -> ExitCode {
     if let Some(blimp::config::Command::HashPassword) = config.command {
         return hash_password();
     }
+    // Before anything listens: a bad --env-file stops the start here.
+    if let Err(err) = blimp::modules::configuration::load(config.env_file.as_deref()) {
+        tracing::error!("{err}");
+        return ExitCode::FAILURE;
+    }
     let listeners = match supervisor::role(&config) {
         Role::Supervised(listeners) => return serve(config, listeners, true),
         Role::Alone => blimp::server::listen(&config),

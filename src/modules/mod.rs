@@ -4,7 +4,10 @@
 //! answers to (`registry.rs`).
 
 pub mod client;
+pub mod configuration;
 pub mod console;
+pub mod extensions;
+pub mod io;
 pub mod registry;
 pub mod request;
 pub mod response;
@@ -12,6 +15,7 @@ pub mod scope;
 pub mod session;
 pub mod sessions;
 pub mod user;
+pub mod utils;
 pub mod values;
 
 use boa_engine::object::ObjectInitializer;
@@ -25,11 +29,24 @@ use scope::in_request;
 /// and a line here.
 const ALL: &[&Native] = &[
     &client::MODULE,
+    &configuration::configurations::MODULE,
+    &configuration::env::MODULE,
+    &extensions::MODULE,
+    &io::bytes::MODULE,
+    &io::streams::MODULE,
     &request::MODULE,
     &response::MODULE,
     &session::MODULE,
     &sessions::MODULE,
     &user::MODULE,
+    &utils::alphanumeric::MODULE,
+    &utils::base64::MODULE,
+    &utils::digest::MODULE,
+    &utils::escape::MODULE,
+    &utils::hex::MODULE,
+    &utils::url::MODULE,
+    &utils::uuid::MODULE,
+    &utils::xml::MODULE,
 ];
 
 /// A module written in JavaScript. `source` is one function expression,

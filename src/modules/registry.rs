@@ -21,7 +21,9 @@ pub struct Native {
     pub name: &'static str,
     /// Other names it answers to (a module that moved between namespaces).
     pub aliases: &'static [&'static str],
-    /// Its names in the namespace barrel (`import { request } from "sdk/http"`).
+    /// Its names in the namespace barrel (`import { request } from "sdk/http"`),
+    /// each the module itself; `.Name` exports the module's property `Name`
+    /// under that name instead (`.InputStream` of `io/streams`).
     pub exports: &'static [&'static str],
     pub build: fn(&mut Context) -> JsResult<JsObject>,
 }
@@ -115,7 +117,11 @@ fn barrel(namespace: &'static str, context: &mut Context) -> JsResult<JsObject> 
     for &native in super::ALL.iter().filter(|n| n.namespace == namespace) {
         let module = module(native, context)?;
         for export in native.exports {
-            object.set(JsString::from(*export), module.clone(), false, context)?;
+            let (name, value) = match export.strip_prefix('.') {
+                Some(property) => (property, module.get(JsString::from(property), context)?),
+                None => (*export, module.clone().into()),
+            };
+            object.set(JsString::from(name), value, false, context)?;
         }
     }
     remember((namespace, ""), &object, context);
@@ -134,8 +140,12 @@ pub fn esm_source(name: &str, context: &mut Context) -> JsResult<Option<String>>
     let mut exported = vec!["default".to_string()];
     if let Some(Found::Module(native)) = find(name) {
         for export in native.exports {
-            source.push_str(&format!("export const {export} = m;\n"));
-            exported.push(export.to_string());
+            let (name, value) = match export.strip_prefix('.') {
+                Some(property) => (property, format!("m.{property}")),
+                None => (*export, "m".to_string()),
+            };
+            source.push_str(&format!("export const {name} = {value};\n"));
+            exported.push(name.to_string());
         }
     }
     for key in object.own_property_keys(context)? {

@@ -62,6 +62,9 @@ const METHODS: &[Method] = &[
     ("getJSON", 0, get_json),
     ("json", 0, get_json),
     ("getBytes", 0, get_bytes),
+    ("getInputStream", 0, |_, _, c| {
+        super::io::streams::request_input(c)
+    }),
     ("getContentType", 0, |_, _, c| {
         text(c, |e| e.request.header("content-type").map(str::to_string))
     }),
@@ -155,7 +158,7 @@ fn request_url(e: &Scope) -> String {
 /// The request body, read now if it was not yet (the script's fiber waits
 /// for it). A body that cannot be read (too large, stalled) is an Error,
 /// and the request ends with its status if the script does not catch it.
-fn body(context: &mut Context) -> JsResult<Bytes> {
+pub(crate) fn body(context: &mut Context) -> JsResult<Bytes> {
     let scope = scope(context)?;
     let reading = scope.borrow_mut().request.body.start();
     if let Some(reading) = reading {

@@ -67,6 +67,9 @@ const METHODS: &[Method] = &[
     ("print", 1, print),
     ("println", 1, println),
     ("write", 1, write),
+    ("getOutputStream", 0, |_, _, c| {
+        super::io::streams::response_output(c)
+    }),
     ("json", 1, json),
     ("flush", 0, flush),
     ("close", 0, close),
@@ -160,10 +163,16 @@ fn println(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
 
 fn write(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let bytes = values::bytes_of(&args.first().cloned().unwrap_or_default(), context)?;
-    let scope = scope(context)?;
-    scope.borrow_mut().response.append(&bytes);
-    when_full(&scope)?;
+    append(&bytes, context)?;
     undefined()
+}
+
+/// Appends raw bytes to the response, as `write` does (the response's
+/// output stream writes through this).
+pub(crate) fn append(bytes: &[u8], context: &mut Context) -> JsResult<()> {
+    let scope = scope(context)?;
+    scope.borrow_mut().response.append(bytes);
+    when_full(&scope)
 }
 
 /// A full buffer is sent (the response commits), as a servlet's is.

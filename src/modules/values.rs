@@ -222,3 +222,44 @@ pub fn bytes_of(value: &JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
     }
     Err(JsNativeError::typ().with_message(expected).into())
 }
+
+/// Bytes as Dirigible hands them to scripts: a plain array of Java's
+/// signed byte values (−128…127), so `[72, 105]` for "Hi" and `-61, -87`
+/// for "é".
+pub fn signed_bytes(bytes: &[u8], context: &mut Context) -> JsValue {
+    let values = bytes.iter().map(|&b| JsValue::from(i32::from(b as i8)));
+    JsArray::from_iter(values, context).into()
+}
+
+/// What Dirigible's "text or byte array" parameters take: a string (its
+/// UTF-8 bytes) or bytes (`bytes_of`). `what` names the function in the
+/// TypeError for anything else.
+pub fn text_or_bytes(value: &JsValue, what: &str, context: &mut Context) -> JsResult<Vec<u8>> {
+    if let Some(text) = value.as_string() {
+        return Ok(utf8_of(&text).into_owned());
+    }
+    if value.is_object() && !value.is_callable() {
+        return bytes_of(value, context);
+    }
+    Err(JsNativeError::typ()
+        .with_message(format!(
+            "{what}: expected a string or an array of bytes, not {}",
+            type_name(value)
+        ))
+        .into())
+}
+
+/// `typeof`-like name of a value for messages (`null` as itself).
+pub fn type_name(value: &JsValue) -> &'static str {
+    match value.variant() {
+        JsVariant::Null => "null",
+        JsVariant::Undefined => "undefined",
+        JsVariant::Boolean(_) => "a boolean",
+        JsVariant::Integer32(_) | JsVariant::Float64(_) => "a number",
+        JsVariant::String(_) => "a string",
+        JsVariant::BigInt(_) => "a BigInt",
+        JsVariant::Symbol(_) => "a symbol",
+        JsVariant::Object(o) if o.is_callable() => "a function",
+        JsVariant::Object(_) => "an object",
+    }
+}

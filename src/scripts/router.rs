@@ -31,7 +31,7 @@ pub struct Route {
 }
 
 /// Which version of a file: changes whenever the file is edited or replaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Stamp {
     device: u64,
     inode: u64,

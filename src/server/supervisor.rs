@@ -18,9 +18,9 @@ use tokio::io::AsyncReadExt;
 use crate::config::Config;
 
 /// The listening sockets a server process was given (fd numbers).
-const LISTEN_FDS: &str = "BLIMP_LISTEN_FDS";
+pub const LISTEN_FDS: &str = "BLIMP_LISTEN_FDS";
 /// Where a server process says it is ready (an fd number).
-const READY_FD: &str = "BLIMP_READY_FD";
+pub const READY_FD: &str = "BLIMP_READY_FD";
 
 /// Code a server process exits with when its watchdog found it stuck.
 pub const STUCK: i32 = 70;

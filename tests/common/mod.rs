@@ -97,6 +97,22 @@ impl Blimp {
         })
     }
 
+    /// Starts blimp on `files` like `start`, with `env` set in its environment.
+    pub fn start_with_env(files: &[(&str, &str)], extra: &[&str], env: &[(&str, &str)]) -> Blimp {
+        let dir = scripts(files);
+        let mut args: Vec<String> = ["--port", "0", "--session-store", "memory", "--workers", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--scripts".to_string(), dir.path().display().to_string()])
+            .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut blimp = Blimp::spawn_with(&args, dir.path(), |command| {
+            command.envs(env.iter().copied());
+        });
+        blimp._dir = Some(dir);
+        blimp
+    }
+
     pub fn spawn_with(args: &[String], root: &Path, prepare: impl FnOnce(&mut Command)) -> Blimp {
         let mut command = Command::new(env!("CARGO_BIN_EXE_blimp"));
         command

@@ -4,5 +4,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod config;
+mod extensions;
+mod io;
 mod project;
 mod user;
+mod utils;

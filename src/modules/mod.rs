@@ -5,9 +5,12 @@
 
 pub mod client;
 pub mod console;
+pub mod http_errors;
+pub mod http_utils;
 pub mod registry;
 pub mod request;
 pub mod response;
+pub mod rs;
 pub mod scope;
 pub mod session;
 pub mod sessions;
@@ -24,8 +27,11 @@ use scope::in_request;
 /// and a line here.
 const ALL: &[&Native] = &[
     &client::MODULE,
+    &http_errors::MODULE,
+    &http_utils::MODULE,
     &request::MODULE,
     &response::MODULE,
+    &rs::MODULE,
     &session::MODULE,
     &sessions::MODULE,
 ];

@@ -140,6 +140,9 @@ fn compile(
         }
     };
     let native = requires_only_native_modules(&source);
+    for name in native.iter().flatten() {
+        super::require::warn_if_hidden(name, context);
+    }
     match entry(file, function, params, native, number, context) {
         Ok(unit) => Unit::CommonJs(Rc::new(unit)),
         Err(err) => Unit::Broken(format!("cannot prepare {relative}: {err}").into()),

@@ -64,21 +64,25 @@ impl EsmLoader {
         }
         let not_found =
             || JsNativeError::typ().with_message(format!("Cannot find module '{specifier}'"));
-        if !(specifier.starts_with("./") || specifier.starts_with("../")) {
+        // Relative to the importing module; any other name is a project path
+        // from the root of the scripts folder.
+        let base = if specifier.starts_with("./") || specifier.starts_with("../") {
+            referrer
+                .path()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new(""))
+        } else if specifier.starts_with('/') {
             return Err(not_found().into());
-        }
-        // Referrer paths are relative to the root (that is how we name them).
-        let base = referrer
-            .path()
-            .and_then(Path::parent)
-            .unwrap_or(Path::new(""));
-        let file = self
-            .root
-            .join(base)
-            .join(specifier)
-            .canonicalize()
-            .ok()
-            .filter(|f| f.starts_with(&self.root) && f.is_file())
+        } else {
+            Path::new("")
+        };
+        let named = self.root.join(base).join(specifier);
+        let file = candidates(&named)
+            .into_iter()
+            .find_map(|c| {
+                let file = c.canonicalize().ok()?;
+                (file.starts_with(&self.root) && file.is_file()).then_some(file)
+            })
             .ok_or_else(not_found)?;
         if let Some(module) = self.user.borrow().get(&file) {
             return Ok(module.clone());
@@ -95,6 +99,19 @@ impl EsmLoader {
         self.user.borrow_mut().insert(file, module.clone());
         Ok(module)
     }
+}
+
+/// The files an import may name: as written, then with `.mjs`, `.js`, or
+/// as a folder's index (compiled TypeScript imports without extensions).
+fn candidates(named: &Path) -> Vec<PathBuf> {
+    let text = named.as_os_str().to_string_lossy();
+    vec![
+        named.to_path_buf(),
+        PathBuf::from(format!("{text}.mjs")),
+        PathBuf::from(format!("{text}.js")),
+        named.join("index.mjs"),
+        named.join("index.js"),
+    ]
 }
 
 impl ModuleLoader for EsmLoader {

@@ -23,7 +23,7 @@ const PRELUDE: &str = include_str!("prelude.js");
 pub fn install_prelude(context: &mut Context) -> JsResult<JsObject> {
     let native = ObjectInitializer::new(context)
         .function(
-            NativeFunction::from_fn_ptr(modules::registry::native_fn),
+            NativeFunction::from_fn_ptr(native_module),
             js_string!("module"),
             1,
         )
@@ -136,12 +136,20 @@ fn resolve(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
     let host = host(context);
     let not_found = || {
         JsNativeError::error().with_message(format!(
-            "Cannot find module '{name}' (require takes Dirigible's modules, such as http/v4/response, and paths like ./lib/x under the scripts root)"
+            "Cannot find module '{name}' (require takes Dirigible's modules, such as http/v4/response, paths like ./lib/x, and project paths like crm/api/x under the scripts folder)"
         ))
     };
-    if !(name.starts_with("./") || name.starts_with("../")) {
+    // A name that is neither relative nor native is a project path: from
+    // the root of the scripts folder, as Dirigible's registry resolves it.
+    let relative = name.starts_with("./") || name.starts_with("../");
+    if name.starts_with('/') || name.is_empty() {
         return Err(not_found().into());
     }
+    let dirname = if relative {
+        dirname
+    } else {
+        host.root.to_string_lossy().into_owned()
+    };
     let (entry, now) = {
         let scope = crate::modules::scope::current(context)
             .ok_or_else(|| JsNativeError::error().with_message("require outside a request"))?;
@@ -234,6 +242,45 @@ pub struct Resolved {
     relative: String,
     stamp: Stamp,
     confirmed: Moment,
+}
+
+/// `native.module(name)`: the native module `name` names, or undefined.
+/// A project file of the same name is hidden by it: the log says so, once.
+fn native_module(this: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let found = modules::registry::native_fn(this, args, context)?;
+    if !found.is_undefined() {
+        if let Some(name) = args.first().and_then(JsValue::as_string) {
+            warn_if_hidden(&name.to_std_string_escaped(), context);
+        }
+    }
+    Ok(found)
+}
+
+/// Names, once, a project file that the native module `name` hides.
+pub fn warn_if_hidden(name: &str, context: &Context) {
+    let root = &host(context).root;
+    static CHECKED: std::sync::Mutex<Option<std::collections::HashSet<String>>> =
+        std::sync::Mutex::new(None);
+    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    if !checked
+        .get_or_insert_with(Default::default)
+        .insert(name.to_string())
+    {
+        return;
+    }
+    if let Some(file) = candidates(&root.join(name))
+        .into_iter()
+        .find(|c| c.is_file())
+    {
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        tracing::warn!(
+            "{shown} is hidden by the native module {name}: require(\"{name}\") gives the module; rename the file or require it as ./{shown}"
+        );
+    }
 }
 
 fn candidates(base: &Path) -> Vec<PathBuf> {

@@ -41,9 +41,8 @@ const ALL: &[&Native] = &[
 /// `require` that finds the native modules (by any of their names) and
 /// returns the module object. `name` names it in stacks (`http/rs.js`).
 pub fn js_module(name: &str, source: &str, context: &mut Context) -> JsResult<JsObject> {
-    let factory = context.eval(
-        boa_engine::Source::from_bytes(source).with_path(std::path::Path::new(name)),
-    )?;
+    let factory = context
+        .eval(boa_engine::Source::from_bytes(source).with_path(std::path::Path::new(name)))?;
     let factory = factory.as_callable().ok_or_else(|| {
         boa_engine::JsNativeError::error().with_message(format!("{name} is not a function"))
     })?;

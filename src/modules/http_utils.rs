@@ -10,7 +10,7 @@ pub const MODULE: Native = Native {
     namespace: "http",
     name: "utils",
     aliases: &[],
-    exports: &["utils"],
+    exports: &["utils", "HttpUtils"],
     build,
 };
 

@@ -33,6 +33,11 @@
     return text.startsWith("/") ? text.slice(1) : text;
   }
 
+  function typeList(text) {
+    const list = /^\s*\[(.*)\]\s*$/.exec(text);
+    return list ? list[1].split(",").map((type) => type.trim().replace(/^["']|["']$/g, "")).filter(Boolean) : [text];
+  }
+
   function listOf(value) {
     return value === undefined || value === null ? [] : [].concat(value);
   }
@@ -113,9 +118,15 @@
       return this;
     }
 
-    /** Adds media types (one string or an array) to a constraint, without duplicates. */
+    /**
+     * Adds media types (one string or an array) to a constraint, without
+     * duplicates. `undefined` adds nothing, as in http/v4; a string in
+     * brackets (`"[application/json, text/json]"`, as the guide writes it)
+     * is a list.
+     */
     _types(setting, types) {
-      const added = typeof types === "string" ? [types] : types;
+      if (types === undefined) return this;
+      const added = typeof types === "string" ? typeList(types) : types;
       if (!Array.isArray(added)) {
         throw new Error(`Invalid argument: ${setting} mime type argument must be valid MIME type string or array of such strings, but instead is ${typeof types}`);
       }
@@ -378,7 +389,9 @@
 
     _shortcut(name, args) {
       if (args.length < 1) throw new Error(`Insufficient arguments provided to HttpController method ${name}.`);
-      const resource = this.resource(args[0]);
+      // `get(serve)`, as the guide's `rs.service().get(function(){})`: the service's own path.
+      if (typeof args[0] === "function") args = [""].concat(args);
+      const resource = this.resource(args[0] === undefined ? "" : args[0]);
       if (name === "method") {
         resource.method(args[1], args[2]);
         return this;
@@ -406,13 +419,22 @@
       const onError = handler.catch || defaultCatch;
       const after = handler.finally || noop;
       const args = [ctx, req, res, handler, this];
+      // A catch callback that throws ends the script with its error: the
+      // response stays open for blimp's 500 (Dirigible closes it first and
+      // the client sees an empty 200).
+      let rethrown = false;
       try {
         before.apply(this, args);
         if (!res.isCommitted()) serve.apply(this, args);
       } catch (err) {
-        onError.apply(this, [ctx, err, req, res, handler, this]);
+        try {
+          onError.apply(this, [ctx, err, req, res, handler, this]);
+        } catch (again) {
+          rethrown = true;
+          throw again;
+        }
       } finally {
-        this.closeResponse();
+        if (!rethrown) this.closeResponse();
         try {
           after.apply(this, []);
         } catch (err) {
@@ -433,11 +455,13 @@
     } else {
       console.error(`${where(req)} failed: ${describe(err)}`);
     }
+    // A thrown non-Error (`throw "gone"`) is its own message.
+    const isObject = err !== null && typeof err === "object";
     this.sendError(
       ctx.httpErrorCode || 500,
       ctx.errorCode,
-      ctx.errorName || (err && err.name),
-      ctx.errorMessage || (err && err.message),
+      ctx.errorName || (isObject ? err.name : "Error"),
+      ctx.errorMessage || (isObject ? err.message : String(err)),
     );
   }
 
@@ -445,8 +469,16 @@
     return `${req.getMethod()} resource '${req.getResourcePath() || ""}'`;
   }
 
+  /** The error and its stack (Boa's `stack` holds only the frames). */
   function describe(err) {
-    return err && err.stack ? String(err.stack) : String(err);
+    let text;
+    try {
+      text = String(err);
+    } catch (_) {
+      text = Object.prototype.toString.call(err);
+    }
+    const stack = err !== null && typeof err === "object" && err.stack ? String(err.stack) : "";
+    return stack && !stack.includes(text) ? `${text}\n${stack}` : stack || text;
   }
 
   // ---- Selecting a handler ----------------------------------------------

@@ -14,6 +14,7 @@ pub mod rs;
 pub mod scope;
 pub mod session;
 pub mod sessions;
+pub mod upload;
 pub mod values;
 
 use boa_engine::object::ObjectInitializer;
@@ -34,6 +35,7 @@ const ALL: &[&Native] = &[
     &rs::MODULE,
     &session::MODULE,
     &sessions::MODULE,
+    &upload::MODULE,
 ];
 
 /// A module written in JavaScript. `source` is one function expression,

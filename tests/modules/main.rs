@@ -6,3 +6,4 @@ mod common;
 
 mod project;
 mod rs;
+mod upload;

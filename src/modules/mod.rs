@@ -7,13 +7,17 @@ pub mod client;
 pub mod configuration;
 pub mod console;
 pub mod extensions;
+pub mod http_errors;
+pub mod http_utils;
 pub mod io;
 pub mod registry;
 pub mod request;
 pub mod response;
+pub mod rs;
 pub mod scope;
 pub mod session;
 pub mod sessions;
+pub mod upload;
 pub mod user;
 pub mod utils;
 pub mod values;
@@ -34,8 +38,11 @@ const ALL: &[&Native] = &[
     &extensions::MODULE,
     &io::bytes::MODULE,
     &io::streams::MODULE,
+    &http_errors::MODULE,
+    &http_utils::MODULE,
     &request::MODULE,
     &response::MODULE,
+    &rs::MODULE,
     &session::MODULE,
     &sessions::MODULE,
     &user::MODULE,
@@ -47,6 +54,7 @@ const ALL: &[&Native] = &[
     &utils::url::MODULE,
     &utils::uuid::MODULE,
     &utils::xml::MODULE,
+    &upload::MODULE,
 ];
 
 /// A module written in JavaScript. `source` is one function expression,

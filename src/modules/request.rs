@@ -11,6 +11,7 @@ use super::response::locale_object;
 use super::scope::scope;
 use super::scope::Scope;
 use super::{arg_string, module_object, object_of, string_array, string_or_null, values, Method};
+use crate::http::multipart;
 
 const METHODS: &[Method] = &[
     ("getMethod", 0, |_, _, c| {
@@ -158,7 +159,7 @@ fn request_url(e: &Scope) -> String {
 /// The request body, read now if it was not yet (the script's fiber waits
 /// for it). A body that cannot be read (too large, stalled) is an Error,
 /// and the request ends with its status if the script does not catch it.
-pub(crate) fn body(context: &mut Context) -> JsResult<Bytes> {
+pub fn body(context: &mut Context) -> JsResult<Bytes> {
     let scope = scope(context)?;
     let reading = scope.borrow_mut().request.body.start();
     if let Some(reading) = reading {
@@ -184,21 +185,43 @@ fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
         return Ok(known);
     }
     let mut list = Vec::new();
-    let is_form = {
+    let (is_form, multipart) = {
         let scope = scope(context)?;
         let scope = scope.borrow();
         if let Some(query) = scope.request.query() {
             decode_form(query, &mut list);
         }
-        scope.request.header("content-type").is_some_and(|t| {
+        let content_type = scope.request.header("content-type");
+        let is_form = content_type.is_some_and(|t| {
             t.trim()
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
-        })
+        });
+        let multipart = content_type
+            .filter(|t| multipart::is_form_data(Some(t)))
+            .map(str::to_string);
+        (is_form, multipart)
     };
     if is_form {
         let body = body(context)?;
         decode_form(&String::from_utf8_lossy(&body), &mut list);
+    }
+    // The fields of a multipart form, as servlets give them; files are
+    // http/upload's.
+    if let Some(content_type) = multipart {
+        let body = body(context)?;
+        match multipart::parse(&content_type, body) {
+            Ok(parts) => list.extend(parts.into_iter().filter(|p| p.is_form_field()).map(|p| {
+                let name = p.field_name.unwrap_or_default();
+                (name, String::from_utf8_lossy(&p.bytes).into_owned())
+            })),
+            Err(error) => {
+                let message = error.to_string();
+                scope(context)?.borrow_mut().fault =
+                    Some((hyper::StatusCode::BAD_REQUEST, message.clone()));
+                return Err(JsNativeError::error().with_message(message).into());
+            }
+        }
     }
     scope(context)?.borrow_mut().parameters = Some(list.clone());
     Ok(list)

@@ -8,5 +8,7 @@ mod config;
 mod extensions;
 mod io;
 mod project;
+mod rs;
+mod upload;
 mod user;
 mod utils;

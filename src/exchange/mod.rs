@@ -19,6 +19,7 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
 use hyper::{Method, Request, StatusCode};
 
 use crate::config::Config;
+use crate::db::Datasources;
 use crate::engine::failure::Failure;
 use crate::engine::limits::MemoryLimits;
 use crate::engine::{Engine, Settings};
@@ -39,17 +40,24 @@ pub struct Shared {
     /// Canonical scripts root.
     pub root: PathBuf,
     pub sessions: Arc<Sessions>,
+    pub datasources: Arc<Datasources>,
     pub body_limits: BodyLimits,
 }
 
 impl Shared {
-    pub fn new(config: Config, root: PathBuf, sessions: Arc<Sessions>) -> Self {
+    pub fn new(
+        config: Config,
+        root: PathBuf,
+        sessions: Arc<Sessions>,
+        datasources: Arc<Datasources>,
+    ) -> Self {
         let body_limits =
             BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
         Shared {
             config,
             root,
             sessions,
+            datasources,
             body_limits,
         }
     }
@@ -147,6 +155,8 @@ impl Worker {
             request,
             session,
             sessions: sessions.clone(),
+            datasources: self.shared.datasources.clone(),
+            connections: Vec::new(),
             fault: None,
             parameters: None,
             attributes: Vec::new(),

@@ -5,6 +5,12 @@
 
 pub mod client;
 pub mod console;
+pub mod db_database;
+pub mod db_query;
+pub mod db_result_set;
+pub mod db_sequence;
+pub mod db_update;
+pub mod db_values;
 pub mod registry;
 pub mod request;
 pub mod response;
@@ -24,6 +30,10 @@ use scope::in_request;
 /// and a line here.
 const ALL: &[&Native] = &[
     &client::MODULE,
+    &db_database::MODULE,
+    &db_query::MODULE,
+    &db_sequence::MODULE,
+    &db_update::MODULE,
     &request::MODULE,
     &response::MODULE,
     &session::MODULE,

@@ -21,7 +21,9 @@ pub struct Native {
     pub name: &'static str,
     /// Other names it answers to (a module that moved between namespaces).
     pub aliases: &'static [&'static str],
-    /// Its names in the namespace barrel (`import { request } from "sdk/http"`).
+    /// Its names in the namespace barrel (`import { request } from "sdk/http"`);
+    /// `.Name` stands for the module's own property `Name` (a class or
+    /// constant it holds: `import { ResultSet } from "sdk/db"`).
     pub exports: &'static [&'static str],
     pub build: fn(&mut Context) -> JsResult<JsObject>,
 }
@@ -115,7 +117,12 @@ fn barrel(namespace: &'static str, context: &mut Context) -> JsResult<JsObject> 
     for &native in super::ALL.iter().filter(|n| n.namespace == namespace) {
         let module = module(native, context)?;
         for export in native.exports {
-            object.set(JsString::from(*export), module.clone(), false, context)?;
+            let value = match export.strip_prefix('.') {
+                Some(property) => module.get(JsString::from(property), context)?,
+                None => module.clone().into(),
+            };
+            let name = export.trim_start_matches('.');
+            object.set(JsString::from(name), value, false, context)?;
         }
     }
     remember((namespace, ""), &object, context);
@@ -134,8 +141,13 @@ pub fn esm_source(name: &str, context: &mut Context) -> JsResult<Option<String>>
     let mut exported = vec!["default".to_string()];
     if let Some(Found::Module(native)) = find(name) {
         for export in native.exports {
-            source.push_str(&format!("export const {export} = m;\n"));
-            exported.push(export.to_string());
+            match export.strip_prefix('.') {
+                Some(property) => {
+                    source.push_str(&format!("export const {property} = m.{property};\n"))
+                }
+                None => source.push_str(&format!("export const {export} = m;\n")),
+            }
+            exported.push(export.trim_start_matches('.').to_string());
         }
     }
     for key in object.own_property_keys(context)? {

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
+use crate::db::Datasources;
 use crate::exchange::{Peers, Shared, Worker};
 use crate::session::Sessions;
 use idle::Idle;
@@ -35,6 +36,8 @@ pub enum StartError {
     #[error("{0}")]
     Sessions(String),
     #[error("{0}")]
+    Datasource(String),
+    #[error("{0}")]
     Config(String),
 }
 
@@ -50,6 +53,7 @@ impl Server {
     pub fn start(
         config: Config,
         sessions: Arc<Sessions>,
+        datasources: Arc<Datasources>,
         listeners: Vec<std::net::TcpListener>,
         supervised: bool,
     ) -> Result<Server, StartError> {
@@ -70,7 +74,7 @@ impl Server {
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
         let header_timeout = config.header_timeout;
-        let shared = Arc::new(Shared::new(config, root, sessions));
+        let shared = Arc::new(Shared::new(config, root, sessions, datasources));
         let watch = Arc::new(Watch {
             connections,
             header_timeout,

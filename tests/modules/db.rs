@@ -481,14 +481,27 @@ on_both!(a_long_statement_stops_at_the_timeout, |engine| {
     let served = serve(
         engine,
         &[
-            ("long.js", &script(&format!("query.execute('{forever}');"))),
+            (
+                "setup.js",
+                &script("update.execute('CREATE TABLE t (id INTEGER)'); response.print('ok');"),
+            ),
+            (
+                "long.js",
+                &script(&format!(
+                    "const c = database.getConnection();
+c.setAutoCommit(false);
+c.prepareStatement('INSERT INTO t (id) VALUES (1)').executeUpdate();
+c.prepareStatement('{forever}').executeQuery();"
+                )),
+            ),
             (
                 "quick.js",
-                &script("response.print(query.execute('SELECT 1 AS one')[0].one);"),
+                &script("response.print(query.execute('SELECT count(*) AS n FROM t')[0].n);"),
             ),
         ],
         &["--timeout", "1s", "--workers", "1"],
     );
+    served.ok("/setup");
     let started = Instant::now();
     let (status, body) = served.get("/long");
     assert_eq!(status, 503, "{body}");
@@ -500,8 +513,8 @@ on_both!(a_long_statement_stops_at_the_timeout, |engine| {
     );
     assert_eq!(
         served.ok("/quick"),
-        "1",
-        "the worker and the database serve on"
+        "0",
+        "the worker and the database serve on; the stopped script's transaction was rolled back"
     );
 });
 

@@ -14,4 +14,5 @@ response.print(`<!doctype html>
   <li><a href="/error">/error</a> — error.js: what a failing script looks like</li>
   <li><a href="/counter">/counter</a> — counter.js: a session counter</li>
   <li><a href="/whoami">/whoami</a>, /login (POST user=NAME), <a href="/logout">/logout</a> — sessions</li>
+  <li><a href="/guestbook">/guestbook</a> — guestbook.js: a form and a database table</li>
 </ul>`);

@@ -151,6 +151,21 @@ pub struct Config {
     )]
     pub session_store: String,
 
+    /// A datasource of the scripts (`db/*` modules), repeatable: `URL` sets
+    /// the default one (DefaultDB), `NAME=URL` adds a named one. URL is
+    /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+    /// [default: sqlite:blimp-data.db, beside a SQLite sessions file]
+    #[arg(long = "db", value_name = "[NAME=]URL")]
+    pub db: Vec<String>,
+
+    /// Rows one query may return (they are held in memory); more is an error.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub db_max_rows: usize,
+
+    /// Connections each PostgreSQL datasource keeps open at most (all workers).
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub db_pool: usize,
+
     /// Key prefix of session hashes in Redis.
     #[arg(
         long,
@@ -264,6 +279,22 @@ impl Config {
 
     pub fn session_lock_timeout(&self) -> Duration {
         self.session_lock_timeout.max(Duration::from_millis(1))
+    }
+
+    /// The default datasource when `--db` sets none: `blimp-data.db` in the
+    /// folder of a SQLite sessions file, else in the working directory.
+    pub fn default_db(&self) -> String {
+        const FILE: &str = "blimp-data.db";
+        let folder = self
+            .session_store
+            .strip_prefix("sqlite:")
+            .map(std::path::Path::new)
+            .and_then(std::path::Path::parent)
+            .filter(|p| !p.as_os_str().is_empty());
+        match folder {
+            Some(folder) => format!("sqlite:{}", folder.join(FILE).display()),
+            None => format!("sqlite:{FILE}"),
+        }
     }
 
     /// Bytes the scripts of the server may hold together.

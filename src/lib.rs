@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod db;
 pub mod engine;
 pub mod exchange;
 pub mod fiber;
@@ -76,6 +77,21 @@ pub fn open_sessions(
     let sessions = Sessions::new(store, settings, runtime.handle().clone());
     sessions.start_sweeper(sweep_every(config));
     Ok(sessions)
+}
+
+/// Opens the scripts' datasources (`--db`); PostgreSQL connections are
+/// driven on `runtime`.
+pub fn open_datasources(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Arc<db::Datasources>, StartError> {
+    let settings = db::Settings {
+        max_rows: config.db_max_rows.max(1),
+        pool: config.db_pool.max(1),
+    };
+    db::Datasources::open(&config.db, &config.default_db(), settings, runtime.handle())
+        .map(Arc::new)
+        .map_err(StartError::Datasource)
 }
 
 /// Every 30 s, or as often as the shortest configured lifetime (idle

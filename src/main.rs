@@ -59,7 +59,13 @@ fn serve(
     let runtime = blimp::store_runtime();
     let started = blimp::open_sessions(&config, &runtime).and_then(|sessions| {
         tracing::info!("sessions: {} store", sessions.store.name());
-        blimp::Server::start(config, sessions, listeners, supervised)
+        let datasources = blimp::open_datasources(&config, &runtime)?;
+        for name in datasources.names() {
+            if let Ok(source) = datasources.get(Some(name)) {
+                tracing::info!("datasource {name}: {}", source.describe());
+            }
+        }
+        blimp::Server::start(config, sessions, datasources, listeners, supervised)
     });
     match started {
         Ok(server) => {

@@ -86,3 +86,53 @@ fn counter_and_login_whoami_logout() {
     );
     assert_eq!(get(&browser, &blimp.url("/whoami")).0, 401);
 }
+
+/// The guestbook on the default SQLite datasource, and the same script on
+/// PostgreSQL (`--db postgres://...`).
+#[test]
+fn guestbook_posts_then_redirects_and_escapes() {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let postgres = Postgres::shared().database();
+    for extra in [vec![], vec!["--db", postgres.as_str()]] {
+        let blimp = Blimp::start_in(&scripts, &extra);
+        let client = plain();
+        let empty = get(&client, &blimp.url("/guestbook"));
+        assert_eq!(empty.0, 200, "{}", empty.1);
+        assert!(empty.1.contains("No posts yet"), "{}", empty.1);
+        for (author, message) in [
+            ("Ann", "Hello <script>alert(1)</script>"),
+            ("Bob & Co", "'; DROP TABLE guestbook; --"),
+        ] {
+            let reply = Reply::read(
+                client
+                    .post(blimp.url("/guestbook"))
+                    .form(&[("author", author), ("message", message)])
+                    .send()
+                    .unwrap(),
+            );
+            assert_eq!(reply.status(), 302, "{:?}", reply.text());
+            assert_eq!(reply.header("location").as_deref(), Some("/guestbook"));
+        }
+        let (status, page) = get(&client, &blimp.url("/guestbook"));
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("<b>Bob &amp; Co</b>"), "{page}");
+        assert!(page.contains("&#39;; DROP TABLE guestbook; --"), "{page}");
+        assert!(
+            page.find("Bob &amp; Co").unwrap() < page.find("<b>Ann</b>").unwrap(),
+            "newest first"
+        );
+        let reply = Reply::read(
+            client
+                .post(blimp.url("/guestbook"))
+                .form(&[("author", ""), ("message", "x")])
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(reply.status(), 400);
+    }
+}

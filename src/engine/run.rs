@@ -38,6 +38,7 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
         web::clear_timers(context);
     }
     runtime.jobs.clear();
+    scope::end_script(context);
     scope::enter(context, None);
     // A wait cut short stops the script without the meter knowing why.
     let waited = || crate::fiber::current()?.stopped().map(Reason::from);

@@ -23,6 +23,7 @@ use hyper::{Method, Request, StatusCode};
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::db::Datasources;
 use crate::engine::failure::Failure;
 use crate::engine::limits::MemoryLimits;
 use crate::engine::{Engine, Settings};
@@ -46,6 +47,7 @@ pub struct Shared {
     /// Canonical public folder, if any.
     pub public: Option<PathBuf>,
     pub sessions: Arc<Sessions>,
+    pub datasources: Arc<Datasources>,
     pub body_limits: BodyLimits,
     pub auth: Arc<Auth>,
 }
@@ -57,6 +59,7 @@ impl Shared {
         public: Option<PathBuf>,
         sessions: Arc<Sessions>,
         auth: Arc<Auth>,
+        datasources: Arc<Datasources>,
     ) -> Self {
         let body_limits =
             BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
@@ -65,6 +68,7 @@ impl Shared {
             root,
             public,
             sessions,
+            datasources,
             body_limits,
             auth,
         }
@@ -171,6 +175,8 @@ impl Worker {
             request,
             session,
             sessions: sessions.clone(),
+            datasources: self.shared.datasources.clone(),
+            connections: Vec::new(),
             fault: None,
             parameters: None,
             attributes: Vec::new(),

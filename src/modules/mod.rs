@@ -6,6 +6,12 @@
 pub mod client;
 pub mod configuration;
 pub mod console;
+pub mod db_database;
+pub mod db_query;
+pub mod db_result_set;
+pub mod db_sequence;
+pub mod db_update;
+pub mod db_values;
 pub mod extensions;
 pub mod http_errors;
 pub mod http_utils;
@@ -40,6 +46,10 @@ const ALL: &[&Native] = &[
     &io::streams::MODULE,
     &http_errors::MODULE,
     &http_utils::MODULE,
+    &db_database::MODULE,
+    &db_query::MODULE,
+    &db_sequence::MODULE,
+    &db_update::MODULE,
     &request::MODULE,
     &response::MODULE,
     &rs::MODULE,

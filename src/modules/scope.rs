@@ -9,6 +9,8 @@ use std::sync::Arc;
 use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 use hyper::StatusCode;
 
+use super::db_values::ConnectionCell;
+use crate::db::Datasources;
 use crate::http::request::RequestData;
 use crate::http::response::{ResponseState, SessionHeaders};
 use crate::session::{RequestSession, SessionError, Sessions};
@@ -18,8 +20,13 @@ pub struct Scope {
     pub response: ResponseState,
     pub session: RequestSession,
     pub sessions: Arc<Sessions>,
-    /// A fault outside the script (the session store, the request body)
-    /// that decides the status when the script then fails.
+    /// The scripts' databases (`--db`).
+    pub datasources: Arc<Datasources>,
+    /// The connections the script opened (`database.getConnection`), given
+    /// back when it ends (`end_script`).
+    pub connections: Vec<Rc<ConnectionCell>>,
+    /// A fault outside the script (the session store, a database, the
+    /// request body) that decides the status when the script then fails.
     pub fault: Option<(StatusCode, String)>,
     /// Query and form parameters, decoded on first use.
     pub parameters: Option<Vec<(String, String)>>,
@@ -63,6 +70,15 @@ impl Scope {
         if error.is_unavailable() {
             self.fault = Some((StatusCode::SERVICE_UNAVAILABLE, error.to_string()));
         }
+    }
+}
+
+/// What ends with the script rather than with the response: its database
+/// connections go back to their pools, an open transaction rolled back.
+pub fn end_script(context: &Context) {
+    if let Some(scope) = current(context) {
+        let connections = std::mem::take(&mut scope.borrow_mut().connections);
+        super::db_values::release_all(connections);
     }
 }
 

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
+use crate::db::Datasources;
 use crate::exchange::{Peers, Shared, Worker};
 use crate::session::Sessions;
 use idle::Idle;
@@ -37,6 +38,8 @@ pub enum StartError {
     #[error("{0}")]
     Sessions(String),
     #[error("{0}")]
+    Datasource(String),
+    #[error("{0}")]
     Config(String),
 }
 
@@ -52,6 +55,7 @@ impl Server {
     pub fn start(
         config: Config,
         sessions: Arc<Sessions>,
+        datasources: Arc<Datasources>,
         listeners: Vec<std::net::TcpListener>,
         supervised: bool,
     ) -> Result<Server, StartError> {
@@ -80,7 +84,14 @@ impl Server {
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
         let header_timeout = config.header_timeout;
         let auth = crate::auth::Auth::open(&config).map_err(StartError::Config)?;
-        let shared = Arc::new(Shared::new(config, root, public, sessions, auth));
+        let shared = Arc::new(Shared::new(
+            config,
+            root,
+            public,
+            sessions,
+            auth,
+            datasources,
+        ));
         let watch = Arc::new(Watch {
             connections,
             header_timeout,

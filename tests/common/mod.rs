@@ -16,6 +16,8 @@ pub struct Blimp {
     pub log: Arc<Mutex<String>>,
     pub scripts: PathBuf,
     _dir: Option<tempfile::TempDir>,
+    /// Where the default datasource lives unless a test names one.
+    _data: Option<tempfile::TempDir>,
 }
 
 /// A scripts folder with the given files.
@@ -56,8 +58,19 @@ impl Blimp {
         if !extra.contains(&"--workers") {
             args.extend(["--workers".into(), "2".into()]);
         }
+        // The default datasource in a folder of the test's own, not in the
+        // working directory.
+        let data = (!extra.contains(&"--db")).then(|| tempfile::tempdir().unwrap());
+        if let Some(data) = &data {
+            args.extend([
+                "--db".into(),
+                format!("sqlite:{}", data.path().join("data.db").display()),
+            ]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
-        Blimp::spawn(&args, root)
+        let mut blimp = Blimp::spawn(&args, root);
+        blimp._data = data;
+        blimp
     }
 
     pub fn spawn(args: &[String], root: &Path) -> Blimp {
@@ -150,6 +163,7 @@ impl Blimp {
             log,
             scripts: root.to_path_buf(),
             _dir: None,
+            _data: None,
         }
     }
 
@@ -371,4 +385,211 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A PostgreSQL server of the tests' own (Debian's `postgresql` package),
+/// one per test binary, on a free port in a temporary folder; each test
+/// takes a database of its own (`Postgres::database`). PostgreSQL refuses
+/// to run as root: as root, the server runs as the `postgres` user. It is
+/// stopped and its folder removed when the test binary exits.
+pub struct Postgres {
+    pub port: u16,
+    pid: i32,
+    dir: PathBuf,
+}
+
+static POSTGRES: std::sync::OnceLock<Postgres> = std::sync::OnceLock::new();
+
+impl Postgres {
+    /// The shared server, started on first use.
+    pub fn shared() -> &'static Postgres {
+        POSTGRES.get_or_init(|| {
+            let server = Postgres::start_on(free_port());
+            extern "C" fn stop_at_exit() {
+                if let Some(server) = POSTGRES.get() {
+                    server.stop_now();
+                }
+            }
+            // SAFETY: registers a plain function to run at exit.
+            unsafe {
+                libc::atexit(stop_at_exit);
+            }
+            server
+        })
+    }
+
+    /// A server of its own (stop it with `stop_now`).
+    pub fn start_on(port: u16) -> Postgres {
+        let bin = postgres_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("blimp-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let owner = postgres_user();
+        if let Some((uid, gid)) = owner {
+            let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: chown of a folder we just made.
+            unsafe { libc::chown(path.as_ptr(), uid, gid) };
+        }
+        let data = dir.join("data");
+        let as_owner = |command: &mut Command| {
+            use std::os::unix::process::CommandExt;
+            if let Some((uid, gid)) = owner {
+                command.uid(uid).gid(gid);
+            }
+            command.env("LC_ALL", "C").env_remove("PGDATA");
+        };
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        as_owner(&mut initdb);
+        let out = initdb.output().expect("initdb (Debian package postgresql)");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut server = Command::new(bin.join("postgres"));
+        server
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(&dir)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        as_owner(&mut server);
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl only sets a flag of the child: it dies with the
+            // thread that started it should the test binary die first.
+            unsafe {
+                server.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
+                    Ok(())
+                });
+            }
+        }
+        // Started by a thread that never ends: the server's parent-death
+        // signal goes with the thread that started it, not the process.
+        let (tell, told) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tell.send(server.spawn());
+            loop {
+                std::thread::park();
+            }
+        });
+        let child = told.recv().unwrap().expect("postgres");
+        let postgres = Postgres {
+            port,
+            pid: child.id() as i32,
+            dir,
+        };
+        std::mem::forget(child);
+        let until = Instant::now() + Duration::from_secs(30);
+        while postgres.psql("postgres", "SELECT 1").is_err() {
+            assert!(
+                Instant::now() < until,
+                "postgres did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        postgres
+    }
+
+    /// A fresh database: its URL.
+    pub fn database(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("t{}_{n}", std::process::id());
+        self.psql("postgres", &format!("CREATE DATABASE {name}"))
+            .unwrap();
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Runs `sql` with psql; its output.
+    pub fn psql(&self, database: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new(postgres_bin().join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "-d", database, "-tAq", "-c", sql])
+            .env("PGCONNECT_TIMEOUT", "5")
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Stops the server at once and removes its folder.
+    pub fn stop_now(&self) {
+        // SAFETY: signals and reaps our own child.
+        unsafe {
+            libc::kill(self.pid, libc::SIGQUIT);
+            let mut status = 0;
+            libc::waitpid(self.pid, &mut status, 0);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `/usr/lib/postgresql/<newest>/bin`.
+fn postgres_bin() -> PathBuf {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is not installed: apt-get install postgresql")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path())))
+        .filter(|(_, p)| p.join("bin/postgres").exists())
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .expect("no PostgreSQL server under /usr/lib/postgresql: apt-get install postgresql")
+        .1
+        .join("bin")
+}
+
+/// As root: the `postgres` user's ids (PostgreSQL refuses to run as root).
+fn postgres_user() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions; getpwnam reads the user database.
+    unsafe {
+        if libc::geteuid() != 0 {
+            return None;
+        }
+        let name = std::ffi::CString::new("postgres").unwrap();
+        let entry = libc::getpwnam(name.as_ptr());
+        assert!(
+            !entry.is_null(),
+            "running as root needs a postgres user (apt-get install postgresql)"
+        );
+        Some(((*entry).pw_uid, (*entry).pw_gid))
+    }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod config;
+mod db;
 mod extensions;
 mod io;
 mod project;

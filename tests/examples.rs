@@ -43,6 +43,37 @@ fn hello_echo_stream_redirect_error() {
         (reply.status(), reply.header("location").as_deref()),
         (302, Some("/hello"))
     );
+    for elsewhere in [
+        "https://elsewhere.example/",
+        "//elsewhere.example/",
+        "/\\elsewhere.example",
+        "/%09/elsewhere.example",
+    ] {
+        let url = format!(
+            "{}?to={}",
+            blimp.url("/redirect"),
+            elsewhere.replace('/', "%2F")
+        );
+        let reply = Reply::read(client.get(url).send().unwrap());
+        assert_eq!(reply.status(), 400, "{elsewhere}: no open redirect");
+        assert!(reply.header("location").is_none());
+    }
+    // The index page's stylesheet and icon are static files.
+    let index = get(&client, &blimp.url("/")).1;
+    assert!(
+        index.contains("href=\"/style.css\"") && index.contains("/login"),
+        "{index}"
+    );
+    let css = Reply::read(client.get(blimp.url("/style.css")).send().unwrap());
+    assert_eq!(
+        css.header("content-type").as_deref(),
+        Some("text/css; charset=utf-8")
+    );
+    let icon = Reply::read(client.get(blimp.url("/favicon.svg")).send().unwrap());
+    assert_eq!(
+        icon.header("content-type").as_deref(),
+        Some("image/svg+xml")
+    );
     let (status, body) = get(&client, &blimp.url("/error"));
     assert_eq!(status, 500);
     assert_eq!(
@@ -64,6 +95,12 @@ fn counter_and_login_whoami_logout() {
         "another browser"
     );
     assert_eq!(get(&browser, &blimp.url("/whoami")).0, 401);
+    let (status, form) = get(&browser, &blimp.url("/login"));
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("<form method=\"post\" action=\"/login\">"),
+        "{form}"
+    );
     let reply = Reply::read(
         browser
             .post(blimp.url("/login"))
@@ -71,7 +108,8 @@ fn counter_and_login_whoami_logout() {
             .send()
             .unwrap(),
     );
-    assert_eq!(json(&reply.text().unwrap())["loggedIn"], "ann");
+    assert_eq!(reply.status(), 303);
+    assert_eq!(reply.header("location").as_deref(), Some("/whoami"));
     let (status, body) = get(&browser, &blimp.url("/whoami"));
     assert_eq!(status, 200);
     assert_eq!(json(&body)["name"], "ann");
@@ -80,9 +118,19 @@ fn counter_and_login_whoami_logout() {
         "visits: 3\n",
         "login keeps the session's data"
     );
+    // A GET (a link from anywhere) only shows the button.
+    let (status, button) = get(&browser, &blimp.url("/logout"));
+    assert_eq!(status, 200);
+    assert!(button.contains("method=\"post\""), "{button}");
     assert_eq!(
-        json(&get(&browser, &blimp.url("/logout")).1)["loggedOut"],
-        true
+        get(&browser, &blimp.url("/whoami")).0,
+        200,
+        "still signed in"
+    );
+    let reply = Reply::read(browser.post(blimp.url("/logout")).send().unwrap());
+    assert_eq!(
+        (reply.status(), reply.header("location").as_deref()),
+        (303, Some("/"))
     );
     assert_eq!(get(&browser, &blimp.url("/whoami")).0, 401);
 }
@@ -95,7 +143,7 @@ fn guestbook_posts_then_redirects_and_escapes() {
     let postgres = Postgres::shared().database();
     for extra in [vec![], vec!["--db", postgres.as_str()]] {
         let blimp = Blimp::start_in(&scripts, &extra);
-        let client = plain();
+        let client = client();
         let empty = get(&client, &blimp.url("/guestbook"));
         assert_eq!(empty.0, 200, "{}", empty.1);
         assert!(empty.1.contains("No posts yet"), "{}", empty.1);
@@ -110,11 +158,19 @@ fn guestbook_posts_then_redirects_and_escapes() {
                     .send()
                     .unwrap(),
             );
-            assert_eq!(reply.status(), 302, "{:?}", reply.text());
+            assert_eq!(reply.status(), 303, "{:?}", reply.text());
             assert_eq!(reply.header("location").as_deref(), Some("/guestbook"));
         }
         let (status, page) = get(&client, &blimp.url("/guestbook"));
         assert_eq!(status, 200);
+        assert!(
+            page.contains("Thanks, Bob &amp; Co: your post is up."),
+            "a flash after the redirect: {page}"
+        );
+        assert!(
+            !get(&client, &blimp.url("/guestbook")).1.contains("Thanks"),
+            "shown once"
+        );
         assert!(
             page.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt;"),
             "{page}"

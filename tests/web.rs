@@ -182,3 +182,65 @@ fn static_files_follow_the_safety_rules() {
         "still serving"
     );
 }
+
+/// The examples in headless Chromium: sign in with the form, post to the
+/// guestbook and see the flash once, an error page, sign out by POST, and
+/// Back after sign-out does not show the user's page again.
+#[test]
+fn the_examples_in_a_real_browser() {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let blimp = Blimp::start_in(&scripts, &[]);
+    let browser = common::browser::Browser::start();
+
+    browser.go(&blimp.url("/"));
+    assert!(browser.text().contains("blimp is running"));
+    let styled = browser.eval("return getComputedStyle(document.body).maxWidth");
+    assert_ne!(styled, "none", "the stylesheet (a static file) applies");
+
+    browser.go(&blimp.url("/login"));
+    browser.type_into("input[name=user]", "Ann <b>");
+    browser.click("button");
+    browser.wait_for_url("/whoami");
+    assert!(browser.text().contains("Ann <b>"), "{}", browser.text());
+
+    browser.go(&blimp.url("/guestbook"));
+    browser.type_into("input[name=author]", "Ann");
+    browser.type_into("textarea[name=message]", "Hello <script>alert(1)</script>");
+    browser.click("form button");
+    browser.wait_for_url("/guestbook");
+    let page = browser.text();
+    assert!(page.contains("Thanks, Ann: your post is up."), "{page}");
+    assert!(
+        page.contains("Hello <script>alert(1)</script>"),
+        "shown as text: {page}"
+    );
+    browser.go(&blimp.url("/guestbook"));
+    assert!(
+        !browser.text().contains("Thanks, Ann"),
+        "the flash is shown once"
+    );
+
+    browser.go(&blimp.url("/no/such/page"));
+    assert!(
+        browser.text().contains("404 Not Found"),
+        "an HTML error page: {}",
+        browser.text()
+    );
+
+    browser.go(&blimp.url("/whoami"));
+    browser.go(&blimp.url("/logout"));
+    assert!(
+        browser.text().contains("Sign out"),
+        "a GET only shows the button"
+    );
+    browser.click("form button");
+    browser.wait_for_url(&blimp.url("/"));
+    browser.back(); // the logout page
+    browser.back(); // whoami: fetched again (no-store), not shown from cache
+    browser.wait_for_url("/whoami");
+    assert!(
+        !browser.text().contains("Ann <b>"),
+        "Back after sign-out: {}",
+        browser.text()
+    );
+}

@@ -2,6 +2,7 @@
 //! scripts folder, and a real HTTP client.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod upstream;
 
 use std::io::{BufRead, BufReader};

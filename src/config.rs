@@ -155,15 +155,15 @@ pub struct Config {
     /// the default one (DefaultDB), `NAME=URL` adds a named one. URL is
     /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
     /// [default: sqlite:blimp-data.db, beside a SQLite sessions file]
-    #[arg(long = "db", value_name = "[NAME=]URL")]
+    #[arg(long = "db", env = "BLIMP_DB", value_name = "[NAME=]URL")]
     pub db: Vec<String>,
 
     /// Rows one query may return (they are held in memory); more is an error.
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    #[arg(long, env = "BLIMP_DB_MAX_ROWS", default_value_t = 100_000, value_name = "N")]
     pub db_max_rows: usize,
 
     /// Connections each PostgreSQL datasource keeps open at most (all workers).
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    #[arg(long, env = "BLIMP_DB_POOL", default_value_t = 16, value_name = "N")]
     pub db_pool: usize,
 
     /// Key prefix of session hashes in Redis.

@@ -159,7 +159,12 @@ pub struct Config {
     pub db: Vec<String>,
 
     /// Rows one query may return (they are held in memory); more is an error.
-    #[arg(long, env = "BLIMP_DB_MAX_ROWS", default_value_t = 100_000, value_name = "N")]
+    #[arg(
+        long,
+        env = "BLIMP_DB_MAX_ROWS",
+        default_value_t = 100_000,
+        value_name = "N"
+    )]
     pub db_max_rows: usize,
 
     /// Connections each PostgreSQL datasource keeps open at most (all workers).

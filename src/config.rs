@@ -31,6 +31,15 @@ pub struct Config {
     #[arg(long, env = "BLIMP_PUBLIC", value_name = "DIR")]
     pub public: Option<PathBuf>,
 
+    /// Serve Prometheus metrics at /_blimp/metrics (requests by status and
+    /// script, latency, in flight, live sessions, store errors).
+    #[arg(long, env = "BLIMP_METRICS")]
+    pub metrics: bool,
+
+    /// Answer /_blimp/health with 200 while the server serves.
+    #[arg(long, env = "BLIMP_HEALTH")]
+    pub health: bool,
+
     /// Address to listen on.
     #[arg(long, env = "BLIMP_HOST", default_value = "127.0.0.1")]
     pub host: String,

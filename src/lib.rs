@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod fiber;
 pub mod http;
 pub mod log_line;
+pub mod metrics;
 pub mod modules;
 pub mod outbound;
 pub mod scripts;

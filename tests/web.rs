@@ -244,3 +244,49 @@ fn the_examples_in_a_real_browser() {
         browser.text()
     );
 }
+
+#[test]
+fn metrics_and_health_for_operators_when_turned_on() {
+    let files = [
+        ("t.js", "require('http/v4/response').print('t');"),
+        ("s.js", "require('http/v4/session').setAttribute('a', 1);"),
+        ("site.css", "b {}"),
+    ];
+    let off = Blimp::start(&files, &[]);
+    for path in ["/_blimp/health", "/_blimp/metrics"] {
+        assert_eq!(
+            ask(&off, path, &[]).status(),
+            404,
+            "{path} is off by default"
+        );
+    }
+    let blimp = Blimp::start(&files, &["--metrics", "--health"]);
+    let health = ask(&blimp, "/_blimp/health", &[]);
+    assert_eq!(
+        (health.status(), health.text().unwrap()),
+        (200, r#"{"status":"ok"}"#.to_string())
+    );
+    for path in ["/t", "/t", "/s", "/site.css", "/nothing"] {
+        ask(&blimp, path, &[]);
+    }
+    let scraped = ask(&blimp, "/_blimp/metrics", &[]);
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = scraped.text().unwrap();
+    for line in [
+        r#"blimp_requests_total{status="200",script="t.js"} 2"#,
+        r#"blimp_requests_total{status="200",script="s.js"} 1"#,
+        r#"blimp_requests_total{status="200",script="static"} 1"#,
+        r#"blimp_requests_total{status="404",script="none"} 1"#,
+        r#"blimp_requests_total{status="200",script="_blimp"} 1"#,
+        "blimp_request_duration_seconds_count 6",
+        "blimp_in_flight 1",
+        "blimp_live_sessions 1",
+        "blimp_session_store_errors_total 0",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+}

@@ -37,6 +37,8 @@ impl Record {
 pub struct Exit {
     /// None when the access log is off (its path is then never copied).
     record: Option<Record>,
+    /// What answered, for the metrics (when they are on).
+    meter: Option<Meter>,
     /// Errors go out as an HTML page (the client is a browser).
     html: bool,
 }
@@ -44,9 +46,24 @@ pub struct Exit {
 impl Exit {
     pub fn new(method: &Method, path: &str, headers: &HeaderMap, began: Instant) -> Self {
         let logged = tracing::enabled!(target: "access", tracing::Level::INFO);
+        let meter = crate::metrics::get().map(|metrics| {
+            metrics.in_flight.inc();
+            Meter {
+                began,
+                script: "none".to_string(),
+            }
+        });
         Exit {
             record: logged.then(|| Record::new(method, path, began)),
+            meter,
             html: super::error_page::wants_html(headers),
+        }
+    }
+
+    /// Names what answers the request: a script's path, or `static`.
+    pub fn answered_by(&mut self, script: &str) {
+        if let Some(meter) = &mut self.meter {
+            meter.script = script.to_string();
         }
     }
 
@@ -55,6 +72,7 @@ impl Exit {
         let mut response = Response::new(LoggedBody {
             inner: start.body,
             record: self.record,
+            meter: self.meter,
             status: start.status,
             sent: 0,
         });
@@ -96,6 +114,7 @@ impl Exit {
 pub struct LoggedBody {
     inner: ResponseBody,
     record: Option<Record>,
+    meter: Option<Meter>,
     status: StatusCode,
     sent: u64,
 }
@@ -126,8 +145,19 @@ impl Body for LoggedBody {
     }
 }
 
+/// A request as the metrics count it.
+struct Meter {
+    began: Instant,
+    script: String,
+}
+
 impl Drop for LoggedBody {
     fn drop(&mut self) {
+        if let (Some(meter), Some(metrics)) = (self.meter.take(), crate::metrics::get()) {
+            metrics.in_flight.dec();
+            let took = meter.began.elapsed();
+            metrics.answered(self.status.as_u16(), &meter.script, took);
+        }
         if let Some(record) = self.record.take() {
             tracing::info!(
                 target: "access",

@@ -110,10 +110,16 @@ impl Worker {
     pub async fn serve(self: Rc<Self>, req: Request<Incoming>, peers: Peers) -> HttpResponse {
         let began = Instant::now();
         let (parts, body) = req.into_parts();
-        let exit = Exit::new(&parts.method, parts.uri.path(), &parts.headers, began);
+        let mut exit = Exit::new(&parts.method, parts.uri.path(), &parts.headers, began);
         let config = &self.shared.config;
         if self.in_flight.get() >= config.max_pending {
             return exit.saturated();
+        }
+        if parts.uri.path().starts_with("/_blimp/") {
+            if let Some(answer) = self.operator(parts.uri.path()).await {
+                exit.answered_by("_blimp");
+                return exit.respond(answer);
+            }
         }
         let tree = self.router.moment(began);
         let path = parts.uri.path();
@@ -126,6 +132,11 @@ impl Worker {
                 return exit.error(StatusCode::BAD_REQUEST, "malformed request path")
             }
         };
+        exit.answered_by(if route.is_static {
+            "static"
+        } else {
+            &route.relative
+        });
         if route.is_static {
             return exit.respond(static_file::respond(&route, &parts).await);
         }
@@ -153,6 +164,39 @@ impl Worker {
             }
         }
         self.run(scope, started, exit).await
+    }
+
+    /// The operators' endpoints under `/_blimp/` (a path no script can
+    /// take), when their flags turn them on; `None` lets the path go on to
+    /// its usual 404.
+    async fn operator(&self, path: &str) -> Option<crate::http::response::Start> {
+        let config = &self.shared.config;
+        let (kind, body) = match path {
+            "/_blimp/health" if config.health => {
+                ("application/json", r#"{"status":"ok"}"#.to_string())
+            }
+            "/_blimp/metrics" => {
+                let metrics = crate::metrics::get()?;
+                // Counted at scrape time: a shared store is asked once.
+                if let Ok(count) = self.shared.sessions.store.count().await {
+                    metrics.live_sessions.set(count);
+                }
+                let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+                (kind, metrics.text())
+            }
+            _ => return None,
+        };
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(kind));
+        headers.insert(
+            hyper::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        Some(crate::http::response::Start {
+            status: StatusCode::OK,
+            headers,
+            body: crate::http::response_body::ResponseBody::Full(Some(body.into())),
+        })
     }
 
     /// What the script will work on: the request, its response to be, its
@@ -230,6 +274,9 @@ impl Worker {
             let load = scope.borrow_mut().session.load();
             if let Some(load) = load {
                 let loaded = load.await;
+                if let (Err(_), Some(metrics)) = (&loaded, crate::metrics::get()) {
+                    metrics.store_errors.inc();
+                }
                 scope.borrow_mut().session.loaded(loaded);
             }
         }
@@ -291,6 +338,9 @@ impl Worker {
                 }
                 Err(err) => {
                     tracing::error!("{relative}: session not saved: {err}");
+                    if let Some(metrics) = crate::metrics::get() {
+                        metrics.store_errors.inc();
+                    }
                     let html = error_page::wants_html(&scope.request.headers);
                     let status = StatusCode::SERVICE_UNAVAILABLE;
                     let (kind, body) = error_page::render(status, &err.to_string(), None, html);

@@ -83,6 +83,9 @@ impl Server {
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
         let header_timeout = config.header_timeout;
+        if config.metrics {
+            crate::metrics::enable();
+        }
         let auth = crate::auth::Auth::open(&config).map_err(StartError::Config)?;
         let shared = Arc::new(Shared::new(
             config,

@@ -130,15 +130,7 @@ pub fn classes(context: &mut Context) -> JsResult<Classes> {
 }
 
 fn prototype(context: &mut Context, methods: &[Method]) -> JsObject {
-    let mut object = ObjectInitializer::new(context);
-    for &(name, length, function) in methods {
-        object.function(
-            NativeFunction::from_fn_ptr(function),
-            JsString::from(name),
-            length,
-        );
-    }
-    object.build()
+    super::methods_object(context, methods)
 }
 
 /// A function whose `prototype` is `proto`, for `instanceof`; calling it

@@ -114,6 +114,21 @@ pub type Method = (
 
 /// A module object from its methods, plus `isValid()`.
 pub fn module_object(context: &mut Context, methods: &[Method]) -> JsObject {
+    let mut object = with_methods(context, methods);
+    object.function(
+        NativeFunction::from_fn_ptr(is_valid),
+        js_string!("isValid"),
+        0,
+    );
+    object.build()
+}
+
+/// An object of native methods (a class prototype's).
+pub fn methods_object(context: &mut Context, methods: &[Method]) -> JsObject {
+    with_methods(context, methods).build()
+}
+
+fn with_methods<'c>(context: &'c mut Context, methods: &[Method]) -> ObjectInitializer<'c> {
     let mut object = ObjectInitializer::new(context);
     for &(name, length, function) in methods {
         object.function(
@@ -122,12 +137,7 @@ pub fn module_object(context: &mut Context, methods: &[Method]) -> JsObject {
             length,
         );
     }
-    object.function(
-        NativeFunction::from_fn_ptr(is_valid),
-        js_string!("isValid"),
-        0,
-    );
-    object.build()
+    object
 }
 
 fn is_valid(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {

@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use boa_engine::object::{FunctionObjectBuilder, ObjectInitializer};
+use boa_engine::object::FunctionObjectBuilder;
 use boa_engine::{
     js_string, Context, Finalize, JsData, JsNativeError, JsObject, JsResult, JsString, JsValue,
     NativeFunction, Trace,
@@ -122,15 +122,7 @@ fn build(context: &mut Context) -> JsResult<JsObject> {
 }
 
 fn prototype(context: &mut Context, methods: &[Method]) -> JsObject {
-    let mut object = ObjectInitializer::new(context);
-    for &(name, length, function) in methods {
-        object.function(
-            NativeFunction::from_fn_ptr(function),
-            JsString::from(name),
-            length,
-        );
-    }
-    object.build()
+    crate::modules::methods_object(context, methods)
 }
 
 /// `new InputStream(stream)` (and `OutputStream`): Dirigible wraps a Java

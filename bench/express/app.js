@@ -7,7 +7,11 @@ const session = require("express-session");
 
 const app = express();
 app.disable("x-powered-by");
-app.set("etag", false); // blimp sends no ETag either
+app.set("etag", false); // blimp's scripts send no ETag either
+// static: the same 10 KB stylesheet blimp serves from its scripts folder,
+// through express.static (which sends ETag and Last-Modified, as blimp does
+// for files). Before the session: a file needs none.
+app.use(express.static(require("path").join(__dirname, "..", "scripts"), { index: false }));
 const store = new session.MemoryStore();
 app.use(
   session({

@@ -10,7 +10,7 @@
 
 use boa_engine::{Context, JsObject, JsResult, JsValue};
 
-use super::db_values::{self, throw};
+use super::db_values;
 use super::registry::Native;
 use super::{module_object, Method};
 
@@ -29,17 +29,6 @@ fn build(context: &mut Context) -> JsResult<JsObject> {
 }
 
 fn execute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let sql = db_values::sql_arg(args, context)?;
-    let params = db_values::params_of(args.get(1), context)?;
-    let datasource = db_values::optional_text(args, 2, context)?;
-    let datasources = db_values::datasources(context)?;
-    let rows = datasources
-        .connect(datasource.as_deref())
-        .and_then(|mut connection| {
-            let rows = connection.query(&sql, &params);
-            connection.release();
-            rows
-        })
-        .map_err(|e| throw(e, context))?;
+    let rows = db_values::execute(args, context, |c, sql, params| c.query(sql, params))?;
     db_values::rows_to_array(&rows, 0, usize::MAX, context)
 }

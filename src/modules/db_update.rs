@@ -6,7 +6,7 @@
 
 use boa_engine::{Context, JsObject, JsResult, JsValue};
 
-use super::db_values::{self, throw};
+use super::db_values;
 use super::registry::Native;
 use super::{module_object, values, Method};
 
@@ -25,17 +25,6 @@ fn build(context: &mut Context) -> JsResult<JsObject> {
 }
 
 fn execute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let sql = db_values::sql_arg(args, context)?;
-    let params = db_values::params_of(args.get(1), context)?;
-    let datasource = db_values::optional_text(args, 2, context)?;
-    let datasources = db_values::datasources(context)?;
-    let changed = datasources
-        .connect(datasource.as_deref())
-        .and_then(|mut connection| {
-            let changed = connection.update(&sql, &params);
-            connection.release();
-            changed
-        })
-        .map_err(|e| throw(e, context))?;
+    let changed = db_values::execute(args, context, |c, sql, params| c.update(sql, params))?;
     Ok(values::number(changed as f64))
 }

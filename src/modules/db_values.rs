@@ -71,6 +71,26 @@ pub fn optional_text(
 }
 
 /// The SQL text argument.
+/// `execute(sql, parameters, datasourceName)` of `db/query` and
+/// `db/update`: `run` on a connection of its own, given back at once.
+pub fn execute<T>(
+    args: &[JsValue],
+    context: &mut Context,
+    run: impl FnOnce(&mut db::Connection, &str, &Params) -> db::DbResult<T>,
+) -> JsResult<T> {
+    let sql = sql_arg(args, context)?;
+    let params = params_of(args.get(1), context)?;
+    let datasource = optional_text(args, 2, context)?;
+    datasources(context)?
+        .connect(datasource.as_deref())
+        .and_then(|mut connection| {
+            let done = run(&mut connection, &sql, &params);
+            connection.release();
+            done
+        })
+        .map_err(|e| throw(e, context))
+}
+
 pub fn sql_arg(args: &[JsValue], context: &mut Context) -> JsResult<String> {
     match args.first() {
         Some(v) if !v.is_null_or_undefined() => Ok(values::string_of(&v.to_string(context)?)),

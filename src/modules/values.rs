@@ -294,6 +294,15 @@ pub fn signed_bytes(bytes: &[u8], context: &mut Context) -> JsValue {
     JsArray::from_iter(values, context).into()
 }
 
+/// `text_or_bytes` of a function's first argument (`undefined` if none).
+pub fn first_text_or_bytes(
+    args: &[JsValue],
+    what: &str,
+    context: &mut Context,
+) -> JsResult<Vec<u8>> {
+    text_or_bytes(args.first().unwrap_or(&JsValue::undefined()), what, context)
+}
+
 /// What Dirigible's "text or byte array" parameters take: a string (its
 /// UTF-8 bytes) or bytes (`bytes_of`). `what` names the function in the
 /// TypeError for anything else.

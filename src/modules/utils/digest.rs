@@ -87,7 +87,7 @@ fn digest(
     args: &[JsValue],
     context: &mut Context,
 ) -> JsResult<Vec<u8>> {
-    let data = values::text_or_bytes(&args.first().cloned().unwrap_or_default(), what, context)?;
+    let data = values::first_text_or_bytes(args, what, context)?;
     Ok(algorithm.hash(&data))
 }
 

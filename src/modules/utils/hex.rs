@@ -30,7 +30,7 @@ fn build(context: &mut Context) -> JsResult<JsObject> {
 }
 
 fn input(args: &[JsValue], what: &str, context: &mut Context) -> JsResult<Vec<u8>> {
-    values::text_or_bytes(&args.first().cloned().unwrap_or_default(), what, context)
+    values::first_text_or_bytes(args, what, context)
 }
 
 fn encode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {

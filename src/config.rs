@@ -7,6 +7,12 @@ use std::time::Duration;
 
 use clap::Parser;
 
+/// The listening sockets the supervisor gave its server process (fd
+/// numbers): a variable between the two, not a setting.
+pub const LISTEN_FDS: &str = "BLIMP_LISTEN_FDS";
+/// Where the server process tells the supervisor it is ready (an fd number).
+pub const READY_FD: &str = "BLIMP_READY_FD";
+
 /// Serve a folder of JavaScript service scripts over HTTP.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "blimp", version, about, long_about = None)]

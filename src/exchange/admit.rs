@@ -50,11 +50,7 @@ pub async fn admit(shared: &Shared, scope: &Rc<RefCell<Scope>>) -> Result<(), De
 
 /// The user a script signed in for the request's session, if any.
 async fn session_user(scope: &Rc<RefCell<Scope>>) -> Result<Option<User>, Denied> {
-    let load = scope.borrow_mut().session.load();
-    if let Some(load) = load {
-        let loaded = load.await;
-        scope.borrow_mut().session.loaded(loaded);
-    }
+    super::load_session(scope).await;
     let mut scope = scope.borrow_mut();
     match scope.session.get(auth::SESSION_ATTRIBUTE) {
         Ok(json) => Ok(json.and_then(User::from_session_json)),
@@ -63,9 +59,9 @@ async fn session_user(scope: &Rc<RefCell<Scope>>) -> Result<Option<User>, Denied
 }
 
 /// The JSON error response of a denial, with its challenge or Retry-After.
-pub fn deny(exit: Exit, denied: &Denied) -> HttpResponse {
+pub fn deny(exit: Exit, denied: &Denied, headers: &hyper::HeaderMap) -> HttpResponse {
     let status = StatusCode::from_u16(denied.status()).unwrap_or(StatusCode::FORBIDDEN);
-    let mut response = exit.error(status, &denied.message());
+    let mut response = exit.error(status, &denied.message(), headers);
     for (name, value) in denied.headers() {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response

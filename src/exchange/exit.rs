@@ -39,12 +39,10 @@ pub struct Exit {
     record: Option<Record>,
     /// What answered, for the metrics (when they are on).
     meter: Option<Meter>,
-    /// Errors go out as an HTML page (the client is a browser).
-    html: bool,
 }
 
 impl Exit {
-    pub fn new(method: &Method, path: &str, headers: &HeaderMap, began: Instant) -> Self {
+    pub fn new(method: &Method, path: &str, began: Instant) -> Self {
         let logged = tracing::enabled!(target: "access", tracing::Level::INFO);
         let meter = crate::metrics::get().map(|metrics| {
             metrics.in_flight.inc();
@@ -56,7 +54,6 @@ impl Exit {
         Exit {
             record: logged.then(|| Record::new(method, path, began)),
             meter,
-            html: super::error_page::wants_html(headers),
         }
     }
 
@@ -86,9 +83,11 @@ impl Exit {
         response
     }
 
-    /// An error blimp answers itself: JSON, or a page for a browser.
-    pub fn error(self, status: StatusCode, message: &str) -> HttpResponse {
-        let (kind, body) = super::error_page::render(status, message, None, self.html);
+    /// An error blimp answers itself: JSON, or a page for a browser (as
+    /// the request's `headers` tell; read only when there is an error).
+    pub fn error(self, status: StatusCode, message: &str, headers: &HeaderMap) -> HttpResponse {
+        let html = super::error_page::wants_html(headers);
+        let (kind, body) = super::error_page::render(status, message, None, html);
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(kind));
         self.respond(Start {
@@ -99,10 +98,11 @@ impl Exit {
     }
 
     /// The server has no room for the request: 503 with Retry-After.
-    pub fn saturated(self) -> HttpResponse {
+    pub fn saturated(self, headers: &HeaderMap) -> HttpResponse {
         let mut response = self.error(
             StatusCode::SERVICE_UNAVAILABLE,
             "server saturated, retry shortly",
+            headers,
         );
         response.headers_mut().extend(super::retry_after());
         response

@@ -110,10 +110,10 @@ impl Worker {
     pub async fn serve(self: Rc<Self>, req: Request<Incoming>, peers: Peers) -> HttpResponse {
         let began = Instant::now();
         let (parts, body) = req.into_parts();
-        let mut exit = Exit::new(&parts.method, parts.uri.path(), &parts.headers, began);
+        let mut exit = Exit::new(&parts.method, parts.uri.path(), began);
         let config = &self.shared.config;
         if self.in_flight.get() >= config.max_pending {
-            return exit.saturated();
+            return exit.saturated(&parts.headers);
         }
         if parts.uri.path().starts_with("/_blimp/") {
             if let Some(answer) = self.operator(parts.uri.path()).await {
@@ -126,10 +126,15 @@ impl Worker {
         let route = match self.router.resolve(path, tree) {
             Ok(route) => route,
             Err(RouteError::NotFound) => {
-                return exit.error(StatusCode::NOT_FOUND, &format!("no script for {path}"))
+                let message = format!("no script for {path}");
+                return exit.error(StatusCode::NOT_FOUND, &message, &parts.headers);
             }
             Err(RouteError::BadRequest) => {
-                return exit.error(StatusCode::BAD_REQUEST, "malformed request path")
+                return exit.error(
+                    StatusCode::BAD_REQUEST,
+                    "malformed request path",
+                    &parts.headers,
+                )
             }
         };
         exit.answered_by(if route.is_static {
@@ -147,7 +152,7 @@ impl Worker {
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if declared.is_some_and(|n| n > max_body) {
             let message = format!("request body larger than {max_body} bytes (--max-body)");
-            return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &message);
+            return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &message, &parts.headers);
         }
         // Read when the script asks for it, not before.
         let body = RequestBody::Unread {
@@ -160,7 +165,7 @@ impl Worker {
         let scope = self.scope(request, started.clone());
         if self.shared.auth.is_active() {
             if let Err(denied) = admit::admit(&self.shared, &scope).await {
-                return admit::deny(exit, &denied);
+                return admit::deny(exit, &denied, &scope.borrow().request.headers);
             }
         }
         self.run(scope, started, exit).await
@@ -240,7 +245,7 @@ impl Worker {
     ) -> HttpResponse {
         let counted = InFlight::new(&self.in_flight);
         // Boxed: the request's future is large.
-        let mut script = Some(Box::pin(self.clone().script(scope, counted)));
+        let mut script = Some(Box::pin(self.clone().script(scope.clone(), counted)));
         let start = poll_fn(|cx| {
             let running = script.as_mut().expect("polled after the end");
             if running.as_mut().poll(cx).is_ready() {
@@ -261,6 +266,7 @@ impl Worker {
             None => exit.error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the script ended without a response",
+                &scope.borrow().request.headers,
             ),
         }
     }
@@ -271,14 +277,7 @@ impl Worker {
     async fn script(self: Rc<Self>, scope: Rc<RefCell<Scope>>, _: InFlight) {
         let route = scope.borrow().request.route.clone();
         if self.uses_session(&route) {
-            let load = scope.borrow_mut().session.load();
-            if let Some(load) = load {
-                let loaded = load.await;
-                if let (Err(_), Some(metrics)) = (&loaded, crate::metrics::get()) {
-                    metrics.store_errors.inc();
-                }
-                scope.borrow_mut().session.loaded(loaded);
-            }
+            load_session(&scope).await;
         }
         let failure = self.engine.run(scope.clone(), route.clone()).await;
         if scope.borrow().session.touched {
@@ -395,6 +394,19 @@ impl Worker {
             response.replace(status, kind, body, extra);
         }
         response.is_committed()
+    }
+}
+
+/// Locks and loads the request's session, if it has one not loaded yet,
+/// without blocking the thread.
+async fn load_session(scope: &RefCell<Scope>) {
+    let load = scope.borrow_mut().session.load();
+    if let Some(load) = load {
+        let loaded = load.await;
+        if let (Err(_), Some(metrics)) = (&loaded, crate::metrics::get()) {
+            metrics.store_errors.inc();
+        }
+        scope.borrow_mut().session.loaded(loaded);
     }
 }
 

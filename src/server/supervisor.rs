@@ -15,12 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::config::Config;
-
-/// The listening sockets a server process was given (fd numbers).
-pub const LISTEN_FDS: &str = "BLIMP_LISTEN_FDS";
-/// Where a server process says it is ready (an fd number).
-pub const READY_FD: &str = "BLIMP_READY_FD";
+use crate::config::{Config, LISTEN_FDS, READY_FD};
 
 /// Code a server process exits with when its watchdog found it stuck.
 pub const STUCK: i32 = 70;

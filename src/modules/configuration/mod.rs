@@ -52,7 +52,7 @@ fn describe(error: dotenvy::Error) -> String {
 
 /// The process environment, less the supervisor's own variables.
 fn process_environment() -> impl Iterator<Item = (String, String)> {
-    use crate::server::supervisor::{LISTEN_FDS, READY_FD};
+    use crate::config::{LISTEN_FDS, READY_FD};
     std::env::vars_os()
         .map(|(k, v)| {
             (

@@ -290,3 +290,38 @@ fn metrics_and_health_for_operators_when_turned_on() {
         assert!(text.contains(line), "{line} in:\n{text}");
     }
 }
+
+#[test]
+fn a_public_folder_given_by_flag_and_one_that_is_missing() {
+    let public = tempfile::tempdir().unwrap();
+    write(public.path(), "app.js", "console.log('browser code');");
+    let folder = public.path().display().to_string();
+    let blimp = Blimp::start(
+        &[("t.js", "require('http/v4/response').print('t');")],
+        &["--public", &folder],
+    );
+    assert_eq!(
+        ask(&blimp, "/app.js", &[]).text().unwrap(),
+        "console.log('browser code');"
+    );
+    assert_eq!(ask(&blimp, "/t", &[]).text().unwrap(), "t");
+    let scripts = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_blimp"))
+        .args([
+            "--port",
+            "0",
+            "--no-supervisor",
+            "--session-store",
+            "memory",
+            "--public",
+            "/no/such/folder",
+        ])
+        .arg("--db")
+        .arg(format!("sqlite:{}/data.db", scripts.path().display()))
+        .arg(scripts.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("public folder /no/such/folder"), "{log}");
+}

@@ -241,3 +241,53 @@ fn aliases_are_the_same_module() {
     );
     assert_eq!(response.text().unwrap(), "true");
 }
+
+#[test]
+fn json_writes_what_json_stringify_writes() {
+    // response.json writes plain objects and arrays itself: its text must
+    // be JSON.stringify's, whatever the value holds.
+    let cases = [
+        "{a: 1, b: 'x', c: null, d: true, e: [1, 2.5, -0, 1e21, 1e-7, NaN, Infinity]}",
+        "[undefined, function () {}, Symbol('s'), , 4]",
+        "{u: undefined, f() {}, [Symbol('k')]: 1, s: Symbol('v'), n: 1}",
+        "{2: 'two', b: 'b', 1: 'one', a: 'a'}",
+        "'quote \" backslash \\\\ newline \\n tab \\t bell \\u0007 del \\u007f é ü 中 😀'",
+        "'lone \\ud800 surrogates \\udfff'",
+        "{date: new Date(0), custom: {toJSON(key) { return 'key:' + key; }}}",
+        "[{toJSON(key) { return typeof key + key; }}]",
+        "{map: new Map([[1, 2]]), set: new Set([1]), num: new Number(3), str: new String('s'), bool: new Boolean(false)}",
+        "new Proxy({a: 1, b: [2]}, {})",
+        "(() => { class P { constructor() { this.x = 1; } get y() { return 2; } } return new P(); })()",
+        "Object.defineProperty({a: 1}, 'hidden', {value: 2, enumerable: false})",
+        "{get g() { return {deep: [1, {z: 'z'}]}; }}",
+        "Object.assign(Object.create({inherited: 1}), {own: 2})",
+        "new Uint8Array([1, 2])",
+        "(() => { let v = []; for (let i = 0; i < 300; i++) v = [v]; return v; })()",
+        "(() => { const a = [1]; a.extra = 'ignored'; return a; })()",
+        "{nested: {empty: {}, list: []}}",
+        "42",
+        "'text'",
+        "null",
+    ];
+    let script = format!(
+        "{R}const request = require('http/v4/request');\n\
+         const cases = [{}];\n\
+         const value = cases[Number(request.getParameter('case'))];\n\
+         if (request.getParameter('mode') === 'json') response.json(value);\n\
+         else response.print(JSON.stringify(value));",
+        cases.join(",\n")
+    );
+    let blimp = Blimp::start(&[("j.js", &script)], &[]);
+    let client = plain();
+    for (i, case) in cases.iter().enumerate() {
+        let (status, ours) = get(&client, &blimp.url(&format!("/j?case={i}&mode=json")));
+        let (_, expected) = get(&client, &blimp.url(&format!("/j?case={i}&mode=stringify")));
+        assert_eq!(status, 200, "{case}: {ours}");
+        assert_eq!(ours, expected, "{case}");
+    }
+    // What JSON.stringify refuses, response.json refuses too: a cycle.
+    let cyclic = run(&format!(
+        "{R}const a = {{}}; a.self = a; try {{ response.json(a); }} catch (e) {{ response.print(e.name); }}"
+    ));
+    assert_eq!(cyclic.text().unwrap(), "TypeError");
+}

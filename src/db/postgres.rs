@@ -651,7 +651,12 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         oid::INT8 => Value::Int(i64::from_be_bytes(be(raw)?)),
         oid::OID => Value::Int(u32::from_be_bytes(be(raw)?).into()),
         oid::CHAR => Value::Text(char::from(be::<1>(raw)?[0]).to_string()),
-        oid::FLOAT4 => Value::Real(f32::from_be_bytes(be(raw)?).into()),
+        // Through its shortest decimal form: a REAL 94.4 reads as 94.4, as
+        // psql shows it, not as the f64 nearest the f32 (94.4000015258789).
+        oid::FLOAT4 => {
+            let real = f32::from_be_bytes(be(raw)?);
+            Value::Real(real.to_string().parse().unwrap_or(real.into()))
+        }
         oid::FLOAT8 => Value::Real(f64::from_be_bytes(be(raw)?)),
         oid::NUMERIC => Value::Decimal(numeric_from_binary(raw)?),
         oid::BYTEA => Value::Blob(raw.to_vec()),

@@ -10,7 +10,10 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use boa_engine::builtins::object::OrdinaryObject;
 use boa_engine::object::builtins::{JsArrayBuffer, JsDate, JsTypedArray, JsUint8Array};
+use boa_engine::object::ObjectInitializer;
+use boa_engine::property::Attribute;
 use boa_engine::{
     js_string, Context, JsBigInt, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue,
     JsVariant,
@@ -478,12 +481,17 @@ pub fn rows_to_array(
 }
 
 pub fn row_object(names: &[JsString], row: &[Value], context: &mut Context) -> JsResult<JsObject> {
-    let object = JsObject::with_object_proto(context.intrinsics());
-    for (name, value) in names.iter().zip(row) {
-        let value = to_js(value, context)?;
-        object.create_data_property_or_throw(name.clone(), value, context)?;
+    let values = row
+        .iter()
+        .map(|value| to_js(value, context))
+        .collect::<JsResult<Vec<_>>>()?;
+    // A shared shape: rows of one query reuse one chain of shapes instead
+    // of each building its own (a third of a one-row query's cost).
+    let mut object = ObjectInitializer::with_native_data(OrdinaryObject, context);
+    for (name, value) in names.iter().zip(values) {
+        object.property(name.clone(), value, Attribute::all());
     }
-    Ok(object)
+    Ok(object.build())
 }
 
 /// `JSON.stringify(value)`, writing a BigInt as a number with all its digits.

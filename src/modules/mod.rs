@@ -16,6 +16,7 @@ pub mod extensions;
 pub mod http_errors;
 pub mod http_utils;
 pub mod io;
+mod json_writer;
 pub mod registry;
 pub mod request;
 pub mod response;

@@ -128,79 +128,7 @@ pub fn from_json_text(text: &str, context: &mut Context) -> JsResult<JsValue> {
     JsValue::from_json(&value, context)
 }
 
-/// `JSON.stringify(value)`: `None` where it gives `undefined`. A BigInt
-/// (a database's 64-bit integer) is written as a JSON number with all its
-/// digits, where `JSON.stringify` itself would throw.
-pub fn stringify(value: &JsValue, context: &mut Context) -> JsResult<Option<String>> {
-    let json = context.intrinsics().objects().json();
-    let stringify = json.get(js_string!("stringify"), context)?;
-    let function = stringify
-        .as_callable()
-        .ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is not a function"))?;
-    let result = match function.call(&json.clone().into(), std::slice::from_ref(value), context) {
-        Ok(result) => result,
-        // Tried again only when it failed: most values hold no BigInt.
-        Err(error) => {
-            let replacer = boa_engine::object::FunctionObjectBuilder::new(
-                context.realm(),
-                boa_engine::NativeFunction::from_fn_ptr(mark_bigint),
-            )
-            .length(2)
-            .build();
-            let args = [value.clone(), replacer.into()];
-            match function.call(&json.into(), &args, context) {
-                Ok(result) => {
-                    return Ok(result.as_string().map(|s| unmark_bigints(&string_of(&s))));
-                }
-                Err(_) => return Err(error),
-            }
-        }
-    };
-    Ok(result.as_string().map(|s| string_of(&s)))
-}
-
-/// Brackets a BigInt's digits in JSON text (a private-use character).
-const BIGINT_MARK: char = '\u{F8FF}';
-
-/// The replacer that turns a BigInt into its marked digits.
-fn mark_bigint(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
-    let value = args.get(1).cloned().unwrap_or_default();
-    Ok(match value.as_bigint() {
-        Some(big) => JsString::from(format!(
-            "{BIGINT_MARK}{}{BIGINT_MARK}",
-            big.to_string_radix(10)
-        ))
-        .into(),
-        None => value,
-    })
-}
-
-/// `"<mark>123<mark>"` becomes `123`.
-fn unmark_bigints(text: &str) -> String {
-    let quoted = format!("\"{BIGINT_MARK}");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(&quoted) {
-        let after = &rest[at + quoted.len()..];
-        let digits = after.find(BIGINT_MARK).filter(|&end| {
-            after[..end].chars().all(|c| c.is_ascii_digit() || c == '-')
-                && after[end + BIGINT_MARK.len_utf8()..].starts_with('"')
-        });
-        match digits {
-            Some(end) => {
-                out.push_str(&rest[..at]);
-                out.push_str(&after[..end]);
-                rest = &after[end + BIGINT_MARK.len_utf8() + 1..];
-            }
-            None => {
-                out.push_str(&rest[..at + quoted.len()]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+pub use super::json_writer::stringify;
 
 /// An array of strings from a JS array-like, for headers etc.
 pub fn js_array(values: Vec<JsValue>, context: &mut Context) -> JsValue {
@@ -223,6 +151,9 @@ pub fn length(object: &JsObject, context: &mut Context) -> JsResult<u64> {
 /// byte to char without the formatter; a lone surrogate becomes `\uXXXX`.
 pub fn string_of(text: &JsString) -> String {
     match text.variant() {
+        JsStrVariant::Latin1(bytes) if bytes.is_ascii() => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
         JsStrVariant::Latin1(bytes) => bytes.iter().map(|&b| char::from(b)).collect(),
         JsStrVariant::Utf16(_) => text.to_std_string_escaped(),
     }

@@ -155,10 +155,10 @@ on_both!(values_keep_their_types_both_ways, |engine| {
         &[
             (
                 "t.js",
-                &script("update.execute('CREATE TABLE t (i BIGINT, r DOUBLE PRECISION, s TEXT, b BOOLEAN, f BOOLEAN, n TEXT, bin BYTEA, at TIMESTAMP, big BIGINT, neg BIGINT)');
+                &script("update.execute('CREATE TABLE t (i BIGINT, r DOUBLE PRECISION, s TEXT, b BOOLEAN, f BOOLEAN, n TEXT, bin BYTEA, at TIMESTAMP, big BIGINT, neg BIGINT, re REAL)');
 const at = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
-update.execute('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  [42, 1.5, 'héllo ✓ 😀', true, false, null, new Uint8Array([0, 1, 255]), at, 9007199254740993n, -9223372036854775808n]);
+update.execute('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  [42, 1.5, 'héllo ✓ 😀', true, false, null, new Uint8Array([0, 1, 255]), at, 9007199254740993n, -9223372036854775808n, 94.4]);
 const row = query.execute('SELECT * FROM t')[0];
 const d = query.execute('SELECT CAST(99.99 AS NUMERIC(10, 2)) AS d, CAST(? AS BIGINT) AS p', [{ type: 'BIGINT', value: '9223372036854775807' }])[0];
 response.json({
@@ -166,7 +166,7 @@ response.json({
   bin: row.bin instanceof Uint8Array ? Array.from(row.bin) : String(row.bin),
   at: row.at instanceof Date && row.at.getTime() === at.getTime(),
   big: typeof row.big + ' ' + String(row.big), bigExact: row.big === 9007199254740993n,
-  neg: String(row.neg),
+  neg: String(row.neg), re: row.re,
   d: d.d, p: String(d.p),
 });"),
             ),
@@ -191,7 +191,7 @@ response.json({ long: String(rs.getLong('big')), text: rs.getString('BIG'), int:
             "i": 42, "r": 1.5, "s": "héllo ✓ 😀", "b": true, "f": false, "n": null,
             "bin": [0, 1, 255], "at": true,
             "big": "bigint 9007199254740993", "bigExact": true,
-            "neg": "-9223372036854775808",
+            "neg": "-9223372036854775808", "re": 94.4,
             "d": 99.99, "p": "9223372036854775807",
         }),
         "{engine:?}"

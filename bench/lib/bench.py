@@ -61,6 +61,8 @@ def log_problems(path):
 
 def cmd_row(a):
     row = {"kind": "row", "server": a.server, "store": a.store, "scenario": a.scenario}
+    if a.db:
+        row["db"] = a.db
     if a.na:
         row["na"] = a.na
     else:
@@ -241,6 +243,19 @@ def machine(root):
             express += " / express-session " + json.load(f)["version"]
     except (OSError, ValueError, KeyError):
         pass
+    for module in ("better-sqlite3", "pg"):
+        try:
+            with open(os.path.join(root, f"bench/express/node_modules/{module}/package.json")) as f:
+                express += f" / {module} " + json.load(f)["version"]
+        except (OSError, ValueError, KeyError):
+            pass
+    postgres = ""
+    try:
+        versions = sorted((d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()), key=int)
+        if versions:
+            postgres = sh(f"/usr/lib/postgresql/{versions[-1]}/bin/postgres", "--version")
+    except OSError:
+        pass
     dirty = sh("git", "-C", root, "status", "--porcelain", "--untracked-files=no")
     return {
         "nproc": os.cpu_count(),
@@ -252,6 +267,8 @@ def machine(root):
         "node": sh("node", "--version"),
         "express": express,
         "redis": sh("redis-server", "--version"),
+        "postgres": postgres,
+        "nginx": sh("sh", "-c", "nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1"),
         "commit": sh("git", "-C", root, "rev-parse", "HEAD"),
         "dirty": bool(dirty),
     }
@@ -272,7 +289,43 @@ def fmt_mb(kb):
 
 
 def label(r):
+    # A db row is named by its database (its session store plays no part).
+    if r.get("db"):
+        return f'{r["server"]} (db: {r["db"]})'
     return r["server"] if r.get("store") in (None, "", "-") else f'{r["server"]} ({r["store"]})'
+
+
+def db_lines(rows):
+    """Each db row next to blimp's own hello of the same run, and the goals."""
+    hello = next((r for r in rows if r["server"] == "blimp" and r["scenario"] == "hello"
+                  and r.get("store") == "memory" and "rps" in r), None)
+    db = [r for r in rows if r["scenario"] == "db" and "rps" in r]
+    if not db:
+        return []
+    out = [""]
+    if hello:
+        # Both ratios are paired with their own hyper runs: their quotient
+        # is freer of the machine's drift than req/s ÷ req/s.
+        def of_hello(r):
+            if "vs_hyper" in r and hello.get("vs_hyper"):
+                return r["vs_hyper"] / hello["vs_hyper"]
+            return r["rps"] / hello["rps"]
+        out.append("db next to blimp (memory) hello of this run (vs hyper ÷ vs hyper): " +
+                   "; ".join(f"{label(r)} {of_hello(r):.2f}" for r in db) + ".")
+    by = {(r["server"], r["db"]): r for r in db if r.get("db")}
+    goals = []
+    sqlite = by.get(("blimp", "sqlite"))
+    if sqlite and hello:
+        goals.append(f"blimp db on SQLite ≥ 0.5 × blimp hello: {'yes' if of_hello(sqlite) >= 0.5 else 'no'} "
+                     f"({of_hello(sqlite):.2f})")
+    for mine, theirs in ((("blimp", "sqlite"), ("express", "better-sqlite3")), (("blimp", "postgres"), ("express", "pg"))):
+        a, b = by.get(mine), by.get(theirs)
+        if a and b:
+            goals.append(f"{label(a)} ahead of {label(b)}: {'yes' if a['rps'] > b['rps'] else 'no'} "
+                         f"({a['rps'] / b['rps']:.2f}×)")
+    if goals:
+        out.append("Goals: " + "; ".join(goals) + ".")
+    return out
 
 
 def render(a):
@@ -301,7 +354,7 @@ def render(a):
                f"commit {m['commit'][:12]}{' (dirty)' if m['dirty'] else ''}.  ")
     out.append(f"wrk: {settings['duration']} s × {settings['runs']} runs (medians), {settings['connections']} connections, "
                f"{settings['threads']} threads, {settings['warmup']} s warm-up, loopback; servers with {settings['workers']} workers "
-               f"(Express: one node process).  Absolute numbers vary between machines: compare ratios within one run.")
+               f"(Express: one node process; nginx: {settings['workers']} worker processes).  Absolute numbers vary between machines: compare ratios within one run.")
     load = settings.get("loadavg_start", "")
     if load:
         out.append(f"Load average (1, 5, 15 min) before the run: {load}; after: {settings.get('loadavg_end', '?')}"
@@ -334,6 +387,7 @@ def render(a):
                          ", ".join(f"{k} {v:,}" for k, v in kinds.items() if v))
         if r.get("note"):
             notes.append(f"{label(r)} {r['scenario']}: {r['note']}")
+    out.extend(db_lines(rows))
     for e in events:
         if e["kind"] == "note":
             notes.append(e["text"])
@@ -341,15 +395,15 @@ def render(a):
     starts = {}
     for e in events:
         if e["kind"] == "start":
-            starts.setdefault((e["server"], e["store"]), []).append(e["ms"])
+            starts.setdefault((e["server"], e["store"], e.get("db") or ""), []).append(e["ms"])
     if starts:
         out.append("")
         out.append("### Startup: from spawning the server until its first request is answered")
         out.append("")
         out.append("| server | median | min | max | starts |")
         out.append("|---|---:|---:|---:|---:|")
-        for (server, store), ms in starts.items():
-            out.append(f"| {label({'server': server, 'store': store})} | {statistics.median(ms):.1f} ms "
+        for (server, store, db), ms in starts.items():
+            out.append(f"| {label({'server': server, 'store': store, 'db': db})} | {statistics.median(ms):.1f} ms "
                        f"| {min(ms):.1f} ms | {max(ms):.1f} ms | {len(ms)} |")
 
     sess = [e for e in events if e["kind"] == "sessions"]
@@ -419,7 +473,7 @@ def render(a):
     sys.stdout.write(markdown)
 
     doc = {"timestamp": a.stamp, "machine": m, "settings": settings, "baseline_rps": base_rps,
-           "rows": rows, "startup": [{"server": s, "store": st, "ms": ms} for (s, st), ms in starts.items()],
+           "rows": rows, "startup": [{"server": s, "store": st, "db": db, "ms": ms} for (s, st, db), ms in starts.items()],
            "sessions_memory": sess, "leak": [e for e in events if e["kind"] == "leak"],
            "waiting": waiting,
            "notes": notes, "markdown": markdown}
@@ -440,6 +494,7 @@ def main():
     r.add_argument("--server", required=True)
     r.add_argument("--store", default="-")
     r.add_argument("--scenario", required=True)
+    r.add_argument("--db", help="the database of a db row (sqlite, postgres, better-sqlite3, pg)")
     r.add_argument("--wrk", action="append", default=[])
     r.add_argument("--reference-wrk", action="append", default=[])
     r.add_argument("--na")

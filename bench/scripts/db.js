@@ -1,5 +1,6 @@
 // db: read one row by primary key from a 10,000-row table in the default
-// datasource (SQLite), answer it as JSON. The first request makes the table.
+// datasource (SQLite, or PostgreSQL with --db postgres://...), answer it as
+// JSON. The first request makes the table; the SQL is the same on both.
 const response = require("http/v4/response");
 const query = require("db/v4/query");
 const database = require("db/v4/database");
@@ -22,7 +23,9 @@ function fill() {
   const count = c.prepareStatement("SELECT count(*) AS n FROM items").executeQuery();
   count.next();
   if (count.getInt("n") === 0) {
-    const insert = c.prepareStatement("INSERT INTO items (id, name, price) VALUES (?, ?, ?)");
+    // Should two requests fill at once (PostgreSQL does not lock the
+    // table for this), the second one's rows are skipped, not an error.
+    const insert = c.prepareStatement("INSERT INTO items (id, name, price) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING");
     for (let i = 1; i <= ROWS; i++) {
       insert.setInt(1, i);
       insert.setString(2, "item " + i);

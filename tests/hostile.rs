@@ -60,17 +60,6 @@ fn raw(blimp: &Blimp, raw: &[u8]) -> (u16, String, Duration) {
     (status, answer, started.elapsed())
 }
 
-fn peak_rss_mb(blimp: &Blimp) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", blimp.server_pid())).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    kb / 1024
-}
-
 // ---------------------------------------------------------------- clients
 
 #[test]
@@ -81,6 +70,7 @@ fn request_bodies_are_bounded_together() {
     );
     // 24 bodies of 3 MiB each want 72 MiB at once; 16 MiB fit.
     let size = 3 << 20;
+    let started = Instant::now();
     let senders: Vec<_> = (0..24)
         .map(|_| {
             let port = blimp.port();
@@ -102,6 +92,7 @@ fn request_bodies_are_bounded_together() {
     std::thread::sleep(Duration::from_millis(500));
     serving(&blimp); // during the attack
     let answers: Vec<String> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+    let took = started.elapsed();
     let read = answers
         .iter()
         .filter(|a| a.starts_with("HTTP/1.1 200"))
@@ -110,6 +101,12 @@ fn request_bodies_are_bounded_together() {
         .iter()
         .filter(|a| a.starts_with("HTTP/1.1 503"))
         .collect();
+    report(
+        "24 bodies of 3 MiB at once (--max-body-memory 16M)",
+        &format!("{read} × 200, {} × 503 Retry-After: 1", refused.len()),
+        took,
+        Some(&blimp),
+    );
     assert!(read >= 1, "some bodies fit: {answers:?}");
     assert!(!refused.is_empty(), "not all 72 MiB fit in 16 MiB");
     for answer in &refused {
@@ -131,6 +128,7 @@ fn request_bodies_are_bounded_together() {
 fn a_body_nobody_reads_is_never_buffered() {
     let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
     // 50 connections announce 10 MiB bodies to a script that never reads them.
+    let started = Instant::now();
     let mut streams: Vec<TcpStream> = (0..50)
         .map(|_| {
             let mut stream = connect(&blimp);
@@ -146,6 +144,12 @@ fn a_body_nobody_reads_is_never_buffered() {
         stream.read_exact(&mut head).unwrap();
         assert_eq!(&head, b"HTTP/1.1 200");
     }
+    report(
+        "50 bodies of 10 MiB to a script that never reads them",
+        "50 × 200, bodies not read",
+        started.elapsed(),
+        Some(&blimp),
+    );
     serving(&blimp);
     assert!(
         peak_rss_mb(&blimp) < 150,
@@ -167,6 +171,12 @@ fn a_stalled_body_gets_408() {
     assert_eq!(status, 408, "{answer}");
     assert!(answer.contains("--body-timeout"), "{answer}");
     assert!(took < Duration::from_secs(4), "{took:?}");
+    report(
+        "a body stalled after 10 of 100 bytes (--body-timeout 1s)",
+        &status.to_string(),
+        took,
+        Some(&blimp),
+    );
     serving(&blimp);
 }
 
@@ -189,8 +199,11 @@ fn a_path_of_32000_segments_is_answered_at_once() {
         })
         .collect();
     serving(&blimp);
+    let (mut statuses, mut slowest) = (Vec::new(), Duration::ZERO);
     for attack in attacks {
         let (answer, took) = attack.join().unwrap();
+        statuses.push(answer.get(9..12).unwrap_or("none").to_string());
+        slowest = slowest.max(took);
         assert!(
             answer.starts_with("HTTP/1.1 404") || answer.starts_with("HTTP/1.1 414"),
             "{}",
@@ -199,11 +212,20 @@ fn a_path_of_32000_segments_is_answered_at_once() {
         // Generous for a loaded machine: the quadratic router took 3.3 s.
         assert!(took < Duration::from_millis(500), "{took:?}");
     }
+    statuses.sort();
+    statuses.dedup();
+    report(
+        "8 paths of 32,000 segments at once (slowest)",
+        &format!("8 × {}", statuses.join("/")),
+        slowest,
+        Some(&blimp),
+    );
 }
 
 #[test]
 fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
     let blimp = Blimp::start(&[("hello.js", HELLO)], &["--header-timeout", "2s"]);
+    let attacked = Instant::now();
     let mut slow: Vec<TcpStream> = (0..300)
         .map(|i| {
             let mut stream = connect(&blimp);
@@ -231,6 +253,12 @@ fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
     }
     let took = started.elapsed();
     assert!(took < Duration::from_secs(5), "{took:?}");
+    report(
+        "300 slow-header and idle connections (--header-timeout 2s)",
+        "all 300 closed",
+        attacked.elapsed(),
+        Some(&blimp),
+    );
     serving(&blimp);
 }
 
@@ -244,12 +272,19 @@ fn connections_beyond_the_cap_are_closed_at_once() {
     for stream in &mut extra {
         assert!(closed(stream));
     }
-    assert!(started.elapsed() < Duration::from_secs(2));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2));
     assert!(blimp.wait_for_log("40 connections open (--max-connections)"));
     let warnings = blimp.log().matches("(--max-connections)").count();
     assert!(warnings <= 2, "logged at most once a second: {warnings}");
     held.clear();
     std::thread::sleep(Duration::from_millis(200));
+    report(
+        "60 connections held against --max-connections 40",
+        &format!("20 beyond the cap closed at once, {warnings} warning(s) logged"),
+        took,
+        Some(&blimp),
+    );
     serving(&blimp);
 }
 
@@ -258,10 +293,18 @@ fn the_file_descriptor_limit_is_raised_at_start() {
     // Started with the common soft limit of 1,024 open files.
     let dir = scripts(&[("hello.js", HELLO)]);
     let blimp = Blimp::start_with_soft_fd_limit(dir.path(), 1024);
+    let started = Instant::now();
     let idle: Vec<TcpStream> = (0..1100).map(|_| connect(&blimp)).collect();
+    let took = started.elapsed();
     std::thread::sleep(Duration::from_millis(300));
     serving(&blimp);
     assert!(!blimp.log().contains("accept failed"), "{}", blimp.log());
+    report(
+        "1,100 idle connections, started with a soft fd limit of 1,024",
+        "all accepted, no accept failure",
+        took,
+        Some(&blimp),
+    );
     drop(idle);
 }
 
@@ -292,9 +335,11 @@ throw new Error('bad input: ' + r.getParameter('q'));";
         "{line} ({sent} bytes)"
     );
 
-    let blimp = Blimp::start(&[("forge.js", forger)], &[]);
+    let blimp = Blimp::start(&[("forge.js", forger), ("hello.js", HELLO)], &[]);
     let injected = "x%0A2026-12-01T00:00:00Z%20%20INFO%20blimp:%20forged";
+    let started = Instant::now();
     let (status, _) = get(&plain(), &blimp.url(&format!("/forge?q={injected}")));
+    let took = started.elapsed();
     assert_eq!(status, 500);
     assert!(blimp.wait_for_log("GET /forge"));
     let log = blimp.log();
@@ -302,6 +347,12 @@ throw new Error('bad input: ' + r.getParameter('q'));";
     assert!(
         !log.lines().any(|l| l.starts_with("2026-12-01T00:00:00Z")),
         "a forged line: {log}"
+    );
+    report(
+        "a forged log line (%0A) in console.log and an error",
+        &format!("{status}, newline logged as \\n, no forged line"),
+        took,
+        Some(&blimp),
     );
 }
 
@@ -323,10 +374,18 @@ fn a_symlink_into_a_private_folder_is_private() {
     )
     .unwrap();
     std::os::unix::fs::symlink(blimp.scripts.join("_private"), blimp.scripts.join("open")).unwrap();
-    for path in ["/public", "/open/secret"] {
+    for (path, what) in [("/public", "file"), ("/open/secret", "folder")] {
+        let started = Instant::now();
         let (status, body) = get(&plain(), &blimp.url(path));
+        let took = started.elapsed();
         assert_eq!(status, 404, "{path}: {body}");
         assert!(!body.contains("SECRET"));
+        report(
+            &format!("a symlinked {what} into _private ({path})"),
+            &format!("{status}, secret not shown"),
+            took,
+            Some(&blimp),
+        );
     }
     serving(&blimp);
 }
@@ -346,20 +405,29 @@ fn attack(script: &str, flags: &[&str]) -> (u16, String, Duration, Blimp) {
 fn every_script_ends_by_its_timeout() {
     let cases = [
         (
-            "promise jobs",
+            "promise-job loop",
             "function f() { Promise.resolve().then(f); } f();",
         ),
         (
-            "native-heavy loop",
+            "split/reverse/join loop on 1 MB",
             "let s = 'ab'.repeat(500000); for (;;) s = s.split('').reverse().join('');",
         ),
-        ("callback loop", "[1].forEach(() => { for (;;) {} });"),
-        ("sort comparator", "[3, 2, 1].sort(() => { for (;;) {} });"),
         (
-            "regex",
+            "endless forEach callback",
+            "[1].forEach(() => { for (;;) {} });",
+        ),
+        (
+            "endless sort comparator",
+            "[3, 2, 1].sort(() => { for (;;) {} });",
+        ),
+        (
+            "catastrophic regexp /^(a+)+$/",
             "const q = require('http/v4/request').getParameter('q'); /^(a+)+$/.test(q);",
         ),
-        ("getter", "const o = { get x() { for (;;) {} } }; o.x;"),
+        (
+            "endless getter",
+            "const o = { get x() { for (;;) {} } }; o.x;",
+        ),
     ];
     for (name, script) in cases {
         let blimp = Blimp::start(
@@ -377,6 +445,12 @@ fn every_script_ends_by_its_timeout() {
         assert_eq!(status, 503, "{name}: {body}");
         assert!(body.contains("--timeout"), "{name}: {body}");
         assert!(took < Duration::from_secs(2), "{name}: {took:?}");
+        report(
+            &format!("script: {name} (--timeout 1s)"),
+            &format!("{status} (--timeout)"),
+            took,
+            Some(&blimp),
+        );
         serving(&blimp);
     }
 }
@@ -411,6 +485,12 @@ fn memory_is_bounded_per_script() {
             "{name}: peak RSS {} MB",
             peak_rss_mb(&blimp)
         );
+        report(
+            &format!("script: {name} (--max-script-memory 64M)"),
+            &format!("{status} (--max-script-memory)"),
+            took,
+            Some(&blimp),
+        );
         serving(&blimp);
     }
 }
@@ -419,25 +499,37 @@ fn memory_is_bounded_per_script() {
 fn deep_native_recursion_is_a_range_error() {
     let deep = "let a = []; for (let i = 0; i < 1000000; i++) a = [a];\n";
     let cases = [
-        ("String", "String(a);"),
-        ("JSON.stringify", "JSON.stringify(a);"),
-        ("flat", "a.flat(Infinity);"),
+        ("String of an array 1,000,000 deep", "String(a);"),
         (
-            "proxies",
+            "JSON.stringify of an array 1,000,000 deep",
+            "JSON.stringify(a);",
+        ),
+        (
+            "flat(Infinity) of an array 1,000,000 deep",
+            "a.flat(Infinity);",
+        ),
+        (
+            "200,000 nested proxies",
             "let p = {}; for (let i = 0; i < 200000; i++) p = new Proxy(p, {}); p.x;",
         ),
         (
-            "prototype chain",
+            "a prototype chain 200,000 long",
             "let o = {}; for (let i = 0; i < 200000; i++) o = Object.create(o); o.x;",
         ),
     ];
     for (name, tail) in cases {
         let script = format!("{deep}try {{ {tail} require('http/v4/response').print('no error'); }} catch (e) {{ require('http/v4/response').print(e.name + ': ' + e.message); }}");
-        let (status, body, _, blimp) = attack(&script, &[]);
+        let (status, body, took, blimp) = attack(&script, &[]);
         assert_eq!(
             (status, body.as_str()),
             (200, "RangeError: Maximum call stack size exceeded"),
             "{name}"
+        );
+        report(
+            &format!("script: {name}"),
+            &format!("{status}, RangeError caught by the script"),
+            took,
+            Some(&blimp),
         );
         serving(&blimp);
     }
@@ -450,9 +542,19 @@ fn huge_lengths_are_no_huge_allocations() {
         "JSON.stringify(new Array(2 ** 32 - 1));",
     ];
     for script in cases {
-        let (status, body, _, blimp) =
+        let (status, body, took, blimp) =
             attack(script, &["--timeout", "1s", "--max-script-memory", "64M"]);
         assert_eq!(status, 503, "{script}: {body}");
+        let bound = ["--timeout", "--max-script-memory"]
+            .into_iter()
+            .find(|flag| body.contains(flag))
+            .unwrap_or("?");
+        report(
+            &format!("script: `{script}` (--timeout 1s, --max-script-memory 64M)"),
+            &format!("{status} ({bound})"),
+            took,
+            Some(&blimp),
+        );
         serving(&blimp);
     }
 }
@@ -467,6 +569,7 @@ for (;;) { response.print(chunk); response.flush(); }";
         &["--timeout", "2s"],
     );
     // Ten clients ask and never read.
+    let started = Instant::now();
     let mut clients: Vec<TcpStream> = (0..10)
         .map(|_| {
             let mut stream = connect(&blimp);
@@ -489,6 +592,12 @@ for (;;) { response.print(chunk); response.flush(); }";
     for stream in &mut clients {
         assert!(closed(stream), "the response was cut at the timeout");
     }
+    report(
+        "10 clients that never read a script's endless output (--timeout 2s)",
+        "cut at the timeout, all 10 closed",
+        started.elapsed(),
+        Some(&blimp),
+    );
     serving(&blimp);
 }
 
@@ -510,7 +619,9 @@ fn a_session_holds_a_bounded_number_of_bytes() {
     let set = |name: &str| get(&client, &blimp.url(&format!("/set?name={name}&size=40000")));
     assert_eq!(set("a"), (200, "set".to_string()));
     assert_eq!(set("b"), (200, "set".to_string()));
+    let started = Instant::now();
     let (status, body) = set("c");
+    let took = started.elapsed();
     assert_eq!(status, 200);
     assert!(
         body.starts_with("RangeError: the session would hold")
@@ -522,6 +633,12 @@ fn a_session_holds_a_bounded_number_of_bytes() {
         (200, "none".to_string())
     );
     assert_eq!(set("a"), (200, "set".to_string()), "replacing a value fits");
+    report(
+        "a third 40 kB session value (--session-max-size 100K)",
+        &format!("{status}, RangeError to the script, not stored"),
+        took,
+        Some(&blimp),
+    );
     serving(&blimp);
 }
 
@@ -532,6 +649,7 @@ fn the_memory_store_holds_a_bounded_number_of_bytes() {
         &["--session-memory", "2M"],
     );
     let clients: Vec<_> = (0..60).map(|_| client()).collect();
+    let started = Instant::now();
     for client in &clients {
         assert_eq!(
             get(client, &blimp.url("/set?name=v&size=100000")),
@@ -542,6 +660,7 @@ fn the_memory_store_holds_a_bounded_number_of_bytes() {
         .iter()
         .filter(|c| get(c, &blimp.url("/get?name=v")).1 == "100000")
         .count();
+    let took = started.elapsed();
     // 60 sessions of 100 kB do not fit in 2 MiB: the oldest went.
     assert!(kept > 0 && kept < 25, "{kept} sessions kept");
     assert_eq!(
@@ -550,6 +669,12 @@ fn the_memory_store_holds_a_bounded_number_of_bytes() {
         "the newest stays"
     );
     assert!(blimp.wait_for_log("(--session-max-count or --session-memory)"));
+    report(
+        "60 sessions of 100 kB (--session-memory 2M)",
+        &format!("60 × 200, {kept} kept, the oldest evicted"),
+        took,
+        Some(&blimp),
+    );
     serving(&blimp);
 }
 
@@ -562,7 +687,9 @@ fn sqlite_refuses_a_file_of_another_program_and_upgrades_its_own() {
         conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('ann');").unwrap();
     }
     let before = std::fs::read(&other).unwrap();
+    let started = Instant::now();
     let log = refused_store(&format!("sqlite:{}", other.display()));
+    let took = started.elapsed();
     assert!(
         log.contains("another program (its tables: customers)"),
         "{log}"
@@ -576,14 +703,27 @@ fn sqlite_refuses_a_file_of_another_program_and_upgrades_its_own() {
         !dir.path().join("other.db-wal").exists(),
         "not switched to WAL"
     );
+    report(
+        "--session-store: a SQLite file of another program",
+        "refused to start, file untouched",
+        took,
+        None,
+    );
 
     let marked = dir.path().join("marked.db");
     {
         let conn = rusqlite::Connection::open(&marked).unwrap();
         conn.execute_batch("PRAGMA application_id = 1234;").unwrap();
     }
+    let started = Instant::now();
     let log = refused_store(&format!("sqlite:{}", marked.display()));
     assert!(log.contains("application_id 0x4d2"), "{log}");
+    report(
+        "--session-store: a SQLite file with another application_id",
+        "refused to start",
+        started.elapsed(),
+        None,
+    );
 
     // A file of an earlier blimp: its tables, no application id.
     let earlier = dir.path().join("earlier.db");
@@ -628,7 +768,7 @@ const COUNT: &str = "require('http/v4/response').print(require('http/v4/session'
 
 /// Kills the server process while a request holds a session's lock; how
 /// long the next request of that session takes.
-fn killed_holding_a_lock(store: &str) -> (u16, String, Duration) {
+fn killed_holding_a_lock(store: &str) -> (u16, String, Duration, Blimp) {
     let blimp = Blimp::start(
         &[("hold.js", HOLD), ("count.js", COUNT), ("hello.js", HELLO)],
         &["--session-store", store],
@@ -647,25 +787,37 @@ fn killed_holding_a_lock(store: &str) -> (u16, String, Duration) {
     assert!(!holder.join().unwrap(), "the holder died with its process");
     let started = Instant::now();
     let (status, body) = get(&client, &blimp.url("/count"));
-    (status, body, started.elapsed())
+    (status, body, started.elapsed(), blimp)
 }
 
 #[test]
 fn a_sqlite_lock_of_a_dead_process_is_broken_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());
-    let (status, body, took) = killed_holding_a_lock(&store);
+    let (status, body, took, blimp) = killed_holding_a_lock(&store);
     // 1 before; the killed request's increment was never stored.
     assert_eq!((status, body.as_str()), (200, "2"));
     assert!(took < Duration::from_secs(2), "{took:?}");
+    report(
+        "SQLite session lock of a killed process (next request)",
+        &format!("{status}, lock broken, count {body}"),
+        took,
+        Some(&blimp),
+    );
 }
 
 #[test]
 fn a_redis_lock_of_a_dead_process_ends_with_its_short_lease() {
     let redis = Redis::start();
-    let (status, body, took) = killed_holding_a_lock(&redis.url());
+    let (status, body, took, blimp) = killed_holding_a_lock(&redis.url());
     assert_eq!((status, body.as_str()), (200, "2"));
     assert!(took < Duration::from_secs(8), "the lease is 6 s: {took:?}");
+    report(
+        "Redis session lock of a killed process (next request)",
+        &format!("{status} after the 6 s lease, count {body}"),
+        took,
+        Some(&blimp),
+    );
 }
 
 #[test]
@@ -679,9 +831,23 @@ fn the_first_request_after_redis_returns_succeeds() {
     let client = client();
     assert_eq!(get(&client, &blimp.url("/count")), (200, "1".to_string()));
     redis.stop();
+    let started = Instant::now();
     assert_eq!(get(&client, &blimp.url("/count")).0, 503);
+    report(
+        "Redis stopped under a session",
+        "503",
+        started.elapsed(),
+        Some(&blimp),
+    );
     serving(&blimp);
     let _back = Redis::start_on(port);
     // The data went with that Redis: the session starts again.
+    let started = Instant::now();
     assert_eq!(get(&plain(), &blimp.url("/count")), (200, "1".to_string()));
+    report(
+        "the first request after Redis returns",
+        "200, a new session",
+        started.elapsed(),
+        Some(&blimp),
+    );
 }

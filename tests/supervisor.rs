@@ -58,6 +58,12 @@ fn a_killed_server_process_is_replaced_and_sqlite_keeps_its_sessions() {
     assert_ne!(blimp.server_pid(), first);
     assert!(blimp.wait_for_log("killed by signal 9): starting a new one"));
     assert_eq!(get(&client, &blimp.url("/count")), (200, "3".to_string()));
+    report(
+        "the server process killed (SIGKILL), SQLite sessions",
+        "replaced on the same port, session kept (count 3)",
+        took,
+        Some(&blimp),
+    );
 }
 
 #[test]
@@ -73,6 +79,12 @@ fn a_crash_no_limit_reaches_is_contained_by_the_supervisor() {
     assert!(took < Duration::from_secs(1), "back after {took:?}");
     assert_ne!(blimp.server_pid(), first);
     assert!(blimp.wait_for_log("killed by signal 11): starting a new one"));
+    report(
+        "a crash no limit reaches: eval of source nested 100,000 deep (SIGSEGV)",
+        "connection dropped, process replaced",
+        took,
+        Some(&blimp),
+    );
 }
 
 #[test]
@@ -94,6 +106,7 @@ fn a_stuck_worker_is_found_and_its_process_replaced() {
     let _ = back(&blimp);
     assert!(blimp.wait_for_log("stuck.js: a worker has run this script for"));
     let took = back(&blimp);
+    let replaced = started.elapsed();
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "{:?}",
@@ -105,6 +118,12 @@ fn a_stuck_worker_is_found_and_its_process_replaced() {
     assert!(
         stuck_request.join().unwrap().is_err(),
         "its connection died with the process"
+    );
+    report(
+        "a worker stuck in native code: a 200,000-piece split (--timeout 1s)",
+        "found by the watchdog, connection dropped, process replaced",
+        replaced,
+        Some(&blimp),
     );
 }
 

@@ -222,6 +222,60 @@ impl Drop for Blimp {
     }
 }
 
+/// The serving process's peak resident memory (VmHWM), in MB.
+pub fn peak_rss_mb(blimp: &Blimp) -> u64 {
+    vm_hwm_kb(blimp.server_pid()).expect("VmHWM of the server process") / 1024
+}
+
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// One row of the attack table (issue 13) on stderr, after `ATTACK `:
+/// attack, status seen, time, peak RSS of the serving process, and whether
+/// `/hello` answers right now (asked here, timed, never asserted). Without
+/// a server (it refused to start) the last two are "–". Regenerate with
+/// `cargo test --release --test hostile --test supervisor -- --nocapture
+/// --test-threads=1 2>&1 | grep '^ATTACK' | sed 's/^ATTACK //'`.
+pub fn report(attack: &str, status: &str, took: Duration, blimp: Option<&Blimp>) {
+    let (rss, serving) = match blimp {
+        None => ("–".to_string(), "–".to_string()),
+        Some(blimp) => {
+            let rss =
+                vm_hwm_kb(blimp.server_pid()).map_or("?".into(), |kb| format!("{} MB", kb / 1024));
+            let started = Instant::now();
+            let hello = plain()
+                .get(blimp.url("/hello"))
+                .send()
+                .map(|r| r.status().as_u16());
+            let serving = match hello {
+                Ok(200) => format!("yes, /hello in {} ms", started.elapsed().as_millis()),
+                Ok(status) => format!("NO, /hello got {status}"),
+                Err(err) => format!("NO, /hello failed: {err}"),
+            };
+            (rss, serving)
+        }
+    };
+    let cells = [
+        attack,
+        status,
+        &format!("{} ms", took.as_millis()),
+        &rss,
+        &serving,
+    ];
+    let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+    // On a line of its own: libtest's `test name ... ` has no newline yet.
+    eprintln!("\nATTACK | {} |", cells.join(" | "));
+}
+
 /// A blocking client with a cookie jar.
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()

@@ -1,5 +1,5 @@
 //! `JSON.stringify(value)` for what scripts answer with: written straight
-//! from the values, about five times cheaper than calling Boa's
+//! from the values, about four times cheaper than calling Boa's
 //! `JSON.stringify` (callgrind: a three-column row cost 28k instructions
 //! there). Plain objects, arrays and primitives are written here; any other
 //! object (a Proxy, a `Map`, a boxed `Number`, …) is handed to Boa's own

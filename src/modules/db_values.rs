@@ -486,7 +486,7 @@ pub fn row_object(names: &[JsString], row: &[Value], context: &mut Context) -> J
         .map(|value| to_js(value, context))
         .collect::<JsResult<Vec<_>>>()?;
     // A shared shape: rows of one query reuse one chain of shapes instead
-    // of each building its own (a third of a one-row query's cost).
+    // of each building its own (which was a third of a one-row query).
     let mut object = ObjectInitializer::with_native_data(OrdinaryObject, context);
     for (name, value) in names.iter().zip(values) {
         object.property(name.clone(), value, Attribute::all());

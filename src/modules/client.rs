@@ -4,10 +4,10 @@
 
 use std::rc::Rc;
 
-use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{js_string, Context, JsNativeError, JsResult, JsString, JsValue};
 
-use super::registry::Native;
-use super::{module_object, object_of, values, Method};
+use super::registry::{Build, Native};
+use super::{object_of, values, Method};
 use crate::outbound::{Call, Outbound, Redirects};
 
 pub const MODULE: Native = Native {
@@ -15,7 +15,7 @@ pub const MODULE: Native = Native {
     name: "client",
     aliases: &[],
     exports: &["client", "HttpClient"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -29,10 +29,6 @@ const METHODS: &[Method] = &[
     ("trace", 2, |_, a, c| call(Some("TRACE"), a, c)),
     ("request", 2, |_, a, c| call(None, a, c)),
 ];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// `method(url, options)`, or `request(url, options)` with `options.method`
 /// (also `request(options)` with `options.url`).

@@ -19,7 +19,7 @@ use boa_gc::{Finalize, Trace};
 
 use super::db_result_set;
 use super::db_values::{self, throw, ConnectionCell};
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::{define, module_object, scope, string_array, values, Method};
 use crate::db::{self, Outcome, Params, System, Value};
 
@@ -37,7 +37,7 @@ pub const MODULE: Native = Native {
         ".SQLTypes",
         ".DatabaseSystem",
     ],
-    build,
+    build: Build::With(build),
 };
 
 const METHODS: &[Method] = &[

@@ -8,25 +8,21 @@
 //! into the SQL. The statement runs on a connection of its own, in
 //! auto-commit.
 
-use boa_engine::{Context, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsResult, JsValue};
 
 use super::db_values;
-use super::registry::Native;
-use super::{module_object, Method};
+use super::registry::{Build, Native};
+use super::Method;
 
 pub const MODULE: Native = Native {
     namespace: "db",
     name: "query",
     aliases: &[],
     exports: &["query", "Query"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[("execute", 3, execute), ("executeNamed", 3, execute)];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn execute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let rows = db_values::execute(args, context, |c, sql, params| c.query(sql, params))?;

@@ -17,18 +17,18 @@
 //! PostgreSQL folds them. PostgreSQL uses its own sequences; SQLite keeps
 //! them in a table `blimp_sequences`.
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 
 use super::db_values::{self, integer_js, throw};
-use super::registry::Native;
-use super::{arg_string, module_object, Method};
+use super::registry::{Build, Native};
+use super::{arg_string, Method};
 
 pub const MODULE: Native = Native {
     namespace: "db",
     name: "sequence",
     aliases: &[],
     exports: &["sequence", "Sequence"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -36,10 +36,6 @@ const METHODS: &[Method] = &[
     ("create", 3, create),
     ("drop", 3, drop_sequence),
 ];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn name_arg(args: &[JsValue], context: &mut Context) -> JsResult<String> {
     match args.first() {

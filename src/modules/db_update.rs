@@ -4,25 +4,21 @@
 //! `execute(sql, parameters, datasourceName)` binds its parameters as
 //! `db/query` does, on a connection of its own, in auto-commit.
 
-use boa_engine::{Context, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsResult, JsValue};
 
 use super::db_values;
-use super::registry::Native;
-use super::{module_object, values, Method};
+use super::registry::{Build, Native};
+use super::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "db",
     name: "update",
     aliases: &[],
     exports: &["update", "Update"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[("execute", 3, execute), ("executeNamed", 3, execute)];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn execute(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let changed = db_values::execute(args, context, |c, sql, params| c.update(sql, params))?;

@@ -10,7 +10,7 @@
 
 use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::scope::scope;
 use super::{arg_string, module_object, string_array, Method};
 use crate::scripts::extensions;
@@ -24,7 +24,7 @@ pub const MODULE: Native = Native {
         "core/v4/extensions",
     ],
     exports: &["extensions", "Extensions"],
-    build,
+    build: Build::With(build),
 };
 
 const METHODS: &[Method] = &[

@@ -4,14 +4,14 @@
 use boa_engine::{Context, JsObject, JsResult};
 
 use super::js_module;
-use super::registry::Native;
+use super::registry::{Build, Native};
 
 pub const MODULE: Native = Native {
     namespace: "http",
     name: "utils",
     aliases: &[],
     exports: &["utils", "HttpUtils"],
-    build,
+    build: Build::With(build),
 };
 
 fn build(context: &mut Context) -> JsResult<JsObject> {

@@ -25,7 +25,15 @@ pub struct Native {
     /// each the module itself; `.Name` exports the module's property `Name`
     /// under that name instead (`.InputStream` of `io/streams`).
     pub exports: &'static [&'static str],
-    pub build: fn(&mut Context) -> JsResult<JsObject>,
+    pub build: Build,
+}
+
+/// How a module's object is made, once per context.
+pub enum Build {
+    /// An object of these native methods (and `isValid`).
+    Methods(&'static [super::Method]),
+    /// By this function: modules with JavaScript, constants or classes.
+    With(fn(&mut Context) -> JsResult<JsObject>),
 }
 
 /// What a name finds.
@@ -104,7 +112,10 @@ fn module(native: &'static Native, context: &mut Context) -> JsResult<JsObject> 
     if let Some(object) = cached(key, context) {
         return Ok(object);
     }
-    let object = (native.build)(context)?;
+    let object = match native.build {
+        Build::Methods(methods) => super::module_object(context, methods),
+        Build::With(build) => build(context)?,
+    };
     remember(key, &object, context);
     Ok(object)
 }

@@ -2,15 +2,15 @@
 //! by the prelude (they hold JavaScript values).
 
 use boa_engine::object::builtins::JsUint8Array;
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsString, JsValue};
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::response::locale_object;
 use super::scope::scope;
 use super::scope::Scope;
-use super::{arg_string, module_object, object_of, string_array, string_or_null, values, Method};
+use super::{arg_string, object_of, string_array, string_or_null, values, Method};
 use crate::http::multipart;
 
 const METHODS: &[Method] = &[
@@ -133,12 +133,8 @@ pub const MODULE: Native = Native {
     name: "request",
     aliases: &[],
     exports: &["request", "Request"],
-    build,
+    build: Build::Methods(METHODS),
 };
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// A string (or null) computed from the scope.
 fn text(context: &mut Context, f: impl FnOnce(&Scope) -> Option<String>) -> JsResult<JsValue> {

@@ -8,7 +8,7 @@ use boa_engine::{
 use cookie::{Cookie, SameSite};
 use hyper::StatusCode;
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -102,7 +102,7 @@ pub const MODULE: Native = Native {
     name: "response",
     aliases: &[],
     exports: &["response", "Response"],
-    build,
+    build: Build::With(build),
 };
 
 fn build(context: &mut Context) -> JsResult<JsObject> {

@@ -5,14 +5,14 @@
 use boa_engine::{Context, JsObject, JsResult};
 
 use super::js_module;
-use super::registry::Native;
+use super::registry::{Build, Native};
 
 pub const MODULE: Native = Native {
     namespace: "http",
     name: "rs",
     aliases: &[],
     exports: &["rs"],
-    build,
+    build: Build::With(build),
 };
 
 fn build(context: &mut Context) -> JsResult<JsObject> {

@@ -1,11 +1,11 @@
 //! `http/v4/session`: the session of the user who sent the request.
 //! Every function translates to one `session::RequestSession` call.
 
-use boa_engine::{Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue};
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::scope::scope;
-use super::{arg_string, module_object, string_array, values, Method};
+use super::{arg_string, string_array, values, Method};
 use crate::session::{RequestSession, SessionError};
 
 const METHODS: &[Method] = &[
@@ -49,12 +49,8 @@ pub const MODULE: Native = Native {
     name: "session",
     aliases: &[],
     exports: &["session", "Session"],
-    build,
+    build: Build::Methods(METHODS),
 };
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// Runs `op` on a session and returns its JS result.
 pub type Op<'a> = dyn FnMut(&mut RequestSession, &mut Context) -> Result<JsValue, Failure> + 'a;

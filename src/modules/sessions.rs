@@ -3,7 +3,7 @@
 
 use boa_engine::{js_string, Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::scope::scope;
 use super::session::{self, Failure, Op};
 use super::{arg_string, module_object, Method};
@@ -54,7 +54,7 @@ pub const MODULE: Native = Native {
     name: "sessions",
     aliases: &[],
     exports: &["sessions", "Sessions"],
-    build,
+    build: Build::With(build),
 };
 
 fn build(context: &mut Context) -> JsResult<JsObject> {

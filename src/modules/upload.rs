@@ -8,7 +8,7 @@ use boa_engine::object::builtins::JsUint8Array;
 use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, Source};
 use hyper::StatusCode;
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::scope::scope;
 use super::{module_object, object_of, string_or_null, values, Method};
 use crate::http::multipart;
@@ -18,7 +18,7 @@ pub const MODULE: Native = Native {
     name: "upload",
     aliases: &[],
     exports: &["upload", "Upload"],
-    build,
+    build: Build::With(build),
 };
 
 const NATIVE: &[Method] = &[

@@ -4,12 +4,12 @@
 //! `getRoles()`). The session keeps that user in its attribute
 //! `blimp.user`, so `session.invalidate()` signs out too.
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsString, JsValue};
 
-use super::registry::Native;
+use super::registry::{Build, Native};
 use super::scope::scope;
 use super::session::own;
-use super::{arg_string, module_object, string_array, string_or_null, Method};
+use super::{arg_string, string_array, string_or_null, Method};
 use crate::auth::{User, SESSION_ATTRIBUTE};
 
 const METHODS: &[Method] = &[
@@ -40,12 +40,8 @@ pub const MODULE: Native = Native {
     name: "user",
     aliases: &[],
     exports: &["user", "User"],
-    build,
+    build: Build::Methods(METHODS),
 };
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// The request's user: its Basic user, else the session's (the session
 /// is loaded if it was not yet).

@@ -5,17 +5,17 @@
 //! the next call on, until the server stops (a restart starts again from
 //! the environment). `env.get` keeps the value from the start.
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsString, JsValue};
 
-use crate::modules::registry::Native;
-use crate::modules::{arg_string, module_object, string_array, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{arg_string, string_array, Method};
 
 pub const MODULE: Native = Native {
     namespace: "core",
     name: "configurations",
     aliases: &[],
     exports: &["configurations", "Configurations"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -44,10 +44,6 @@ const METHODS: &[Method] = &[
         Ok(os_lower().contains("sunos").into())
     }),
 ];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn read() -> std::sync::RwLockReadGuard<'static, std::collections::BTreeMap<String, String>> {
     super::environment()

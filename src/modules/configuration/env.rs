@@ -7,22 +7,18 @@
 
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, NativeFunction};
 
-use crate::modules::registry::Native;
-use crate::modules::{arg_string, module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{arg_string, values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "core",
     name: "env",
     aliases: &[],
     exports: &["env", "Env"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[("get", 1, get), ("list", 0, list)];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn get(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = arg_string(args, 0, context)?;

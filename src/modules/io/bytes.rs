@@ -4,17 +4,17 @@
 //! Text is UTF-8 both ways (invalid bytes become U+FFFD). The "Java
 //! bytes" of `toJavaBytes` are the same arrays: blimp has no Java.
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "io",
     name: "bytes",
     aliases: &[],
     exports: &["bytes", "Bytes"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -27,10 +27,6 @@ const METHODS: &[Method] = &[
     ("intToByteArray", 2, int_to_byte_array),
     ("byteArrayToInt", 2, byte_array_to_int),
 ];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn bytes_arg(args: &[JsValue], what: &str, context: &mut Context) -> JsResult<Vec<u8>> {
     let value = args.first().cloned().unwrap_or_default();

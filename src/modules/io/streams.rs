@@ -20,7 +20,7 @@ use boa_engine::{
     NativeFunction, Trace,
 };
 
-use crate::modules::registry::Native;
+use crate::modules::registry::{Build, Native};
 use crate::modules::scope::{self, Scope};
 use crate::modules::{module_object, values, Method};
 
@@ -29,7 +29,7 @@ pub const MODULE: Native = Native {
     name: "streams",
     aliases: &[],
     exports: &["streams", "Streams", ".InputStream", ".OutputStream"],
-    build,
+    build: Build::With(build),
 };
 
 const METHODS: &[Method] = &[

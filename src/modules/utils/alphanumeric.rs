@@ -7,14 +7,14 @@
 use boa_engine::{Context, JsObject, JsResult};
 
 use crate::modules::js_module;
-use crate::modules::registry::Native;
+use crate::modules::registry::{Build, Native};
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "alphanumeric",
     aliases: &[],
     exports: &["alphanumeric", "Alphanumeric"],
-    build,
+    build: Build::With(build),
 };
 
 fn build(context: &mut Context) -> JsResult<JsObject> {

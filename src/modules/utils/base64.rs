@@ -10,17 +10,17 @@ use ::base64::alphabet;
 use ::base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use ::base64::engine::DecodePaddingMode;
 use ::base64::Engine;
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "base64",
     aliases: &[],
     exports: &["base64", "Base64"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -31,21 +31,13 @@ const METHODS: &[Method] = &[
     ("decodeAsNativeBytes", 1, decode),
 ];
 
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
-
-fn input(args: &[JsValue], what: &str, context: &mut Context) -> JsResult<Vec<u8>> {
-    values::first_text_or_bytes(args, what, context)
-}
-
 fn encode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let bytes = input(args, "Base64.encode", context)?;
+    let bytes = values::first_text_or_bytes(args, "Base64.encode", context)?;
     Ok(super::text(STANDARD.encode(bytes)))
 }
 
 fn encode_as_bytes(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let bytes = input(args, "Base64.encodeAsBytes", context)?;
+    let bytes = values::first_text_or_bytes(args, "Base64.encodeAsBytes", context)?;
     Ok(values::signed_bytes(
         STANDARD.encode(bytes).as_bytes(),
         context,
@@ -57,7 +49,7 @@ fn decode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
     if args.first().is_none_or(JsValue::is_null_or_undefined) {
         return Ok(JsValue::null());
     }
-    let text = input(args, "Base64.decode", context)?;
+    let text = values::first_text_or_bytes(args, "Base64.decode", context)?;
     let bytes = decode_lenient(&text).map_err(|e| {
         JsNativeError::error().with_message(format!("Base64.decode: not Base64 text: {e}"))
     })?;

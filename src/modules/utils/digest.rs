@@ -3,18 +3,18 @@
 //! are arrays of signed bytes, as Commons Codec's `DigestUtils` gives
 //! them through Dirigible; `md5Hex` and `sha1Hex` lower-case hexadecimal.
 
-use boa_engine::{Context, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsResult, JsValue};
 use sha2::Digest as _;
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "digest",
     aliases: &[],
     exports: &["digest", "Digest"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 #[derive(Clone, Copy)]
@@ -76,10 +76,6 @@ const METHODS: &[Method] = &[
         bytes(Algorithm::Sha512, "Digest.sha512AsNativeBytes", a, c)
     }),
 ];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn digest(
     algorithm: Algorithm,

@@ -8,17 +8,17 @@
 //! string. `unescapeJava` (and the JavaScript and JSON variants, which are
 //! the same) throw on `\u` without four hex digits, with Java's message.
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsString, JsValue};
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::Method;
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "escape",
     aliases: &[],
     exports: &["escape", "Escape"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -60,10 +60,6 @@ const METHODS: &[Method] = &[
 const JAVA: &[u8] = b"\"\\";
 const ECMASCRIPT: &[u8] = b"'\"\\/";
 const JSON: &[u8] = b"\"\\/";
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// Applies `f` to the argument's UTF-16 units (`String(x)` of a non-string).
 fn run(

@@ -4,17 +4,17 @@
 //! character that is not a hex digit is an Error with Commons Codec's
 //! message.
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "hex",
     aliases: &[],
     exports: &["hex", "Hex"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -25,21 +25,13 @@ const METHODS: &[Method] = &[
     ("decodeAsNativeBytes", 1, decode),
 ];
 
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
-
-fn input(args: &[JsValue], what: &str, context: &mut Context) -> JsResult<Vec<u8>> {
-    values::first_text_or_bytes(args, what, context)
-}
-
 fn encode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let bytes = input(args, "Hex.encode", context)?;
+    let bytes = values::first_text_or_bytes(args, "Hex.encode", context)?;
     Ok(super::text(::hex::encode(bytes)))
 }
 
 fn encode_as_bytes(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let bytes = input(args, "Hex.encodeAsBytes", context)?;
+    let bytes = values::first_text_or_bytes(args, "Hex.encodeAsBytes", context)?;
     Ok(values::signed_bytes(
         ::hex::encode(bytes).as_bytes(),
         context,
@@ -51,7 +43,7 @@ fn decode(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
     if args.first().is_none_or(JsValue::is_null_or_undefined) {
         return Ok(JsValue::null());
     }
-    let text = input(args, "Hex.decode", context)?;
+    let text = values::first_text_or_bytes(args, "Hex.decode", context)?;
     let bytes = ::hex::decode(&text).map_err(|e| {
         let message = match e {
             ::hex::FromHexError::OddLength => "Odd number of characters.".to_string(),

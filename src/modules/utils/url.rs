@@ -4,19 +4,19 @@
 //! charset's bytes); `escape`, `escapePath` and `escapeForm` are Guava's
 //! URL fragment, path segment and form parameter escapers (UTF-8).
 
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::text_arg;
-use crate::modules::registry::Native;
-use crate::modules::{module_object, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::Method;
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "url",
     aliases: &[],
     exports: &["url", "URL"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[
@@ -32,10 +32,6 @@ const METHODS: &[Method] = &[
         escaped(FORM, true, "URL.escapeForm", a, c)
     }),
 ];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// Guava's `urlPathSegmentEscaper`: unreserved, sub-delims, `:` and `@` stay.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

@@ -3,24 +3,20 @@
 //! Dirigible calls: five `-`-separated hexadecimal fields of any length
 //! (at most 36 characters in all), so `1-2-3-4-5` is valid too.
 
-use boa_engine::{Context, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsResult, JsValue};
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "uuid",
     aliases: &[],
     exports: &["uuid", "UUID"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[("random", 0, random), ("validate", 1, validate)];
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 fn random(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
     Ok(super::text(::uuid::Uuid::new_v4().hyphenated().to_string()))

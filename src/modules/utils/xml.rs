@@ -23,29 +23,25 @@ use std::collections::{HashMap, HashSet};
 
 use ::base64::engine::general_purpose::STANDARD;
 use ::base64::Engine;
-use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsValue};
+use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 use quick_xml::events::Event;
 use quick_xml::XmlVersion;
 
-use crate::modules::registry::Native;
-use crate::modules::{module_object, values, Method};
+use crate::modules::registry::{Build, Native};
+use crate::modules::{values, Method};
 
 pub const MODULE: Native = Native {
     namespace: "utils",
     name: "xml",
     aliases: &[],
     exports: &["xml", "XML"],
-    build,
+    build: Build::Methods(METHODS),
 };
 
 const METHODS: &[Method] = &[("fromJson", 1, from_json), ("toJson", 1, to_json)];
 
 /// Deepest element nesting read or written.
 const MAX_DEPTH: usize = 500;
-
-fn build(context: &mut Context) -> JsResult<JsObject> {
-    Ok(module_object(context, METHODS))
-}
 
 /// The argument as text; anything but a string is `JSON.stringify`d first,
 /// as Dirigible's module does.

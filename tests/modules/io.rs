@@ -163,15 +163,10 @@ fn bad_input_to_streams_is_a_clear_error() {
         ("bytes.byteArrayToText('x')", "Bytes.byteArrayToText: expected an array of bytes, not a string"),
         ("bytes.textToByteArray(null)", "Bytes.textToByteArray: expected a string, not null"),
     ];
-    let mut script = format!(
-        "{R}const streams = require('io/streams'), bytes = require('io/bytes');\nconst out = [];\n"
+    let script = crate::error_messages_script(
+        &format!("{R}const streams = require('io/streams'), bytes = require('io/bytes');\n"),
+        &cases,
     );
-    for (call, _) in &cases {
-        script.push_str(&format!(
-            "try {{ {call}; out.push('no error'); }} catch (e) {{ out.push(e.message); }}\n"
-        ));
-    }
-    script.push_str("response.json(out);");
     let blimp = Blimp::start(
         &[
             ("bad.js", &script),
@@ -188,14 +183,7 @@ fn bad_input_to_streams_is_a_clear_error() {
     );
     let (status, body) = get(&plain(), &blimp.url("/bad"));
     assert_eq!(status, 200, "{body}");
-    let messages = json(&body);
-    for (i, (call, expected)) in cases.iter().enumerate() {
-        let message = messages[i].as_str().unwrap();
-        assert!(
-            message.contains(expected),
-            "{call}: {message:?} lacks {expected:?}"
-        );
-    }
+    crate::assert_messages(&cases, &json(&body));
     assert_eq!(
         get(&plain(), &blimp.url("/keep")),
         (200, "kept".to_string())

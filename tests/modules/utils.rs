@@ -352,17 +352,13 @@ fn bad_input_is_a_clear_error_and_the_server_keeps_serving() {
             "Alphanumeric.toAlphanumeric: expected a string, not number",
         ),
     ];
-    let mut script = format!(
-        "{R}const base64 = require('utils/base64'), hex = require('utils/hex'), digest = require('utils/digest'),\n\
-         url = require('utils/url'), escape = require('utils/escape'), xml = require('utils/xml'), alphanumeric = require('utils/alphanumeric');\n\
-         const out = [];\n"
+    let script = crate::error_messages_script(
+        &format!(
+            "{R}const base64 = require('utils/base64'), hex = require('utils/hex'), digest = require('utils/digest'),\n\
+         url = require('utils/url'), escape = require('utils/escape'), xml = require('utils/xml'), alphanumeric = require('utils/alphanumeric');\n"
+        ),
+        &cases,
     );
-    for (call, _) in &cases {
-        script.push_str(&format!(
-            "try {{ {call}; out.push('no error'); }} catch (e) {{ out.push(e.message); }}\n"
-        ));
-    }
-    script.push_str("response.json(out);");
     let blimp = Blimp::start(
         &[
             ("bad.js", &script),
@@ -374,14 +370,7 @@ fn bad_input_is_a_clear_error_and_the_server_keeps_serving() {
         ],
         &[],
     );
-    let messages = json_of(&blimp, "/bad");
-    for (i, (call, expected)) in cases.iter().enumerate() {
-        let message = messages[i].as_str().unwrap();
-        assert!(
-            message.contains(expected),
-            "{call}: {message:?} lacks {expected:?}"
-        );
-    }
+    crate::assert_messages(&cases, &json_of(&blimp, "/bad"));
     let (status, body) = get(&plain(), &blimp.url("/uncaught"));
     assert_eq!(status, 500);
     assert!(body.contains("XML.toJson: not well-formed XML"), "{body}");

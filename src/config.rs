@@ -97,6 +97,12 @@ pub struct Config {
     #[arg(long, env = "BLIMP_RESPONSE_BUFFER", default_value = "256K", value_parser = parse_size, value_name = "SIZE")]
     pub response_buffer: u64,
 
+    /// Largest static text file compressed (gzip) for a client that accepts
+    /// it; each such response holds the file and its compressed form in
+    /// memory. 0: never compress.
+    #[arg(long, env = "BLIMP_GZIP_MAX", default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
+    pub gzip_max: u64,
+
     /// Serve in this process, without the supervisor that replaces a server
     /// process that crashed or got stuck.
     #[arg(long, env = "BLIMP_NO_SUPERVISOR")]

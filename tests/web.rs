@@ -16,6 +16,28 @@ fn ask(blimp: &Blimp, path: &str, headers: &[(&str, &str)]) -> Reply {
 }
 
 #[test]
+fn gzip_max_bounds_which_files_are_compressed() {
+    let css = "body { color: #333 }\n".repeat(500); // 10.5 KB
+    let files = [("small.css", "a { b: c }\n"), ("site.css", css.as_str())];
+    let gzip = [("Accept-Encoding", "gzip")];
+    let encoding = |blimp: &Blimp, path: &str| ask(blimp, path, &gzip).header("content-encoding");
+    let bounded = Blimp::start(&files, &["--gzip-max", "1K"]);
+    assert_eq!(encoding(&bounded, "/small.css").as_deref(), Some("gzip"));
+    assert_eq!(
+        encoding(&bounded, "/site.css"),
+        None,
+        "larger than --gzip-max"
+    );
+    let off = Blimp::start(&files, &["--gzip-max", "0"]);
+    assert_eq!(
+        encoding(&off, "/small.css"),
+        None,
+        "--gzip-max 0 compresses nothing"
+    );
+    assert_eq!(ask(&off, "/site.css", &gzip).text().unwrap(), css);
+}
+
+#[test]
 fn static_files_are_served_with_types_validators_ranges_and_gzip() {
     let css = "body { color: #333 }\n".repeat(500);
     let blimp = Blimp::start(

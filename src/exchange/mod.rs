@@ -143,7 +143,8 @@ impl Worker {
             &route.relative
         });
         if route.is_static {
-            return exit.respond(static_file::respond(&route, &parts).await);
+            let gzip_max = self.shared.config.gzip_max;
+            return exit.respond(static_file::respond(&route, &parts, gzip_max).await);
         }
         let max_body = config.max_body;
         let declared = parts

@@ -20,13 +20,12 @@ use crate::scripts::router::Route;
 /// trip to the blocking thread pool.
 const READ_AT_ONCE_MAX: u64 = 256 * 1024;
 
-/// Text files up to this size are compressed for a client that accepts
-/// gzip (read whole, compressed at level 6: about 1 ms per 100 KB).
-const COMPRESSED_MAX: u64 = 1024 * 1024;
-
-pub async fn respond(route: &Route, request: &Parts) -> Start {
+/// Text files up to `gzip_max` bytes (`--gzip-max`) are compressed for a
+/// client that accepts gzip (read whole, compressed at level 6: about 1 ms
+/// per 100 KB).
+pub async fn respond(route: &Route, request: &Parts, gzip_max: u64) -> Start {
     match open(route).await {
-        Ok(file) => build(file, request).await,
+        Ok(file) => build(file, request, gzip_max).await,
         // Gone between routing and opening.
         Err(_) => not_found(),
     }
@@ -56,7 +55,7 @@ async fn open(route: &Route) -> std::io::Result<ResolvedFile<tokio::fs::File>> {
     })
 }
 
-async fn build(file: ResolvedFile<tokio::fs::File>, request: &Parts) -> Start {
+async fn build(file: ResolvedFile<tokio::fs::File>, request: &Parts, gzip_max: u64) -> Start {
     let (path, size) = (file.path.clone(), file.size);
     let text = file.content_type.as_deref().is_some_and(is_text);
     let built = FileResponseBuilder::new()
@@ -75,7 +74,7 @@ async fn build(file: ResolvedFile<tokio::fs::File>, request: &Parts) -> Start {
             body: ResponseBody::empty(),
         };
     }
-    if text && parts.status == StatusCode::OK && size <= COMPRESSED_MAX {
+    if text && parts.status == StatusCode::OK && size <= gzip_max && gzip_max > 0 {
         parts
             .headers
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));

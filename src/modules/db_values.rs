@@ -213,7 +213,7 @@ pub fn value_of(value: &JsValue, context: &mut Context) -> JsResult<Value> {
                 return value_of(&inner, context);
             }
             // Anything else goes as its JSON text (for json columns).
-            match stringify(value, context)? {
+            match values::stringify(value, context)? {
                 Some(text) => Value::Text(text),
                 None => Value::Null,
             }
@@ -492,11 +492,6 @@ pub fn row_object(names: &[JsString], row: &[Value], context: &mut Context) -> J
         object.property(name.clone(), value, Attribute::all());
     }
     Ok(object.build())
-}
-
-/// `JSON.stringify(value)`, writing a BigInt as a number with all its digits.
-pub fn stringify(value: &JsValue, context: &mut Context) -> JsResult<Option<String>> {
-    values::stringify(value, context)
 }
 
 /// Keeps a connection reachable from both the request (which gives it

@@ -60,10 +60,21 @@ fn raw(blimp: &Blimp, raw: &[u8]) -> (u16, String, Duration) {
     (status, answer, started.elapsed())
 }
 
+/// The attacks that measure time or memory, or load the CPU, run one at a
+/// time whatever RUST_TEST_THREADS says, so that they do not measure each
+/// other.
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 // ---------------------------------------------------------------- clients
 
 #[test]
 fn request_bodies_are_bounded_together() {
+    let _alone = alone();
     let blimp = Blimp::start(
         &[("echo.js", ECHO), ("hello.js", HELLO)],
         &["--max-body-memory", "16M", "--max-body", "4M"],
@@ -126,6 +137,7 @@ fn request_bodies_are_bounded_together() {
 
 #[test]
 fn a_body_nobody_reads_is_never_buffered() {
+    let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
     // 50 connections announce 10 MiB bodies to a script that never reads them.
     let started = Instant::now();
@@ -160,6 +172,7 @@ fn a_body_nobody_reads_is_never_buffered() {
 
 #[test]
 fn a_stalled_body_gets_408() {
+    let _alone = alone();
     let blimp = Blimp::start(
         &[("echo.js", ECHO), ("hello.js", HELLO)],
         &["--body-timeout", "1s"],
@@ -182,6 +195,7 @@ fn a_stalled_body_gets_408() {
 
 #[test]
 fn a_path_of_32000_segments_is_answered_at_once() {
+    let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
     let path = "/a".repeat(32_000);
     let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -224,6 +238,7 @@ fn a_path_of_32000_segments_is_answered_at_once() {
 
 #[test]
 fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
+    let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &["--header-timeout", "2s"]);
     let attacked = Instant::now();
     let mut slow: Vec<TcpStream> = (0..300)
@@ -264,6 +279,7 @@ fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
 
 #[test]
 fn connections_beyond_the_cap_are_closed_at_once() {
+    let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &["--max-connections", "40"]);
     let mut held: Vec<TcpStream> = (0..40).map(|_| connect(&blimp)).collect();
     std::thread::sleep(Duration::from_millis(200));
@@ -403,6 +419,7 @@ fn attack(script: &str, flags: &[&str]) -> (u16, String, Duration, Blimp) {
 
 #[test]
 fn every_script_ends_by_its_timeout() {
+    let _alone = alone();
     let cases = [
         (
             "promise-job loop",
@@ -457,6 +474,7 @@ fn every_script_ends_by_its_timeout() {
 
 #[test]
 fn memory_is_bounded_per_script() {
+    let _alone = alone();
     let cases = [
         ("doubling string", "let s = 'x'; for (;;) s += s;"),
         (
@@ -497,6 +515,7 @@ fn memory_is_bounded_per_script() {
 
 #[test]
 fn deep_native_recursion_is_a_range_error() {
+    let _alone = alone();
     let deep = "let a = []; for (let i = 0; i < 1000000; i++) a = [a];\n";
     let cases = [
         ("String of an array 1,000,000 deep", "String(a);"),
@@ -537,6 +556,7 @@ fn deep_native_recursion_is_a_range_error() {
 
 #[test]
 fn huge_lengths_are_no_huge_allocations() {
+    let _alone = alone();
     let cases = [
         "new Array(2 ** 32 - 1).join();",
         "JSON.stringify(new Array(2 ** 32 - 1));",
@@ -561,6 +581,7 @@ fn huge_lengths_are_no_huge_allocations() {
 
 #[test]
 fn output_is_bounded_when_the_client_does_not_read() {
+    let _alone = alone();
     let flood = "const response = require('http/v4/response');
 const chunk = 'x'.repeat(1 << 20);
 for (;;) { response.print(chunk); response.flush(); }";
@@ -792,6 +813,7 @@ fn killed_holding_a_lock(store: &str) -> (u16, String, Duration, Blimp) {
 
 #[test]
 fn a_sqlite_lock_of_a_dead_process_is_broken_at_once() {
+    let _alone = alone();
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("s.db").display());
     let (status, body, took, blimp) = killed_holding_a_lock(&store);

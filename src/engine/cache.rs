@@ -6,7 +6,6 @@ use std::path::Path;
 use std::rc::Rc;
 
 use boa_engine::object::builtins::JsFunction;
-use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Script, Source};
 
 use super::failure::Failure;
@@ -34,20 +33,24 @@ pub struct CommonJs {
     /// `{fn, filename, dirname}`: the wrapper function, ready to call, with
     /// its names, for `require`.
     pub record: JsObject,
-    /// Runs the file as a request's own script: calls the wrapper with its
-    /// arguments, straight from globals that hold them (a Script can reach
-    /// nothing else), so a request costs one evaluation and one call.
-    pub entry: Script,
-    /// The globals that hold the wrapper and its `require`.
-    globals: [JsString; 2],
+    /// Runs the file as a request's own script: the wrapper itself for a
+    /// plain script, else the prelude's `enter`, which makes its `module`.
+    pub call: JsObject,
+    /// The arguments of `call`, made once per version of the file.
+    pub args: Vec<JsValue>,
+}
+
+impl CommonJs {
+    /// Runs the file as a request's own script.
+    pub fn run(&self, context: &mut Context) -> JsResult<JsValue> {
+        self.call.call(&JsValue::undefined(), &self.args, context)
+    }
 }
 
 #[derive(Default)]
 pub struct ScriptCache {
     /// By path relative to the root (hashing a `Path` is slow).
     units: foldhash::HashMap<String, (Stamp, Unit)>,
-    /// Numbers the globals of CommonJS units.
-    built: u64,
 }
 
 impl ScriptCache {
@@ -66,29 +69,14 @@ impl ScriptCache {
             }
         }
         let source = std::fs::read_to_string(file)?;
-        self.built += 1;
-        let unit = compile(file, relative, source, self.built, context);
-        let replaced = self
-            .units
+        let unit = compile(file, relative, source, context);
+        self.units
             .insert(relative.to_string(), (stamp, unit.clone()));
-        if let Some((_, Unit::CommonJs(old))) = replaced {
-            for name in &old.globals {
-                let _ = context
-                    .global_object()
-                    .delete_property_or_throw(name.clone(), context);
-            }
-        }
         Ok(unit)
     }
 }
 
-fn compile(
-    file: &Path,
-    relative: &str,
-    source: String,
-    number: u64,
-    context: &mut Context,
-) -> Unit {
+fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -> Unit {
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     if extension == "json" {
         return Unit::Json(source.into());
@@ -146,69 +134,54 @@ fn compile(
     for name in native.iter().flatten() {
         super::require::warn_if_hidden(name, context);
     }
-    match entry(file, function, params, native, number, context) {
+    match entry(file, function, params, native, context) {
         Ok(unit) => Unit::CommonJs(Rc::new(unit)),
         Err(err) => Unit::Broken(format!("cannot prepare {relative}: {err}").into()),
     }
 }
 
-/// The entry Script of a compiled wrapper that takes `params`; with
-/// `native` names, its `require` is `require::native_require`.
+/// How to run a compiled wrapper that takes `params` as a request's
+/// script; with `native` names, its `require` is `require::native_require`.
 fn entry(
     file: &Path,
     function: JsFunction,
     params: &[&str],
     native: Option<Vec<String>>,
-    number: u64,
     context: &mut Context,
 ) -> JsResult<CommonJs> {
     let plain = params[0] == "require";
     let record = super::require::found(file, ("fn", function.clone().into()), context);
     record.set(js_string!("plain"), plain, false, context)?;
     let dirname = file.parent().unwrap_or(Path::new("/"));
-    let requirer = super::context::blimp_object(context)?
-        .get(js_string!("requireFrom"), context)?
-        .as_callable()
-        .ok_or_else(|| {
-            boa_engine::JsNativeError::error().with_message("prelude has no requireFrom")
-        })?;
-    let mut require = requirer.call(
+    let prelude = |name: JsString, context: &mut Context| -> JsResult<JsObject> {
+        super::context::blimp_object(context)?
+            .get(name, context)?
+            .as_callable()
+            .ok_or_else(|| {
+                boa_engine::JsNativeError::error()
+                    .with_message("the prelude is missing a function")
+                    .into()
+            })
+    };
+    let dirname = JsValue::from(JsString::from(dirname.to_string_lossy().as_ref()));
+    let filename = JsValue::from(JsString::from(file.to_string_lossy().as_ref()));
+    let mut require = prelude(js_string!("requireFrom"), context)?.call(
         &JsValue::undefined(),
-        &[JsString::from(dirname.to_string_lossy().as_ref()).into()],
+        std::slice::from_ref(&dirname),
         context,
     )?;
     if let (Some(names), Some(usual)) = (native, require.as_object()) {
         require = super::require::native_require(&names, usual.clone(), context)?;
     }
-    let (fn_global, require_global) = (format!("__blimp_u{number}"), format!("__blimp_u{number}r"));
-    for (name, value) in [
-        (&fn_global, JsValue::from(function)),
-        (&require_global, require),
-    ] {
-        // Not enumerable or writable; configurable so a new version can drop it.
-        context.register_global_property(
-            JsString::from(name.as_str()),
-            value,
-            Attribute::CONFIGURABLE,
-        )?;
-    }
-    let quoted = |path: &Path| serde_json::to_string(&path.to_string_lossy()).unwrap_or_default();
-    let (filename, dirname) = (quoted(file), quoted(dirname));
-    let code = if plain {
-        let args = [require_global.as_str(), &filename, &dirname];
-        format!("{fn_global}({})", args[..params.len()].join(", "))
+    let (call, args) = if plain {
+        let mut args = vec![require, filename, dirname];
+        args.truncate(params.len());
+        (function.into(), args)
     } else {
-        format!("__blimp.enter({fn_global}, {require_global}, {filename}, {dirname})")
+        let enter = prelude(js_string!("enter"), context)?;
+        (enter, vec![function.into(), require, filename, dirname])
     };
-    let entry = Script::parse(Source::from_bytes(&code), None, context)?;
-    Ok(CommonJs {
-        record,
-        entry,
-        globals: [
-            JsString::from(fn_global.as_str()),
-            JsString::from(require_global.as_str()),
-        ],
-    })
+    Ok(CommonJs { record, call, args })
 }
 
 /// The names, when every `require` in `source` is a call with the literal

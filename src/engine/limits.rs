@@ -69,9 +69,9 @@ pub struct Meter {
 }
 
 impl Meter {
-    pub fn new(limits: MemoryLimits, script: &str) -> Rc<Self> {
+    pub fn new(limits: MemoryLimits, script: Arc<str>) -> Rc<Self> {
         Rc::new(Meter {
-            script: script.into(),
+            script,
             limits,
             charged: Cell::new(0),
             base: Cell::new(0),

@@ -135,7 +135,7 @@ impl Engine {
             Err(failure) => return Some(failure),
         };
         let deadline = Instant::now() + self.settings.timeout;
-        let meter = Meter::new(self.settings.memory, &route.relative);
+        let meter = Meter::new(self.settings.memory, route.relative.clone());
         *slot.mailbox.job.borrow_mut() = Some(Job {
             scope,
             route,

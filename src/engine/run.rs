@@ -68,7 +68,7 @@ fn stopped(reason: Reason, meter: &Meter) -> Failure {
 
 /// Evaluates the script itself (an ES module's top level included).
 fn evaluate(runtime: &mut JsRuntime, route: &Route) -> Result<JsValue, Failure> {
-    let relative = route.relative.as_str();
+    let relative = &*route.relative;
     let unit = runtime.host.cache.borrow_mut().get(
         &route.file,
         route.stamp,
@@ -86,8 +86,7 @@ fn evaluate(runtime: &mut JsRuntime, route: &Route) -> Result<JsValue, Failure> 
         Unit::Broken(description) => Err(threw(description.to_string())),
         Unit::Json(_) => Err(threw(format!("{relative} is JSON, not a script"))),
         Unit::CommonJs(script) => script
-            .entry
-            .evaluate(context)
+            .run(context)
             .map_err(|err| Failure::from_js(err, context)),
         Unit::Esm(source) => {
             runtime.loader.begin_request();

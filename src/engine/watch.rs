@@ -26,31 +26,35 @@ fn start() -> Instant {
     *START.get_or_init(Instant::now)
 }
 
-fn mine() -> Arc<Running> {
+fn with_mine<T>(f: impl FnOnce(&Running) -> T) -> T {
     MINE.with_borrow_mut(|mine| {
-        mine.get_or_insert_with(|| {
+        f(mine.get_or_insert_with(|| {
             let running = Arc::new(Running {
                 since: AtomicU64::new(0),
                 script: Mutex::new(None),
             });
             ALL.lock().expect("watch list").push(running.clone());
             running
-        })
-        .clone()
+        }))
     })
 }
 
 /// This thread resumes `script`.
 pub fn resumed(script: &Arc<str>) {
-    let running = mine();
-    *running.script.lock().expect("watch slot") = Some(script.clone());
-    let now = start().elapsed().as_millis() as u64;
-    running.since.store(now.max(1), Ordering::Relaxed);
+    with_mine(|running| {
+        let mut slot = running.script.lock().expect("watch slot");
+        if !slot.as_ref().is_some_and(|now| Arc::ptr_eq(now, script)) {
+            *slot = Some(script.clone());
+        }
+        drop(slot);
+        let now = start().elapsed().as_millis() as u64;
+        running.since.store(now.max(1), Ordering::Relaxed);
+    })
 }
 
 /// This thread's script paused or ended.
 pub fn paused() {
-    mine().since.store(0, Ordering::Relaxed);
+    with_mine(|running| running.since.store(0, Ordering::Relaxed));
 }
 
 /// A script that has run without pausing for longer than `limit`: its

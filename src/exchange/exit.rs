@@ -36,9 +36,10 @@ impl Record {
 /// A request on its way to its one response.
 pub struct Exit {
     /// None when the access log is off (its path is then never copied).
-    record: Option<Record>,
+    /// Boxed here and below: hyper moves a response several times.
+    record: Option<Box<Record>>,
     /// What answered, for the metrics (when they are on).
-    meter: Option<Meter>,
+    meter: Option<Box<Meter>>,
 }
 
 impl Exit {
@@ -46,13 +47,13 @@ impl Exit {
         let logged = tracing::enabled!(target: "access", tracing::Level::INFO);
         let meter = crate::metrics::get().map(|metrics| {
             metrics.in_flight.inc();
-            Meter {
+            Box::new(Meter {
                 began,
                 script: "none".to_string(),
-            }
+            })
         });
         Exit {
-            record: logged.then(|| Record::new(method, path, began)),
+            record: logged.then(|| Box::new(Record::new(method, path, began))),
             meter,
         }
     }
@@ -113,8 +114,8 @@ impl Exit {
 /// dropped, with the bytes hyper took from it.
 pub struct LoggedBody {
     inner: ResponseBody,
-    record: Option<Record>,
-    meter: Option<Meter>,
+    record: Option<Box<Record>>,
+    meter: Option<Box<Meter>>,
     status: StatusCode,
     sent: u64,
 }

@@ -85,7 +85,7 @@ pub struct Worker {
     in_flight: Rc<Cell<usize>>,
     /// Which scripts (at which version) use the session: their sessions are
     /// loaded before they run, without blocking the thread.
-    session_scripts: RefCell<foldhash::HashMap<String, (Stamp, bool)>>,
+    session_scripts: RefCell<foldhash::HashMap<Arc<str>, (Stamp, bool)>>,
 }
 
 /// Where a connection is: its peer and our own address.
@@ -116,7 +116,9 @@ impl Worker {
             return exit.saturated(&parts.headers);
         }
         if parts.uri.path().starts_with("/_blimp/") {
-            if let Some(answer) = self.operator(parts.uri.path()).await {
+            // Boxed, as every rare path here: the common one's future stays
+            // small, and hyper moves it for every request.
+            if let Some(answer) = Box::pin(self.operator(parts.uri.path())).await {
                 exit.answered_by("_blimp");
                 return exit.respond(answer);
             }
@@ -144,7 +146,8 @@ impl Worker {
         });
         if route.is_static {
             let gzip_max = self.shared.config.gzip_max;
-            return exit.respond(static_file::respond(&route, &parts, gzip_max).await);
+            let answer = Box::pin(static_file::respond(&route, &parts, gzip_max)).await;
+            return exit.respond(answer);
         }
         let max_body = config.max_body;
         let declared = parts
@@ -165,7 +168,7 @@ impl Worker {
         let started = Started::default();
         let scope = self.scope(request, started.clone());
         if self.shared.auth.is_active() {
-            if let Err(denied) = admit::admit(&self.shared, &scope).await {
+            if let Err(denied) = Box::pin(admit::admit(&self.shared, &scope)).await {
                 return admit::deny(exit, &denied, &scope.borrow().request.headers);
             }
         }
@@ -293,7 +296,7 @@ impl Worker {
     /// Whether a script mentions the session, judged from its source once
     /// per version (a module it requires may still touch it: then we learn).
     fn uses_session(&self, route: &Route) -> bool {
-        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&route.relative) {
+        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&*route.relative) {
             if stamp == route.stamp {
                 return uses;
             }

@@ -46,7 +46,7 @@ const METHODS: &[Method] = &[
         text(c, |e| Some(e.request.route.service_path.clone()))
     }),
     ("getPathTranslated", 0, |_, _, c| {
-        text(c, |e| Some(e.request.route.relative.clone()))
+        text(c, |e| Some(e.request.route.relative.to_string()))
     }),
     ("getParameter", 1, get_parameter),
     ("getParameters", 0, get_parameters),

@@ -17,7 +17,7 @@ pub struct Route {
     /// Canonical absolute path of the script file.
     pub file: PathBuf,
     /// The file relative to the scripts root, `/`-separated (`a/b.js`).
-    pub relative: String,
+    pub relative: std::sync::Arc<str>,
     /// The URL path that names the script itself (`/a/b`).
     pub service_path: String,
     /// What follows the script's path (`/x/y`), if anything.
@@ -234,7 +234,7 @@ fn static_file(base: &Path, skip: &Path, segments: &[String], public: bool) -> O
         }
         Some(Route {
             file,
-            relative,
+            relative: relative.into(),
             service_path: String::new(),
             path_info: None,
             stamp,
@@ -305,7 +305,7 @@ fn resolve_script(root: &Path, public: Option<&Path>, raw_path: &str) -> Result<
                     .then(|| format!("/{}", segments[k..].join("/")));
                 return Ok(Route {
                     file,
-                    relative,
+                    relative: relative.into(),
                     service_path: format!("{prefix}/{}", dir.join("/")),
                     path_info,
                     stamp,
@@ -359,7 +359,7 @@ mod tests {
     }
 
     fn route(root: &Path, path: &str) -> Result<(String, Option<String>), RouteError> {
-        resolve_uncached(root, None, path).map(|r| (r.relative, r.path_info))
+        resolve_uncached(root, None, path).map(|r| (r.relative.to_string(), r.path_info))
     }
 
     #[test]

@@ -16,7 +16,8 @@ use super::watch::{Moment, TreeWatch};
 pub struct Route {
     /// Canonical absolute path of the script file.
     pub file: PathBuf,
-    /// The file relative to the scripts root, `/`-separated (`a/b.js`).
+    /// The file relative to the scripts root, `/`-separated (`a/b.js`);
+    /// shared with the watchdog, which reports it from another thread.
     pub relative: std::sync::Arc<str>,
     /// The URL path that names the script itself (`/a/b`).
     pub service_path: String,

@@ -136,6 +136,14 @@ impl ResponseState {
         Ok(())
     }
 
+    /// Sets the Content-Type blimp itself chose (nothing to validate).
+    pub fn set_content_type(&mut self, kind: &'static str) {
+        if self.warn_if_committed("setHeader") {
+            self.headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+        }
+    }
+
     pub fn remove_header(&mut self, name: &str) {
         if self.warn_if_committed("setHeader") {
             self.headers.remove(name);

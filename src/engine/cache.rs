@@ -35,9 +35,9 @@ pub struct CommonJs {
     pub record: JsObject,
     /// Runs the file as a request's own script: the wrapper itself for a
     /// plain script, else the prelude's `enter`, which makes its `module`.
-    pub call: JsObject,
+    call: JsObject,
     /// The arguments of `call`, made once per version of the file.
-    pub args: Vec<JsValue>,
+    args: Vec<JsValue>,
 }
 
 impl CommonJs {

@@ -187,8 +187,7 @@ fn quote(out: &mut String, text: &JsString) {
                 .iter()
                 .all(|&b| b.is_ascii() && b >= b' ' && b != b'"' && b != b'\\') =>
         {
-            // SAFETY: every byte is ASCII (checked just above), so UTF-8.
-            out.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+            out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
         }
         JsStrVariant::Latin1(bytes) => {
             for &b in bytes {

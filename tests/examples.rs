@@ -35,6 +35,9 @@ fn hello_echo_stream_redirect_error() {
     assert_eq!(echo["parameters"]["x"], serde_json::json!(["1", "2"]));
     assert_eq!(echo["json"], serde_json::json!({"hi": true}));
     assert_eq!(echo["headers"]["content-type"], "application/json");
+    // Path info may hold what a file name may not.
+    let echo = json(&get(&client, &blimp.url("/echo/_me/2026-12-02T10:00Z")).1);
+    assert_eq!(echo["pathInfo"], "/_me/2026-12-02T10:00Z");
     let stream = get(&client, &blimp.url("/stream")).1;
     assert_eq!(stream.lines().count(), 6);
     assert!(stream.ends_with("done\n"));

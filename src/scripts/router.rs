@@ -166,7 +166,7 @@ fn resolve_uncached(
 ) -> Result<Route, RouteError> {
     if let Some(rest) = raw_path.strip_prefix(WEB_PREFIX) {
         if rest.is_empty() || rest.starts_with('/') {
-            let segments = segments_of(rest.strip_prefix('/').unwrap_or(rest))?;
+            let segments = file_segments_of(rest.strip_prefix('/').unwrap_or(rest))?;
             return public
                 .and_then(|public| static_file(public, public, &segments, true))
                 .or_else(|| static_file(root, public.unwrap_or(root), &segments, false))
@@ -180,24 +180,25 @@ fn resolve_uncached(
     if matches!(script, Err(RouteError::BadRequest)) {
         return script;
     }
-    let segments = segments_of(raw_path.strip_prefix('/').unwrap_or(raw_path))?;
+    let Ok(segments) = file_segments_of(raw_path.strip_prefix('/').unwrap_or(raw_path)) else {
+        return script;
+    };
     public
         .and_then(|public| static_file(public, public, &segments, true))
         .or_else(|| static_file(root, public.unwrap_or(root), &segments, false))
         .map_or(script, Ok)
 }
 
-/// The decoded segments of a path, refusing private (`_`, `.`) ones.
+/// The decoded segments of a path. A segment that decodes to a separator,
+/// a backslash or a NUL, a dot segment (`.`, `..`) and an empty segment
+/// but the last are refused anywhere; path info may hold anything else.
 fn segments_of(rest: &str) -> Result<Vec<String>, RouteError> {
     let mut segments = Vec::new();
     for raw in rest.split('/') {
         let segment = percent_decode_str(raw)
             .decode_utf8()
             .map_err(|_| RouteError::BadRequest)?;
-        if segment.starts_with('_')
-            || segment.starts_with('.')
-            || segment.contains(['/', '\\', '\0', ':'])
-        {
+        if segment == "." || segment == ".." || segment.contains(['/', '\\', '\0']) {
             return Err(RouteError::NotFound);
         }
         segments.push(segment.into_owned());
@@ -206,6 +207,21 @@ fn segments_of(rest: &str) -> Result<Vec<String>, RouteError> {
         return Err(RouteError::NotFound);
     }
     Ok(segments)
+}
+
+/// Segments that name files and folders: none of them private.
+fn file_segments_of(rest: &str) -> Result<Vec<String>, RouteError> {
+    let segments = segments_of(rest)?;
+    if segments.iter().any(|s| names_private(s)) {
+        return Err(RouteError::NotFound);
+    }
+    Ok(segments)
+}
+
+/// A name no URL reaches as a file or folder: `_private`, `.hidden`, and
+/// `a:b` (not a portable file name).
+fn names_private(segment: &str) -> bool {
+    segment.starts_with('_') || segment.starts_with('.') || segment.contains(':')
 }
 
 /// The static file `segments` name under `base` (a folder: its
@@ -265,16 +281,19 @@ fn resolve_script(root: &Path, public: Option<&Path>, raw_path: &str) -> Result<
     // A script `a/b/c.js` needs the folders `a/b`: look no deeper than the
     // folders that exist (a path of 32,000 segments costs one `stat`), so
     // routing is linear in the length of the path.
+    // The script's own segments end before the first private one; path
+    // info after it may hold any (`/events/2026-12-02T10:00Z`, `/users/_me`).
+    let public_part = segments.iter().take_while(|s| !names_private(s)).count();
     let mut folders = 0;
     let mut folder = root.to_path_buf();
-    while folders < named {
+    while folders < named.min(public_part) {
         folder.push(&segments[folders]);
         if !folder.is_dir() {
             break;
         }
         folders += 1;
     }
-    for k in (0..=named.min(folders + 1)).rev() {
+    for k in (0..=named.min(folders + 1).min(public_part)).rev() {
         let dir = &segments[..k];
         let mut candidates: Vec<(String, bool)> = Vec::new();
         if k > 0 {
@@ -444,5 +463,28 @@ mod tests {
             assert_eq!(route(&root, bad), Err(RouteError::NotFound), "{bad}");
         }
         assert_eq!(route(&root, "/%ff"), Err(RouteError::BadRequest));
+    }
+
+    #[test]
+    fn path_info_may_hold_what_file_names_may_not() {
+        let (_dir, root) = tree();
+        let info = |path: &str| route(&root, path);
+        for (path, expected) in [
+            ("/a/b/_me", "/_me"),
+            ("/a/b/.well-known/x", "/.well-known/x"),
+            ("/a/b/2026-12-02T10:00Z", "/2026-12-02T10:00Z"),
+            ("/a/b/x/_y/z:1", "/x/_y/z:1"),
+        ] {
+            assert_eq!(
+                info(path),
+                Ok(("a/b.js".into(), Some(expected.into()))),
+                "{path}"
+            );
+        }
+        for bad in ["/a/b/..", "/a/b/./x", "/a/b/x%2fy", "/a/b/x%00", "/a/b//x"] {
+            assert_eq!(info(bad), Err(RouteError::NotFound), "{bad}");
+        }
+        // A script is never reached through a private folder, path info or not.
+        assert_eq!(info("/_lib/x"), Err(RouteError::NotFound));
     }
 }

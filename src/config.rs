@@ -98,10 +98,15 @@ pub struct Config {
     pub response_buffer: u64,
 
     /// Largest static text file compressed (gzip) for a client that accepts
-    /// it; each such response holds the file and its compressed form in
-    /// memory. 0: never compress.
+    /// it. 0: never compress.
     #[arg(long, env = "BLIMP_GZIP_MAX", default_value = "1M", value_parser = parse_size, value_name = "SIZE")]
     pub gzip_max: u64,
+
+    /// Memory that keeps static files up to 256 KiB and gzipped text files,
+    /// shared by all requests (a file is read and compressed once per
+    /// change); a file over an eighth of it is not kept. 0: none.
+    #[arg(long, env = "BLIMP_STATIC_CACHE", default_value = "64M", value_parser = parse_size, value_name = "SIZE")]
+    pub static_cache: u64,
 
     /// Serve in this process, without the supervisor that replaces a server
     /// process that crashed or got stuck.

@@ -38,6 +38,30 @@ fn gzip_max_bounds_which_files_are_compressed() {
 }
 
 #[test]
+fn kept_static_files_follow_changes() {
+    let gzip = [("Accept-Encoding", "gzip")];
+    let gunzip = |reply: Reply| {
+        let mut text = String::new();
+        let bytes = reply.bytes().unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        text
+    };
+    for cache in ["64M", "0"] {
+        let blimp = Blimp::start(&[("a.css", "one {}")], &["--static-cache", cache]);
+        for round in ["one {}", "two {} /* longer */", "333 {}"] {
+            write(&blimp.scripts, "a.css", round);
+            for _ in 0..2 {
+                assert_eq!(ask(&blimp, "/a.css", &[]).text().unwrap(), round, "{cache}");
+                assert_eq!(gunzip(ask(&blimp, "/a.css", &gzip)), round, "{cache}");
+            }
+            // Same length as the round before: the time tells them apart.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
 fn static_files_are_served_with_types_validators_ranges_and_gzip() {
     let css = "body { color: #333 }\n".repeat(500);
     let blimp = Blimp::start(

@@ -6,6 +6,7 @@
 mod admit;
 mod error_page;
 mod exit;
+mod file_cache;
 mod static_file;
 
 use std::cell::{Cell, RefCell};
@@ -50,6 +51,7 @@ pub struct Shared {
     pub datasources: Arc<Datasources>,
     pub body_limits: BodyLimits,
     pub auth: Arc<Auth>,
+    static_files: file_cache::FileCache,
 }
 
 impl Shared {
@@ -63,7 +65,9 @@ impl Shared {
     ) -> Self {
         let body_limits =
             BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
+        let static_files = file_cache::FileCache::new(config.static_cache);
         Shared {
+            static_files,
             config,
             root,
             public,
@@ -145,8 +149,8 @@ impl Worker {
             &route.relative
         });
         if route.is_static {
-            let gzip_max = self.shared.config.gzip_max;
-            let answer = Box::pin(static_file::respond(&route, &parts, gzip_max)).await;
+            let (gzip_max, cache) = (self.shared.config.gzip_max, &self.shared.static_files);
+            let answer = Box::pin(static_file::respond(&route, &parts, gzip_max, cache)).await;
             return exit.respond(answer);
         }
         let max_body = config.max_body;

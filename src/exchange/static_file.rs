@@ -1,6 +1,7 @@
 //! A static file's response: hyper-staticfile builds it (content type,
 //! `ETag`, `Last-Modified` and `If-Modified-Since`, `Range`, `HEAD`); we add
-//! `If-None-Match` (it has no 304 for an ETag) and gzip for text.
+//! `If-None-Match` (it has no 304 for an ETag) and gzip for text. Small
+//! files and gzipped ones come from the shared `FileCache`.
 
 use std::io::Write;
 
@@ -11,6 +12,7 @@ use hyper::{HeaderMap, StatusCode};
 use hyper_staticfile::util::FileResponseBuilder;
 use hyper_staticfile::ResolvedFile;
 
+use super::file_cache::{FileCache, Form, Version};
 use crate::http::response::Start;
 use crate::http::response_body::ResponseBody;
 use crate::scripts::router::Route;
@@ -23,9 +25,9 @@ const READ_AT_ONCE_MAX: u64 = 256 * 1024;
 /// Text files up to `gzip_max` bytes (`--gzip-max`) are compressed for a
 /// client that accepts gzip (read whole, compressed at level 6: about 1 ms
 /// per 100 KB).
-pub async fn respond(route: &Route, request: &Parts, gzip_max: u64) -> Start {
+pub async fn respond(route: &Route, request: &Parts, gzip_max: u64, cache: &FileCache) -> Start {
     match open(route).await {
-        Ok(file) => build(file, request, gzip_max).await,
+        Ok(file) => build(file, request, gzip_max, cache).await,
         // Gone between routing and opening.
         Err(_) => not_found(),
     }
@@ -55,8 +57,17 @@ async fn open(route: &Route) -> std::io::Result<ResolvedFile<tokio::fs::File>> {
     })
 }
 
-async fn build(file: ResolvedFile<tokio::fs::File>, request: &Parts, gzip_max: u64) -> Start {
+async fn build(
+    file: ResolvedFile<tokio::fs::File>,
+    request: &Parts,
+    gzip_max: u64,
+    cache: &FileCache,
+) -> Start {
     let (path, size) = (file.path.clone(), file.size);
+    let version = Version {
+        size,
+        modified: file.modified,
+    };
     let text = file.content_type.as_deref().is_some_and(is_text);
     let built = FileResponseBuilder::new()
         .request_parts(&request.method, &request.headers)
@@ -79,7 +90,13 @@ async fn build(file: ResolvedFile<tokio::fs::File>, request: &Parts, gzip_max: u
             .headers
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         if accepts_gzip(&request.headers) {
-            if let Some(gzipped) = gzip(&path).await {
+            let gzipped = match cache.get(&path, Form::Gzip, version) {
+                Some(kept) => Some(kept),
+                None => gzip(&path).await.inspect(|fresh| {
+                    cache.put(&path, Form::Gzip, version, fresh.clone());
+                }),
+            };
+            if let Some(gzipped) = gzipped {
                 parts
                     .headers
                     .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -97,18 +114,32 @@ async fn build(file: ResolvedFile<tokio::fs::File>, request: &Parts, gzip_max: u
         }
     }
     let whole = parts.status == StatusCode::OK && size <= READ_AT_ONCE_MAX;
-    let body = match whole.then(|| std::fs::read(&path)) {
-        Some(Ok(bytes)) if bytes.len() as u64 == size => {
+    let body = match whole.then(|| read_whole(&path, version, cache)).flatten() {
+        Some(bytes) => {
             let head = request.method == hyper::Method::HEAD;
-            ResponseBody::Full((!head).then(|| Bytes::from(bytes)))
+            ResponseBody::Full((!head).then_some(bytes))
         }
-        _ => ResponseBody::File(Box::new(body)),
+        None => ResponseBody::File(Box::new(body)),
     };
     Start {
         status: parts.status,
         headers: parts.headers,
         body,
     }
+}
+
+/// The whole file, kept or read now; `None` if it is no longer `version`.
+fn read_whole(path: &std::path::Path, version: Version, cache: &FileCache) -> Option<Bytes> {
+    if let Some(kept) = cache.get(path, Form::Plain, version) {
+        return Some(kept);
+    }
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() as u64 != version.size {
+        return None;
+    }
+    let bytes = Bytes::from(bytes);
+    cache.put(path, Form::Plain, version, bytes.clone());
+    Some(bytes)
 }
 
 fn not_found() -> Start {

@@ -1,6 +1,7 @@
 //! blimp: drop `.js` service scripts into a folder, start one binary, and
 //! each HTTP request runs its script in an embedded JavaScript engine.
 
+pub mod access_log;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -11,17 +11,22 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     // Log lines are written by a background thread: a request never waits
-    // for stderr. The guard flushes what is left at exit.
+    // for stderr. It writes the lines it has at hand in one system call,
+    // not one each (the buffer is flushed whenever none are left). The
+    // guard flushes what is left at exit.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let stderr = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
     let (writer, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(stderr);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(writer.clone())
+        .with_ansi(terminal)
         .init();
+    blimp::access_log::init(writer, terminal);
     let config = blimp::Config::from_args();
     if let Some(blimp::config::Command::HashPassword) = config.command {
         return hash_password();

@@ -160,15 +160,14 @@ impl Drop for LoggedBody {
             metrics.answered(self.status.as_u16(), &meter.script, took);
         }
         if let Some(record) = self.record.take() {
-            tracing::info!(
-                target: "access",
+            crate::access_log::line(format_args!(
                 "{} {} {} {} {:.3}ms",
                 record.method,
                 crate::log_line::escape(&record.path),
                 self.status.as_u16(),
                 self.sent,
                 record.began.elapsed().as_secs_f64() * 1000.0
-            );
+            ));
         }
     }
 }

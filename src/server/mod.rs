@@ -271,6 +271,13 @@ fn worker_thread(
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let idle = Idle::new(watch.header_timeout);
         tokio::task::spawn_local(idle.clone().sweep());
+        tokio::task::spawn_local(async {
+            let mut every = tokio::time::interval(crate::access_log::FLUSH_EVERY);
+            loop {
+                every.tick().await;
+                crate::access_log::flush();
+            }
+        });
         loop {
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -339,6 +346,7 @@ fn worker_thread(
             );
         }
     });
+    crate::access_log::flush();
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.

@@ -94,7 +94,7 @@ mod tests {
         assert!(cache.get(a, Form::Plain, v(2)).is_none(), "another version");
         assert!(cache.get(a, Form::Gzip, v(1)).is_none(), "another form");
         assert_eq!(cache.get(a, Form::Plain, v(1)).unwrap()[0], 1);
-        // Past 800 bytes: b, now the least recently used, goes.
+        // A file kept again replaces itself: its bytes count once.
         for i in 0..6 {
             cache.put(c, Form::Plain, v(i), Bytes::from(vec![3; 100]));
         }
@@ -104,6 +104,7 @@ mod tests {
         cache.put(Path::new("g"), Form::Plain, v(1), Bytes::from(vec![7; 100]));
         cache.put(Path::new("h"), Form::Plain, v(1), Bytes::from(vec![8; 100]));
         cache.put(Path::new("i"), Form::Plain, v(1), Bytes::from(vec![9; 100]));
+        // Past 800 bytes: b, the least recently used, went.
         assert!(cache.get(b, Form::Plain, v(1)).is_none());
         assert!(cache.get(a, Form::Plain, v(1)).is_some());
         assert_eq!(cache.kept.lock().unwrap().bytes, 800);

@@ -278,12 +278,12 @@ fn resolve_script(root: &Path, public: Option<&Path>, raw_path: &str) -> Result<
         segments.len()
     };
 
-    // A script `a/b/c.js` needs the folders `a/b`: look no deeper than the
-    // folders that exist (a path of 32,000 segments costs one `stat`), so
-    // routing is linear in the length of the path.
     // The script's own segments end before the first private one; path
     // info after it may hold any (`/events/2026-12-02T10:00Z`, `/users/_me`).
     let public_part = segments.iter().take_while(|s| !names_private(s)).count();
+    // A script `a/b/c.js` needs the folders `a/b`: look no deeper than the
+    // folders that exist (a path of 32,000 segments costs one `stat`), so
+    // routing is linear in the length of the path.
     let mut folders = 0;
     let mut folder = root.to_path_buf();
     while folders < named.min(public_part) {

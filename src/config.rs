@@ -276,6 +276,17 @@ pub struct Config {
     #[arg(long, env = "BLIMP_ALLOW_BASIC_OVER_HTTP")]
     pub allow_basic_over_http: bool,
 
+    /// Failed sign-ins of one name from one client within a minute before
+    /// it gets 429 (a client may fail 4 times as often over all names, a
+    /// name 10 times over all clients).
+    #[arg(
+        long,
+        env = "BLIMP_SIGN_IN_FAILURES",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    pub sign_in_failures: u32,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

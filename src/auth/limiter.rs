@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 
 /// How long failures count.
 pub const WINDOW: Duration = Duration::from_secs(60);
-/// Failures of one name from one client within a window.
-const PER_NAME_AND_CLIENT: u32 = 5;
-/// Failures of one client (any names) within a window.
-const PER_CLIENT: u32 = 20;
-/// Failures of one name (any clients) within a window.
-const PER_NAME: u32 = 50;
+/// Failures of one client (any names) within a window, per failure allowed
+/// for one name from one client (`--sign-in-failures`).
+const PER_CLIENT_TIMES: u32 = 4;
+/// Failures of one name (any clients) within a window, likewise.
+const PER_NAME_TIMES: u32 = 10;
 /// Keys remembered at most.
 const CAPACITY: usize = 65_536;
 
-#[derive(Default)]
 pub struct Attempts {
+    /// Failures of one name from one client within a window.
+    per_name_and_client: u32,
     windows: Mutex<HashMap<String, Window>>,
 }
 
@@ -29,21 +29,34 @@ struct Window {
     failures: u32,
 }
 
-fn keys(name: &str, client: &str) -> [(String, u32); 3] {
-    [
-        (format!("n\0{name}\0{client}"), PER_NAME_AND_CLIENT),
-        (format!("c\0{client}"), PER_CLIENT),
-        (format!("n\0{name}"), PER_NAME),
-    ]
-}
-
 impl Attempts {
+    /// Refuses a name from a client after `per_name_and_client` failures
+    /// within a window (4 times as many from a client, 10 times for a name).
+    pub fn new(per_name_and_client: u32) -> Self {
+        Attempts {
+            per_name_and_client: per_name_and_client.max(1),
+            windows: Mutex::default(),
+        }
+    }
+
+    fn keys(&self, name: &str, client: &str) -> [(String, u32); 3] {
+        let bound = self.per_name_and_client;
+        [
+            (format!("n\0{name}\0{client}"), bound),
+            (
+                format!("c\0{client}"),
+                bound.saturating_mul(PER_CLIENT_TIMES),
+            ),
+            (format!("n\0{name}"), bound.saturating_mul(PER_NAME_TIMES)),
+        ]
+    }
+
     /// When `name` from `client` must stop trying: how long until it may
     /// try again, or `None` when it may now.
     pub fn refused(&self, name: &str, client: &str) -> Option<Duration> {
         let now = Instant::now();
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        keys(name, client)
+        self.keys(name, client)
             .iter()
             .filter_map(|(key, bound)| {
                 let window = windows.get(key)?;
@@ -63,7 +76,7 @@ impl Attempts {
                 windows.clear();
             }
         }
-        for (key, _) in keys(name, client) {
+        for (key, _) in self.keys(name, client) {
             let window = windows.entry(key).or_insert(Window {
                 started: now,
                 failures: 0,
@@ -80,7 +93,7 @@ impl Attempts {
 
     /// A success clears the failures of that name from that client.
     pub fn succeeded(&self, name: &str, client: &str) {
-        let [(key, _), ..] = keys(name, client);
+        let [(key, _), ..] = self.keys(name, client);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         windows.remove(&key);
     }
@@ -90,7 +103,7 @@ impl Attempts {
 mod tests {
     #[test]
     fn the_fifth_failure_refuses_that_name_from_that_client() {
-        let attempts = super::Attempts::default();
+        let attempts = super::Attempts::new(5);
         for _ in 0..4 {
             attempts.failed("ann", "1.2.3.4");
         }

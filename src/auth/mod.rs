@@ -140,7 +140,7 @@ impl Auth {
             rules,
             allow_basic_over_http: config.allow_basic_over_http,
             verified: cache::Verified::default(),
-            attempts: limiter::Attempts::default(),
+            attempts: limiter::Attempts::new(config.sign_in_failures),
             hashing: tokio::sync::Semaphore::new(cores.clamp(1, 4)),
         }))
     }

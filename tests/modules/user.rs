@@ -173,6 +173,24 @@ fn repeated_failed_sign_ins_get_429_without_a_hash() {
     // Another user from the same client, and anonymous requests, go on.
     assert_eq!(body(&basic(&url, "bob", "bobs"))["name"], "bob");
     assert_eq!(get(&plain(), &url).0, 200);
+
+    // --sign-in-failures sets the bound.
+    let strict = Blimp::start(
+        &[("whoami.js", WHOAMI)],
+        &[
+            "--users",
+            &path(&dir, "users"),
+            "--allow-basic-over-http",
+            "--sign-in-failures",
+            "2",
+        ],
+    );
+    let url = strict.url("/whoami");
+    for _ in 0..2 {
+        assert_eq!(basic(&url, "ann", "guess").status(), 401);
+    }
+    assert_eq!(basic(&url, "ann", "right").status(), 429);
+    assert_eq!(body(&basic(&url, "bob", "bobs"))["name"], "bob");
 }
 
 #[test]

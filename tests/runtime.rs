@@ -216,9 +216,25 @@ fn es_modules_and_promises() {
             ("async.js", &format!("{P}async function later() {{ await null; return 'later'; }}\n(async () => {{ response.print(await later()); }})();")),
             ("then.js", &format!("{P}Promise.resolve(1).then(v => response.print('then ' + v));")),
             ("reject.mjs", "await Promise.reject(new RangeError('nope'));"),
+            ("_lib/n.mjs", "let n = 0; export const next = () => ++n;"),
+            ("static_n.mjs", "import { response } from 'sdk/http';\nimport { next } from './_lib/n.mjs';\nresponse.print(next());"),
+            ("dynamic_n.js", &format!("{P}import('./_lib/n.mjs').then(m => response.print(m.next()));")),
         ],
         &[],
     );
+    // A module's state lives as long as its request, imported either way,
+    // and a change to it counts from the next request.
+    for path in ["/static_n", "/dynamic_n", "/static_n", "/dynamic_n"] {
+        assert_eq!(get(&plain(), &blimp.url(path)).1, "1", "{path}");
+    }
+    write(
+        &blimp.scripts,
+        "_lib/n.mjs",
+        "let n = 10; export const next = () => ++n;",
+    );
+    for path in ["/static_n", "/dynamic_n"] {
+        assert_eq!(get(&plain(), &blimp.url(path)).1, "11", "{path}");
+    }
     assert_eq!(
         get(&plain(), &blimp.url("/m")).1,
         "true true true helped awaited"

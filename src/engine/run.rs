@@ -81,6 +81,9 @@ fn evaluate(runtime: &mut JsRuntime, route: &Route) -> Result<JsValue, Failure> 
         stack: String::new(),
     };
     let unit = unit.map_err(|err| threw(format!("cannot read {relative}: {err}")))?;
+    // Every request gets its own instances of the ES modules it imports,
+    // `import()` from a script included.
+    runtime.loader.begin_request();
     let context = &mut runtime.context;
     match unit {
         Unit::Broken(description) => Err(threw(description.to_string())),
@@ -89,7 +92,6 @@ fn evaluate(runtime: &mut JsRuntime, route: &Route) -> Result<JsValue, Failure> 
             .run(context)
             .map_err(|err| Failure::from_js(err, context)),
         Unit::Esm(source) => {
-            runtime.loader.begin_request();
             let module = EsmLoader::parse(&source, relative, context)
                 .map_err(|err| Failure::syntax(err, relative, false))?;
             Ok(module.load_link_evaluate(context).into())

@@ -9,9 +9,11 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tracing_appender::non_blocking::NonBlocking;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 /// Bytes of lines gathered before they are handed over.
 const BATCH: usize = 16 * 1024;
@@ -21,15 +23,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 static WRITER: OnceLock<NonBlocking> = OnceLock::new();
 
 thread_local! {
-    static GATHERED: RefCell<Gathered> = RefCell::default();
-}
-
-#[derive(Default)]
-struct Gathered {
-    lines: String,
-    /// The second the cached timestamp prefix is for, and the prefix.
-    second: u64,
-    prefix: String,
+    static GATHERED: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// Batches go to `writer` from now on, unless it writes to a terminal.
@@ -45,10 +39,9 @@ pub fn line(message: std::fmt::Arguments<'_>) {
         tracing::info!(target: "access", "{message}");
         return;
     }
-    let full = GATHERED.with_borrow_mut(|gathered| {
-        gathered.stamp();
-        let _ = writeln!(gathered.lines, "  INFO access: {message}");
-        gathered.lines.len() >= BATCH
+    let full = GATHERED.with_borrow_mut(|lines| {
+        append(lines, message);
+        lines.len() >= BATCH
     });
     if full {
         flush();
@@ -57,37 +50,17 @@ pub fn line(message: std::fmt::Arguments<'_>) {
 
 /// Hands over the lines this thread has gathered.
 pub fn flush() {
-    let lines = GATHERED.with_borrow_mut(|gathered| std::mem::take(&mut gathered.lines));
+    let lines = GATHERED.with_borrow_mut(std::mem::take);
     if let (false, Some(writer)) = (lines.is_empty(), WRITER.get()) {
         let _ = writer.clone().write_all(lines.as_bytes());
     }
 }
 
-impl Gathered {
-    /// Appends the time as the log writes it: `2026-12-02T04:05:06.123456Z`.
-    fn stamp(&mut self) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        if now.as_secs() != self.second || self.prefix.is_empty() {
-            let at = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
-                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-            self.second = now.as_secs();
-            self.prefix.clear();
-            let _ = write!(
-                self.prefix,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                at.year(),
-                u8::from(at.month()),
-                at.day(),
-                at.hour(),
-                at.minute(),
-                at.second()
-            );
-        }
-        self.lines.push_str(&self.prefix);
-        let _ = write!(self.lines, ".{:06}Z", now.subsec_micros());
-    }
+/// One line as the log writes its events: its own timestamp, the level
+/// and the target.
+fn append(lines: &mut String, message: std::fmt::Arguments<'_>) {
+    let _ = SystemTime.format_time(&mut Writer::new(lines));
+    let _ = writeln!(lines, "  INFO access: {message}");
 }
 
 #[cfg(test)]
@@ -95,18 +68,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stamps_as_the_log_writer_does() {
-        let mut gathered = Gathered::default();
-        gathered.stamp();
-        let stamp = gathered.lines.clone();
-        // 2026-12-02T04:05:06.123456Z
-        assert_eq!(stamp.len(), 27, "{stamp}");
+    fn lines_look_like_the_other_log_lines() {
+        let mut lines = String::new();
+        append(&mut lines, format_args!("GET /a 200 2 0.100ms"));
+        append(&mut lines, format_args!("GET /b 404 9 0.200ms"));
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(lines.len(), 2);
+        // 2026-12-02T04:05:06.123456Z  INFO access: GET /a 200 2 0.100ms
+        let (stamp, rest) = lines[0].split_at(27);
+        assert_eq!(rest, "  INFO access: GET /a 200 2 0.100ms");
         assert_eq!(
-            (&stamp[4..5], &stamp[10..11], &stamp[19..20]),
-            ("-", "T", ".")
+            (&stamp[4..5], &stamp[10..11], &stamp[26..]),
+            ("-", "T", "Z")
         );
-        assert!(stamp.ends_with('Z'));
-        let year: i32 = stamp[..4].parse().unwrap();
-        assert!(year >= 2024, "{stamp}");
+        assert!(lines[1].ends_with("  INFO access: GET /b 404 9 0.200ms"));
     }
 }

@@ -128,18 +128,11 @@ impl Engine {
     /// Runs `route`'s script for `scope`, in a context of its own, until
     /// it and what it started are done; what went wrong, if anything.
     pub async fn run(&self, scope: Rc<RefCell<Scope>>, route: Rc<Route>) -> Option<Failure> {
-        let timeout = self.settings.timeout;
-        let now = Instant::now();
-        let idle = self.idle.borrow_mut().pop();
-        let (slot, began) = match idle {
-            Some(slot) => (slot, now),
-            // A request waits for a context at most as long as a script may run.
-            None => match self.slot(now + timeout).await {
-                Ok(slot) => (slot, Instant::now()),
-                Err(failure) => return Some(failure),
-            },
+        let slot = match self.slot().await {
+            Ok(slot) => slot,
+            Err(failure) => return Some(failure),
         };
-        let deadline = began + timeout;
+        let deadline = Instant::now() + self.settings.timeout;
         let meter = Meter::new(self.settings.memory, route.relative.clone());
         *slot.mailbox.job.borrow_mut() = Some(Job {
             scope,
@@ -163,8 +156,10 @@ impl Engine {
         failure
     }
 
-    /// An idle slot, a new one, or (all busy) the next to come back.
-    async fn slot(&self, deadline: Instant) -> Result<Slot, Failure> {
+    /// An idle slot, a new one, or (all busy) the next to come back: a
+    /// request waits for a context at most as long as a script may run.
+    async fn slot(&self) -> Result<Slot, Failure> {
+        let mut queued_until = None;
         loop {
             if let Some(slot) = self.idle.borrow_mut().pop() {
                 return Ok(slot);
@@ -172,8 +167,10 @@ impl Engine {
             if self.made.get() < self.settings.contexts {
                 return self.make();
             }
+            // The clock is read only by a request that has to wait.
+            let until = *queued_until.get_or_insert_with(|| Instant::now() + self.settings.timeout);
             self.waiting.set(self.waiting.get() + 1);
-            let returned = tokio::time::timeout_at(deadline.into(), self.returned.notified()).await;
+            let returned = tokio::time::timeout_at(until.into(), self.returned.notified()).await;
             self.waiting.set(self.waiting.get() - 1);
             if returned.is_err() {
                 return Err(Failure::Busy);

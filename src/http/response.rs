@@ -144,7 +144,7 @@ impl ResponseState {
     }
 
     /// Sets the Content-Type blimp itself chose (nothing to validate).
-    pub fn set_content_type(&mut self, kind: &'static str) {
+    pub fn set_known_content_type(&mut self, kind: &'static str) {
         if self.warn_if_committed("setHeader") {
             self.headers
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));

@@ -204,7 +204,7 @@ fn json(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValu
     let scope_of = scope(context)?;
     let mut scope = scope_of.borrow_mut();
     if !scope.response.is_committed() {
-        scope.response.set_content_type("application/json");
+        scope.response.set_known_content_type("application/json");
     }
     scope.response.append(text.unwrap_or_default().as_bytes());
     drop(scope);
@@ -274,7 +274,7 @@ fn send_error(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
     }
     scope.response.discard_buffer();
     scope.response.set_status(status);
-    scope.response.set_content_type(DEFAULT_CONTENT_TYPE);
+    scope.response.set_known_content_type(DEFAULT_CONTENT_TYPE);
     scope.response.append(message.as_bytes());
     scope.close();
     undefined()

@@ -39,9 +39,13 @@
 
   const isObject = (v) => (typeof v === "object" && v !== null) || typeof v === "function";
   const usv = (v) => `${v}`.toWellFormed(); // a template literal is ToString: a Symbol throws
+  // Patterns live here, not inline: Boa compiles a literal each time it is evaluated.
+  const beyondLatin1 = /[^\x00-\xFF]/;
+  const forbiddenInValue = /[\0\r\n]/;
+  const statusTextPattern = /^[\t\x20-\x7E\x80-\xFF]*$/;
   function byteString(v) {
     const s = `${v}`;
-    if (/[^\x00-\xFF]/.test(s)) throw new TypeError(`Cannot convert ${JSON.stringify(s)} to a ByteString`);
+    if (beyondLatin1.test(s)) throw new TypeError(`Cannot convert ${JSON.stringify(s)} to a ByteString`);
     return s;
   }
   function required(count, n, where) {
@@ -319,7 +323,6 @@
   const internal = Symbol("internal"); // lets this file construct what scripts cannot
   let abortSignal; // (signal, reason)
   let dependentSignal; // (signals) -> a signal that aborts when any of them does
-  let releaseSignal; // forgets a dependent signal nobody can reach any more
 
   class AbortSignal extends EventTarget {
     #aborted = false;
@@ -392,7 +395,9 @@
       for (const run of algorithms) {
         try { run(); } catch (error) { report(error); }
       }
-      releaseSignal(this);
+      // An aborted signal follows nothing any more.
+      for (const source of this.#sources) source.#dependents.delete(this);
+      this.#sources = [];
       dispatchEvent.call(this, trusted(new Event("abort")));
     }
 
@@ -424,10 +429,6 @@
           }
         }
         return result;
-      };
-      releaseSignal = (signal) => {
-        for (const source of signal.#sources) source.#dependents.delete(signal);
-        signal.#sources = [];
       };
     }
   }
@@ -628,7 +629,7 @@
     while (start < end && isHTTPSpace(s.charCodeAt(start))) start++;
     while (end > start && isHTTPSpace(s.charCodeAt(end - 1))) end--;
     const value = s.slice(start, end);
-    if (/[\0\r\n]/.test(value)) throw new TypeError(`Invalid header value: ${JSON.stringify(value)}`);
+    if (forbiddenInValue.test(value)) throw new TypeError(`Invalid header value: ${JSON.stringify(value)}`);
     return value;
   }
   // Sort and combine: by name, values of one name joined, set-cookie kept apart.
@@ -798,7 +799,11 @@
   }
   const redirectModes = ["follow", "error", "manual"];
 
-  let requestParts; // (request) -> its internals, for fetch
+  // (input, init) -> what `new Request(input, init)` would hold, without
+  // making one: { url, method, redirect, headers (a list of its own), body
+  // (bytes or null), signal (to follow, or null) }. An input Request's body
+  // moves, as its stream would.
+  let requestInit;
 
   // Of RequestInit only method, headers, body, signal and redirect mean
   // something here (mode, credentials, cache... concern browsers).
@@ -812,45 +817,13 @@
     constructor(input, init = undefined) {
       if (input === internal) return; // an empty one, filled in by clone()
       required(arguments.length, 1, "Request");
-      const source = isObject(input) && #url in input ? input : null;
-      if (source !== null) {
-        this.#url = source.#url;
-        this.#method = source.#method;
-        this.#redirect = source.#redirect;
-      } else {
-        const url = parseURL(input, "Request");
-        if (url.username !== "" || url.password !== "") throw new TypeError(`Request: the URL includes credentials: ${url.href}`);
-        this.#url = url.href;
-      }
-      const { body, headers, method, redirect, signal } = dictionary(init, "Request");
-      if (method !== undefined) this.#method = normalizeMethod(method);
-      if (redirect !== undefined) {
-        const mode = `${redirect}`;
-        if (!redirectModes.includes(mode)) throw new TypeError(`Request: invalid redirect mode ${JSON.stringify(mode)}`);
-        this.#redirect = mode;
-      }
-      let follow = source !== null ? source.#signal : null;
-      if (signal !== undefined) {
-        if (signal !== null && !isSignal(signal)) throw new TypeError("Request: the signal must be an AbortSignal");
-        follow = signal;
-      }
-      this.#signal = dependentSignal(follow === null ? [] : [follow]);
-      const list = headers !== undefined ? headerList(new Headers(headers)) : source !== null ? headerList(copyHeaders(source.#headers)) : [];
-      this.#headers = makeHeaders(list, false);
-
-      const inputBody = source !== null && source.#body.bytes !== null ? source.#body : null;
-      if ((body != null || inputBody !== null) && (this.#method === "GET" || this.#method === "HEAD")) {
-        throw new TypeError("Request: a GET or HEAD request cannot have a body");
-      }
-      if (body != null) {
-        const { bytes, type } = extractBody(body);
-        this.#body = newBody(bytes);
-        if (type !== null && !hasHeader(list, "content-type")) list.push(["content-type", type]);
-      } else if (inputBody !== null) {
-        if (inputBody.used) throw new TypeError("Request: the input's body has already been used");
-        this.#body = newBody(inputBody.bytes);
-        inputBody.used = true; // the body moves to the new request, as its stream would
-      }
+      const parts = requestInit(input, init);
+      this.#url = parts.url;
+      this.#method = parts.method;
+      this.#redirect = parts.redirect;
+      this.#signal = dependentSignal(parts.signal === null ? [] : [parts.signal]);
+      this.#headers = makeHeaders(parts.headers, false);
+      this.#body = newBody(parts.body);
     }
     get method() { return this.#method; }
     get url() { return this.#url; }
@@ -870,9 +843,48 @@
     }
     static {
       bodyMixin(Request, (r) => r.#body);
-      requestParts = (r) => ({
-        method: r.#method, url: r.#url, headers: headerList(r.#headers), body: r.#body.bytes, signal: r.#signal, redirect: r.#redirect,
-      });
+      requestInit = (input, init) => {
+        const source = isObject(input) && #url in input ? input : null;
+        const parts = { url: "", method: "GET", redirect: "follow", headers: null, body: null, signal: null };
+        if (source !== null) {
+          parts.url = source.#url;
+          parts.method = source.#method;
+          parts.redirect = source.#redirect;
+          parts.signal = source.#signal;
+        } else {
+          const url = parseURL(input, "Request");
+          if (url.username !== "" || url.password !== "") throw new TypeError(`Request: the URL includes credentials: ${url.href}`);
+          parts.url = url.href;
+        }
+        const { body, headers, method, redirect, signal } = dictionary(init, "Request");
+        if (method !== undefined) parts.method = normalizeMethod(method);
+        if (redirect !== undefined) {
+          const mode = `${redirect}`;
+          if (!redirectModes.includes(mode)) throw new TypeError(`Request: invalid redirect mode ${JSON.stringify(mode)}`);
+          parts.redirect = mode;
+        }
+        if (signal !== undefined) {
+          if (signal !== null && !isSignal(signal)) throw new TypeError("Request: the signal must be an AbortSignal");
+          parts.signal = signal;
+        }
+        const list = headers !== undefined ? headerList(new Headers(headers)) : source !== null ? headerList(copyHeaders(source.#headers)) : [];
+        parts.headers = list;
+
+        const inputBody = source !== null && source.#body.bytes !== null ? source.#body : null;
+        if ((body != null || inputBody !== null) && (parts.method === "GET" || parts.method === "HEAD")) {
+          throw new TypeError("Request: a GET or HEAD request cannot have a body");
+        }
+        if (body != null) {
+          const { bytes, type } = extractBody(body);
+          parts.body = bytes;
+          if (type !== null && !hasHeader(list, "content-type")) list.push(["content-type", type]);
+        } else if (inputBody !== null) {
+          if (inputBody.used) throw new TypeError("Request: the input's body has already been used");
+          parts.body = inputBody.bytes;
+          inputBody.used = true;
+        }
+        return parts;
+      };
     }
   }
   expose(Request);
@@ -892,13 +904,14 @@
     #headers;
     #body = newBody();
     constructor(body = null, init = undefined) {
+      if (body === internal) return; // an empty one, filled in by the caller
       const { headers, status = 200, statusText = "" } = dictionary(init, "Response");
       this.#status = toUint16(status);
       if (this.#status < 200 || this.#status > 599) {
         throw new RangeError(`Response: status ${this.#status} is not in the range 200 to 599`);
       }
       const text = byteString(statusText);
-      if (!/^[\t\x20-\x7E\x80-\xFF]*$/.test(text)) throw new TypeError(`Response: invalid statusText ${JSON.stringify(text)}`);
+      if (!statusTextPattern.test(text)) throw new TypeError(`Response: invalid statusText ${JSON.stringify(text)}`);
       this.#statusText = text;
       this.#headers = makeHeaders(headers === undefined ? [] : headerList(new Headers(headers)), false);
       if (body !== null && body !== undefined) this.#setBody(extractBody(body));
@@ -918,7 +931,7 @@
     get headers() { return this.#headers; }
     clone() {
       if (this.#body.used) throw new TypeError("Response.clone: the body has already been used");
-      const copy = new Response();
+      const copy = new Response(internal);
       copy.#type = this.#type;
       copy.#url = this.#url;
       copy.#redirected = this.#redirected;
@@ -929,7 +942,7 @@
       return copy;
     }
     static error() {
-      const response = new Response();
+      const response = new Response(internal);
       response.#type = "error";
       response.#status = 0;
       response.#headers = makeHeaders([], true);
@@ -940,7 +953,7 @@
       const location = parseURL(url, "Response.redirect").href;
       const code = toUint16(status);
       if (!redirectStatus.has(code)) throw new RangeError(`Response.redirect: ${code} is not a redirect status`);
-      const response = new Response();
+      const response = new Response(internal);
       response.#status = code;
       response.#headers = makeHeaders([["location", location]], true);
       return response;
@@ -956,7 +969,7 @@
     static {
       bodyMixin(Response, (r) => r.#body);
       fetchedResponse = (result, method) => {
-        const response = new Response();
+        const response = new Response(internal);
         const url = `${result.url}`;
         const hash = url.indexOf("#");
         response.#type = "basic";
@@ -964,7 +977,7 @@
         response.#redirected = !!result.redirected;
         response.#status = result.status;
         response.#statusText = `${result.statusText}`;
-        response.#headers = makeHeaders(Array.from(result.headers, ([n, v]) => [`${n}`, `${v}`]), true);
+        response.#headers = makeHeaders(result.headers, true); // [name, value] strings, a list of its own
         const empty = method === "HEAD" || nullBodyStatus.has(result.status);
         response.#body = newBody(empty ? null : result.body);
         return response;
@@ -978,47 +991,44 @@
   // redirect "manual" gives the 3xx response itself (as Deno does), not an
   // opaque one with status 0.
   function fetch(input, init = undefined) {
-    const count = arguments.length;
-    return new Promise((resolve, reject) => {
-      required(count, 1, "fetch");
-      const request = new Request(input, init);
-      const { method, url, headers, body, signal, redirect } = requestParts(request);
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const pairs = headers.map(([n, v]) => [n, v]);
-      if (!hasHeader(pairs, "accept")) pairs.push(["accept", "*/*"]); // as fetch's spec does
-      const call = native.fetch(method, url, pairs, body, redirect);
-      let settled = false;
-      const settle = () => {
-        settled = true;
-        stopWatching();
-        releaseSignal(signal); // this request's signal is ours alone: its sources may forget it
-      };
-      const stopWatching = onAbort(signal, () => {
-        if (settled) return;
-        settle();
-        call.cancel();
-        reject(signal.reason);
-      });
-      call.promise.then(
-        (result) => {
+    try {
+      required(arguments.length, 1, "fetch");
+      const { method, url, headers, body, signal, redirect } = requestInit(input, init);
+      if (signal !== null && signal.aborted) return Promise.reject(signal.reason);
+      if (!hasHeader(headers, "accept")) headers.push(["accept", "*/*"]); // as fetch's spec does
+      const call = native.fetch(method, url, headers, body, redirect);
+      const respond = (result) => fetchedResponse(result, method);
+      if (signal === null) return call.promise.then(respond);
+      return new Promise((resolve, reject) => {
+        let settled = false;
+        const stopWatching = onAbort(signal, () => {
           if (settled) return;
-          settle();
-          try {
-            resolve(fetchedResponse(result, method));
-          } catch (error) {
+          settled = true;
+          call.cancel();
+          reject(signal.reason);
+        });
+        call.promise.then(
+          (result) => {
+            if (settled) return;
+            settled = true;
+            stopWatching();
+            try {
+              resolve(respond(result));
+            } catch (error) {
+              reject(error);
+            }
+          },
+          (error) => {
+            if (settled) return;
+            settled = true;
+            stopWatching();
             reject(error);
-          }
-        },
-        (error) => {
-          if (settled) return;
-          settle();
-          reject(error);
-        },
-      );
-    });
+          },
+        );
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
   define("fetch", fetch);
 

@@ -237,6 +237,47 @@ response.json({{ aborted, timedOut, early, fast: Date.now() - started < 2000 }})
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
+/// The web globals come in parts that a context runs when a script first
+/// reads one of them; what one part needs of another works in any order.
+#[test]
+fn web_globals_work_whichever_is_read_first() {
+    let upstream = Upstream::start();
+    let cases = [
+        // Request's signal comes from the events part, not read yet.
+        (
+            "const r = new Request('http://a.test/x');
+require('http/v4/response').print(`${r.signal.aborted} ${r.signal instanceof AbortSignal}`);"
+                .to_string(),
+            "false true",
+        ),
+        // A form body is known as one once its part ran after fetch's.
+        (
+            "new Response(new URLSearchParams('a=1 2')).text().then(t => require('http/v4/response').print(t));"
+                .to_string(),
+            "a=1+2",
+        ),
+        // A signal made after fetch's part ran still aborts a fetch.
+        (
+            format!(
+                "typeof fetch;
+const signal = AbortSignal.timeout(50);
+fetch('{}', {{ signal }}).catch(e => require('http/v4/response').print(e.name));",
+                upstream.url("/slow/3000")
+            ),
+            "TimeoutError",
+        ),
+    ];
+    for (script, answer) in cases {
+        // A server of its own: a fresh context, where no part ran yet.
+        let blimp = Blimp::start(&[("t.js", &script)], &[]);
+        assert_eq!(
+            get(&plain(), &blimp.url("/t")),
+            (200, answer.to_string()),
+            "{script}"
+        );
+    }
+}
+
 #[test]
 fn a_fetch_still_running_at_the_timeout_is_cancelled() {
     let upstream = Upstream::start();

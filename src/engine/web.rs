@@ -1,7 +1,7 @@
 //! The web platform's globals a script expects besides the language.
 //! From boa_runtime (the engine's own runtime crate): timers,
 //! `queueMicrotask`, `structuredClone`, `TextEncoder`/`TextDecoder` and
-//! `URL`. Ours, in `web.js` over the natives below: `fetch` with `Request`,
+//! `URL`. Ours, in `web/*.js` over the natives below: `fetch` with `Request`,
 //! `Response`, `Headers`, `AbortController`/`AbortSignal`, `URLSearchParams`
 //! (and `URL.searchParams`), `Event`/`EventTarget`, `DOMException`. Ours in
 //! Rust: `atob`/`btoa`, `crypto`, `performance`. boa_runtime's own fetch,
@@ -30,7 +30,46 @@ use sha2::Digest;
 use super::jobs::Jobs;
 use crate::outbound::{Call, Outbound, Redirects, Reply};
 
-const WEB_JS: &str = include_str!("web.js");
+/// The web platform's globals written in JavaScript, in parts (web/*.js).
+/// A part is compiled and run in a context the first time a script reads
+/// one of its globals: together they cost a context about 3,000 objects,
+/// which every collection on the thread walks again.
+struct Part {
+    name: &'static str,
+    source: &'static str,
+    globals: &'static [&'static str],
+}
+
+/// What every part uses comes first.
+const PARTS: &[Part] = &[
+    Part {
+        name: "common",
+        source: include_str!("web/common.js"),
+        globals: &[],
+    },
+    Part {
+        name: "events",
+        source: include_str!("web/events.js"),
+        globals: &[
+            "DOMException",
+            "Event",
+            "CustomEvent",
+            "EventTarget",
+            "AbortController",
+            "AbortSignal",
+        ],
+    },
+    Part {
+        name: "params",
+        source: include_str!("web/params.js"),
+        globals: &["URLSearchParams", "searchParams"],
+    },
+    Part {
+        name: "fetch",
+        source: include_str!("web/fetch.js"),
+        globals: &["Headers", "Request", "Response", "fetch"],
+    },
+];
 
 /// Largest `crypto.getRandomValues` request, as browsers cap it.
 const MAX_RANDOM_BYTES: usize = 65_536;
@@ -71,12 +110,11 @@ pub fn install(context: &mut Context, outbound: Rc<Outbound>) -> JsResult<()> {
         .build();
     context.register_global_property(js_string!("performance"), performance, global)?;
 
-    // web.js takes about ten milliseconds to compile in Boa: it runs the
-    // first time a script touches one of its globals, not for every context.
-    for name in LAZY {
-        let name = JsString::from(*name);
-        let global = context.global_object();
-        lazy(&global, name, context)?;
+    for (index, part) in PARTS.iter().enumerate() {
+        for name in part.globals.iter().filter(|name| **name != "searchParams") {
+            let global = context.global_object();
+            lazy(&global, JsString::from(*name), index, context)?;
+        }
     }
     let url = context.global_object().get(js_string!("URL"), context)?;
     if let Some(prototype) = url
@@ -84,41 +122,33 @@ pub fn install(context: &mut Context, outbound: Rc<Outbound>) -> JsResult<()> {
         .map(|u| u.get(js_string!("prototype"), context))
     {
         if let Some(prototype) = prototype?.as_object() {
-            lazy(&prototype, js_string!("searchParams"), context)?;
+            let params = PARTS.iter().position(|part| part.name == "params");
+            lazy(
+                &prototype,
+                js_string!("searchParams"),
+                params.expect("params"),
+                context,
+            )?;
         }
     }
     Ok(())
 }
 
-/// The globals web.js defines.
-const LAZY: &[&str] = &[
-    "DOMException",
-    "Event",
-    "CustomEvent",
-    "EventTarget",
-    "AbortController",
-    "AbortSignal",
-    "URLSearchParams",
-    "Headers",
-    "Request",
-    "Response",
-    "fetch",
-];
-
-/// Makes `object[name]` an accessor whose value web.js makes the first
+/// Makes `object[name]` an accessor whose value its part makes the first
 /// time it is read; assigning it replaces that value. The property stays an
 /// accessor: turning it into a data property from inside its own getter
 /// leaves Boa's global-name cache pointing at a stale slot (a panic).
-fn lazy(object: &JsObject, name: JsString, context: &mut Context) -> JsResult<()> {
+fn lazy(object: &JsObject, name: JsString, part: usize, context: &mut Context) -> JsResult<()> {
     let get = NativeFunction::from_copy_closure_with_captures(
-        |this, _, name: &JsString, context| {
+        |this, _, (name, part): &(JsString, usize), context| {
             let web = web_js(context)?;
             if web.overrides.has_own_property(name.clone(), context)? {
                 return web.overrides.get(name.clone(), context);
             }
+            load(&web, *part, context)?;
             let value = web.exports.get(name.clone(), context)?;
             if *name == js_string!("searchParams") {
-                // URL.prototype's getter: web.js's function, for this URL.
+                // URL.prototype's getter: params.js's function, for this URL.
                 return match value.as_callable() {
                     Some(getter) => getter.call(this, &[], context),
                     None => Ok(JsValue::undefined()),
@@ -126,7 +156,7 @@ fn lazy(object: &JsObject, name: JsString, context: &mut Context) -> JsResult<()
             }
             Ok(value)
         },
-        name.clone(),
+        (name.clone(), part),
     );
     let set = NativeFunction::from_copy_closure_with_captures(
         |_, args, name: &JsString, context| {
@@ -151,11 +181,17 @@ fn lazy(object: &JsObject, name: JsString, context: &mut Context) -> JsResult<()
     Ok(())
 }
 
-/// What web.js made in a context, and what scripts assigned over it.
+/// The web parts of a context: what they made, what scripts assigned over
+/// it, and which parts ran.
 #[derive(Clone)]
 struct WebJs {
     exports: JsObject,
     overrides: JsObject,
+    /// The parts' first argument: the natives, `load` and `exports`.
+    native: JsObject,
+    /// Their second: what they leave for each other.
+    shared: JsObject,
+    loaded: Rc<Cell<u8>>,
 }
 
 fn web_js(context: &mut Context) -> JsResult<WebJs> {
@@ -163,22 +199,64 @@ fn web_js(context: &mut Context) -> JsResult<WebJs> {
         return Ok(web.clone());
     }
     let exports = JsObject::with_null_proto();
-    let web = WebJs {
-        exports: exports.clone(),
-        overrides: JsObject::with_null_proto(),
-    };
-    context.insert_data(web.clone());
     let native = ObjectInitializer::new(context)
         .function(NativeFunction::from_fn_ptr(fetch), js_string!("fetch"), 5)
         .function(NativeFunction::from_fn_ptr(timer), js_string!("timer"), 2)
-        .property(js_string!("exports"), exports, Attribute::all())
+        .function(
+            NativeFunction::from_fn_ptr(load_part),
+            js_string!("load"),
+            1,
+        )
+        .property(js_string!("exports"), exports.clone(), Attribute::all())
         .build();
-    let factory = context.eval(Source::from_bytes(WEB_JS))?;
-    let factory = factory
-        .as_callable()
-        .ok_or_else(|| JsNativeError::error().with_message("web.js is not a function"))?;
-    factory.call(&JsValue::undefined(), &[native.into()], context)?;
+    let web = WebJs {
+        exports,
+        overrides: JsObject::with_null_proto(),
+        native,
+        shared: JsObject::with_null_proto(),
+        loaded: Rc::default(),
+    };
+    context.insert_data(web.clone());
     Ok(web)
+}
+
+/// Runs part `index` (and the common one first) unless it ran already.
+fn load(web: &WebJs, index: usize, context: &mut Context) -> JsResult<()> {
+    let bit = 1 << index;
+    if web.loaded.get() & bit != 0 {
+        return Ok(());
+    }
+    if index != 0 {
+        load(web, 0, context)?;
+    }
+    web.loaded.set(web.loaded.get() | bit);
+    let part = &PARTS[index];
+    let ran = context
+        .eval(Source::from_bytes(part.source))
+        .and_then(|factory| {
+            let factory = factory.as_callable().ok_or_else(|| {
+                JsNativeError::error()
+                    .with_message(format!("web/{}.js is not a function", part.name))
+            })?;
+            let args = [web.native.clone().into(), web.shared.clone().into()];
+            factory.call(&JsValue::undefined(), &args, context)
+        });
+    if ran.is_err() {
+        web.loaded.set(web.loaded.get() & !bit);
+    }
+    ran.map(drop)
+}
+
+/// `native.load(name)`: runs that part if it has not run; gives `shared`.
+fn load_part(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let name = string_arg(args, 0, context)?;
+    let index = PARTS
+        .iter()
+        .position(|part| part.name == name)
+        .ok_or_else(|| JsNativeError::error().with_message(format!("no web part {name}")))?;
+    let web = web_js(context)?;
+    load(&web, index, context)?;
+    Ok(web.shared.into())
 }
 
 /// Cancels the timers a request left: they never fire in another one.
@@ -199,7 +277,7 @@ fn function(
         .into()
 }
 
-/// A `DOMException` (web.js defines the class) as an error to throw.
+/// A `DOMException` (events.js defines the class) as an error to throw.
 fn dom_exception(name: &str, message: &str, context: &mut Context) -> JsError {
     let made = (|| {
         let class = context

@@ -32,8 +32,9 @@ use crate::outbound::{Call, Outbound, Redirects, Reply};
 
 /// The web platform's globals written in JavaScript, in parts (web/*.js).
 /// A part is compiled and run in a context the first time a script reads
-/// one of its globals: together they cost a context about 3,000 objects,
-/// which every collection on the thread walks again.
+/// one of its globals: all of them cost a context about 930 objects and 370
+/// weak references (as many as the rest of a context), which every
+/// collection on the thread walks again; fetch's part about 410 and 150.
 struct Part {
     name: &'static str,
     source: &'static str,

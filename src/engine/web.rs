@@ -63,7 +63,7 @@ const PARTS: &[Part] = &[
     Part {
         name: "params",
         source: include_str!("web/params.js"),
-        globals: &["URLSearchParams", "searchParams"],
+        globals: &["URLSearchParams"], // and URL.prototype.searchParams
     },
     Part {
         name: "fetch",
@@ -112,7 +112,7 @@ pub fn install(context: &mut Context, outbound: Rc<Outbound>) -> JsResult<()> {
     context.register_global_property(js_string!("performance"), performance, global)?;
 
     for (index, part) in PARTS.iter().enumerate() {
-        for name in part.globals.iter().filter(|name| **name != "searchParams") {
+        for name in part.globals {
             let global = context.global_object();
             lazy(&global, JsString::from(*name), index, context)?;
         }
@@ -123,13 +123,8 @@ pub fn install(context: &mut Context, outbound: Rc<Outbound>) -> JsResult<()> {
         .map(|u| u.get(js_string!("prototype"), context))
     {
         if let Some(prototype) = prototype?.as_object() {
-            let params = PARTS.iter().position(|part| part.name == "params");
-            lazy(
-                &prototype,
-                js_string!("searchParams"),
-                params.expect("params"),
-                context,
-            )?;
+            let params = part_named("params").expect("a part of that name");
+            lazy(&prototype, js_string!("searchParams"), params, context)?;
         }
     }
     Ok(())
@@ -248,12 +243,14 @@ fn load(web: &WebJs, index: usize, context: &mut Context) -> JsResult<()> {
     ran.map(drop)
 }
 
+fn part_named(name: &str) -> Option<usize> {
+    PARTS.iter().position(|part| part.name == name)
+}
+
 /// `native.load(name)`: runs that part if it has not run; gives `shared`.
 fn load_part(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let name = string_arg(args, 0, context)?;
-    let index = PARTS
-        .iter()
-        .position(|part| part.name == name)
+    let index = part_named(&name)
         .ok_or_else(|| JsNativeError::error().with_message(format!("no web part {name}")))?;
     let web = web_js(context)?;
     load(&web, index, context)?;

@@ -529,8 +529,9 @@ fn cancel_function(flag: Rc<Cell<bool>>, context: &mut Context) -> JsValue {
         .into()
 }
 
-/// `native.fetch(method, url, headers, body, redirect)`: starts the
-/// request at once (a task of the worker's) and returns `{promise, cancel}`.
+/// `native.fetch(method, url, headers, body, redirect, respond)`: starts
+/// the request at once (a task of the worker's) and returns `{promise,
+/// cancel}`; the promise settles with what `respond` makes of the reply.
 fn fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let call = Call {
         method: reqwest::Method::from_bytes(string_arg(args, 0, context)?.as_bytes())
@@ -552,6 +553,10 @@ fn fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
         .get_data::<Rc<Outbound>>()
         .cloned()
         .ok_or_else(|| JsNativeError::error().with_message("no HTTP client"))?;
+    let respond = args
+        .get(5)
+        .and_then(JsValue::as_callable)
+        .ok_or_else(|| JsNativeError::typ().with_message("no respond function"))?;
     let task = AbortOnDrop(tokio::task::spawn_local(outbound.send(call)));
     let cancelled = Rc::new(Cell::new(false));
     let woken = Rc::new(tokio::sync::Notify::new());
@@ -570,9 +575,19 @@ fn fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
         match outcome {
             Ok(Ok(reply)) => {
                 let reply = reply_object(reply, context)?;
-                resolvers
-                    .resolve
-                    .call(&JsValue::undefined(), &[reply], context)
+                match respond.call(&JsValue::undefined(), &[reply], context) {
+                    Ok(response) => {
+                        resolvers
+                            .resolve
+                            .call(&JsValue::undefined(), &[response], context)
+                    }
+                    Err(error) => {
+                        let error = error.into_opaque(context)?;
+                        resolvers
+                            .reject
+                            .call(&JsValue::undefined(), &[error], context)
+                    }
+                }
             }
             Ok(Err(error)) => {
                 let error = JsNativeError::typ().with_message(error.to_string());

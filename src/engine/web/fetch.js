@@ -397,9 +397,11 @@
       const { method, url, headers, body, signal, redirect } = requestInit(input, init);
       if (signal !== null && signal.aborted) return Promise.reject(signal.reason);
       if (!hasHeader(headers, "accept")) headers.push(["accept", "*/*"]); // as fetch's spec does
-      const call = native.fetch(method, url, headers, body, redirect);
+      // The native side makes the Response with `respond` and settles its
+      // promise with it: no extra promise step per fetch.
       const respond = (result) => fetchedResponse(result, method);
-      if (signal === null) return call.promise.then(respond);
+      const call = native.fetch(method, url, headers, body, redirect, respond);
+      if (signal === null) return call.promise;
       return new Promise((resolve, reject) => {
         let settled = false;
         const stopWatching = shared.onAbort(signal, () => {
@@ -409,15 +411,11 @@
           reject(signal.reason);
         });
         call.promise.then(
-          (result) => {
+          (response) => {
             if (settled) return;
             settled = true;
             stopWatching();
-            try {
-              resolve(respond(result));
-            } catch (error) {
-              reject(error);
-            }
+            resolve(response);
           },
           (error) => {
             if (settled) return;

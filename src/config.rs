@@ -140,6 +140,12 @@ pub struct Config {
     )]
     pub max_contexts: usize,
 
+    /// How long a worker keeps a context no request uses (all but one):
+    /// after a burst of waiting scripts their memory goes back, and the
+    /// collector, which walks every context of its thread, walks fewer.
+    #[arg(long, env = "BLIMP_CONTEXT_IDLE", default_value = "60s", value_parser = parse_duration, value_name = "TIME")]
+    pub context_idle: Duration,
+
     /// Memory one script may hold; past it the script is stopped with 503.
     #[arg(long, env = "BLIMP_MAX_SCRIPT_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
     pub max_script_memory: u64,

@@ -86,6 +86,44 @@ fn many_scripts_wait_at_once_on_one_worker() {
     );
 }
 
+/// After a burst, contexts left idle past `--context-idle` are dropped, all
+/// but one: the next burst gets fresh ones (a context's globals tell).
+#[test]
+fn idle_contexts_are_dropped_after_context_idle() {
+    let script = "globalThis.runs = (globalThis.runs ?? 0) + 1;
+setTimeout(() => require('http/v4/response').print(String(runs)), 1000);";
+    let burst = |blimp: &Blimp| {
+        let waiting: Vec<_> = (0..6)
+            .map(|_| {
+                let url = blimp.url("/t");
+                std::thread::spawn(move || get(&plain(), &url))
+            })
+            .collect();
+        let mut runs: Vec<String> = waiting
+            .into_iter()
+            .map(|request| {
+                let (status, body) = request.join().unwrap();
+                assert_eq!(status, 200, "{body}");
+                body
+            })
+            .collect();
+        runs.sort();
+        runs.join(" ")
+    };
+    let kept = Blimp::start(&[("t.js", script)], &["--workers", "1"]);
+    assert_eq!(burst(&kept), "1 1 1 1 1 1");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(burst(&kept), "2 2 2 2 2 2", "within --context-idle");
+
+    let dropped = Blimp::start(
+        &[("t.js", script)],
+        &["--workers", "1", "--context-idle", "1s"],
+    );
+    assert_eq!(burst(&dropped), "1 1 1 1 1 1");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(burst(&dropped), "1 1 1 1 1 2", "the last one used is kept");
+}
+
 #[test]
 fn beyond_max_contexts_requests_queue_and_then_get_503() {
     let sleeper = "setTimeout(() => require('http/v4/response').print('done'), 700);";

@@ -2,7 +2,8 @@
 //! own, living in a fiber of its own, so a script that waits (a timer, a
 //! fetch, a lock) leaves the thread to the others. Contexts are made on
 //! demand up to `--max-contexts` and reused: between requests a context's
-//! globals persist, as they would in one long-lived context.
+//! globals persist, as they would in one long-lived context. Contexts idle
+//! past `--context-idle` are dropped, all but one.
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Contexts (scripts in flight) per worker thread.
     pub contexts: usize,
+    /// How long an idle context is kept (but the last one).
+    pub context_idle: Duration,
     pub memory: MemoryLimits,
     pub outbound: crate::outbound::Settings,
 }
@@ -42,7 +45,11 @@ pub struct Engine {
     settings: Rc<Settings>,
     hooks: Rc<Hooks>,
     outbound: Rc<Outbound>,
+    /// Pushed and popped at the end: the first has been idle longest.
     idle: RefCell<Vec<Slot>>,
+    /// Seconds counted by `tidy`, which stamp a slot going idle (cheaper
+    /// than reading the clock on every request).
+    seconds: Cell<u64>,
     /// Slots that exist, idle or busy.
     made: Rc<Cell<usize>>,
     /// Rung when a slot goes back to `idle` and someone waits for one.
@@ -75,6 +82,8 @@ impl Drop for Lent<'_> {
         if slot.mailbox.job.borrow().is_some() {
             return; // never ran (dropped before the first resume): start afresh
         }
+        let mut slot = slot;
+        slot.idle_since = self.engine.seconds.get();
         self.engine.idle.borrow_mut().push(slot);
         if self.engine.waiting.get() > 0 {
             self.engine.returned.notify_one();
@@ -87,6 +96,8 @@ struct Slot {
     fiber: Rc<Fiber>,
     mailbox: Rc<Mailbox>,
     made: Rc<Cell<usize>>,
+    /// `Engine::seconds` when it last went idle.
+    idle_since: u64,
 }
 
 impl Drop for Slot {
@@ -119,6 +130,7 @@ impl Engine {
             }),
             settings: Rc::new(settings),
             idle: RefCell::default(),
+            seconds: Cell::new(0),
             made: Rc::default(),
             returned: tokio::sync::Notify::new(),
             waiting: Cell::new(0),
@@ -154,6 +166,29 @@ impl Engine {
         .await;
         let failure = lent.mailbox().done.borrow_mut().take().flatten();
         failure
+    }
+
+    /// Counts a second; drops the contexts idle past `--context-idle`, all
+    /// but the one used last, and collects what they held.
+    pub fn tidy(&self) {
+        let now = self.seconds.get() + 1;
+        self.seconds.set(now);
+        let limit = self.settings.context_idle.as_secs().max(1);
+        let stale: Vec<Slot> = {
+            let mut idle = self.idle.borrow_mut();
+            let keep_last = idle.len().saturating_sub(1);
+            let count = idle
+                .iter()
+                .take(keep_last)
+                .take_while(|slot| now - slot.idle_since >= limit)
+                .count();
+            idle.drain(..count).collect()
+        };
+        if !stale.is_empty() {
+            tracing::debug!("{} idle JavaScript contexts dropped", stale.len());
+            drop(stale); // each fiber unwinds, and its context goes
+            boa_gc::force_collect();
+        }
     }
 
     /// An idle slot, a new one, or (all busy) the next to come back: a
@@ -196,6 +231,7 @@ impl Engine {
             fiber: Rc::new(fiber),
             mailbox,
             made: self.made.clone(),
+            idle_since: 0,
         })
     }
 }

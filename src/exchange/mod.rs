@@ -110,6 +110,11 @@ impl Worker {
         }
     }
 
+    /// Called every second: drops the contexts idle past `--context-idle`.
+    pub fn tidy(&self) {
+        self.engine.tidy();
+    }
+
     /// Answers one request. Every response leaves through `Exit`.
     pub async fn serve(self: Rc<Self>, req: Request<Incoming>, peers: Peers) -> HttpResponse {
         let began = Instant::now();
@@ -425,6 +430,7 @@ fn engine_settings(shared: &Shared) -> Settings {
         public: shared.public.clone(),
         timeout: config.timeout(),
         contexts: config.max_contexts.max(1),
+        context_idle: config.context_idle,
         memory: MemoryLimits {
             script: config.max_script_memory as i64,
             server: config.max_memory() as i64,

@@ -271,6 +271,14 @@ fn worker_thread(
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let idle = Idle::new(watch.header_timeout);
         tokio::task::spawn_local(idle.clone().sweep());
+        let tidy = worker.clone();
+        tokio::task::spawn_local(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                tidy.tidy();
+            }
+        });
         tokio::task::spawn_local(async {
             let mut every = tokio::time::interval(crate::access_log::FLUSH_EVERY);
             loop {

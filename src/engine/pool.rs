@@ -188,6 +188,7 @@ impl Engine {
             tracing::debug!("{} idle JavaScript contexts dropped", stale.len());
             drop(stale); // each fiber unwinds, and its context goes
             boa_gc::force_collect();
+            super::memory::release_free();
         }
     }
 

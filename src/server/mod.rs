@@ -271,12 +271,14 @@ fn worker_thread(
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let idle = Idle::new(watch.header_timeout);
         tokio::task::spawn_local(idle.clone().sweep());
-        let tidy = worker.clone();
+        // Weak: the worker still ends with the serving loop.
+        let tidy = Rc::downgrade(&worker);
         tokio::task::spawn_local(async move {
             let mut every = tokio::time::interval(Duration::from_secs(1));
             loop {
                 every.tick().await;
-                tidy.tidy();
+                let Some(worker) = tidy.upgrade() else { break };
+                worker.tidy();
             }
         });
         tokio::task::spawn_local(async {

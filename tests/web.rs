@@ -245,15 +245,13 @@ fn the_examples_in_a_real_browser() {
 
     browser.go(&blimp.url("/login"));
     browser.type_into("input[name=user]", "Ann <b>");
-    browser.click("button");
-    browser.wait_for_url("/whoami");
+    browser.submit("button", "/whoami");
     assert!(browser.text().contains("Ann <b>"), "{}", browser.text());
 
     browser.go(&blimp.url("/guestbook"));
     browser.type_into("input[name=author]", "Ann");
     browser.type_into("textarea[name=message]", "Hello <script>alert(1)</script>");
-    browser.click("form button");
-    browser.wait_for_url("/guestbook");
+    browser.submit("form button", "/guestbook");
     let page = browser.text();
     assert!(page.contains("Thanks, Ann: your post is up."), "{page}");
     assert!(
@@ -279,8 +277,7 @@ fn the_examples_in_a_real_browser() {
         browser.text().contains("Sign out"),
         "a GET only shows the button"
     );
-    browser.click("form button");
-    browser.wait_for_url(&blimp.url("/"));
+    browser.submit("form button", &blimp.url("/"));
     browser.back(); // the logout page
     browser.back(); // whoami: fetched again (no-store), not shown from cache
     browser.wait_for_url("/whoami");

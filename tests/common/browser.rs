@@ -107,6 +107,29 @@ impl Browser {
         }
     }
 
+    /// Clicks what submits a form and waits (up to 10 s) for the page that
+    /// answers, at a URL ending with `end`: a new document, even when the
+    /// form posts to its own URL (whose old page is complete at once).
+    pub fn submit(&self, css: &str, end: &str) -> String {
+        self.eval("window.blimpOldPage = true; return null");
+        self.click(css);
+        let began = Instant::now();
+        loop {
+            let url = self.url();
+            let fresh = self.eval(
+                "return window.blimpOldPage === undefined && document.readyState === 'complete'",
+            ) == true;
+            if url.ends_with(end) && fresh {
+                return url;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(10),
+                "still at {url}, not a new page at …{end}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn url(&self) -> String {
         self.call("GET", "/url", Value::Null)
             .as_str()

@@ -89,37 +89,16 @@ impl Browser {
         self.call("POST", "/back", json!({}));
     }
 
-    /// Waits (up to 10 s) for the page at a URL ending with `end`: a click
-    /// that submits a form returns before the next page is there.
+    /// Waits (up to 10 s) for a complete page at a URL ending with `end`,
+    /// other than the one `submit` left.
     pub fn wait_for_url(&self, end: &str) -> String {
         let began = Instant::now();
         loop {
             let url = self.url();
-            let ready = self.eval("return document.readyState") == "complete";
-            if url.ends_with(end) && ready {
-                return url;
-            }
-            assert!(
-                began.elapsed() < Duration::from_secs(10),
-                "still at {url}, not …{end}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Clicks what submits a form and waits (up to 10 s) for the page that
-    /// answers, at a URL ending with `end`: a new document, even when the
-    /// form posts to its own URL (whose old page is complete at once).
-    pub fn submit(&self, css: &str, end: &str) -> String {
-        self.eval("window.blimpOldPage = true; return null");
-        self.click(css);
-        let began = Instant::now();
-        loop {
-            let url = self.url();
-            let fresh = self.eval(
+            let ready = self.eval(
                 "return window.blimpOldPage === undefined && document.readyState === 'complete'",
             ) == true;
-            if url.ends_with(end) && fresh {
+            if url.ends_with(end) && ready {
                 return url;
             }
             assert!(
@@ -128,6 +107,15 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Clicks what submits a form and waits for the page that answers: a
+    /// click returns before it is there, and a form that posts to its own
+    /// URL leaves a complete old page at that URL meanwhile.
+    pub fn submit(&self, css: &str, end: &str) -> String {
+        self.eval("window.blimpOldPage = true; return null");
+        self.click(css);
+        self.wait_for_url(end)
     }
 
     pub fn url(&self) -> String {

@@ -280,20 +280,20 @@ fn resolve_script(root: &Path, public: Option<&Path>, raw_path: &str) -> Result<
 
     // The script's own segments end before the first private one; path
     // info after it may hold any (`/events/2026-12-02T10:00Z`, `/users/_me`).
-    let public_part = segments.iter().take_while(|s| !names_private(s)).count();
+    let reachable = named.min(segments.iter().take_while(|s| !names_private(s)).count());
     // A script `a/b/c.js` needs the folders `a/b`: look no deeper than the
     // folders that exist (a path of 32,000 segments costs one `stat`), so
     // routing is linear in the length of the path.
     let mut folders = 0;
     let mut folder = root.to_path_buf();
-    while folders < named.min(public_part) {
+    while folders < reachable {
         folder.push(&segments[folders]);
         if !folder.is_dir() {
             break;
         }
         folders += 1;
     }
-    for k in (0..=named.min(folders + 1).min(public_part)).rev() {
+    for k in (0..=reachable.min(folders + 1)).rev() {
         let dir = &segments[..k];
         let mut candidates: Vec<(String, bool)> = Vec::new();
         if k > 0 {

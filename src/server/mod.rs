@@ -273,20 +273,12 @@ fn worker_thread(
         tokio::task::spawn_local(idle.clone().sweep());
         // Weak: the worker still ends with the serving loop.
         let tidy = Rc::downgrade(&worker);
-        tokio::task::spawn_local(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                let Some(worker) = tidy.upgrade() else { break };
-                worker.tidy();
-            }
+        every(Duration::from_secs(1), move || {
+            tidy.upgrade().map(|worker| worker.tidy()).is_some()
         });
-        tokio::task::spawn_local(async {
-            let mut every = tokio::time::interval(crate::access_log::FLUSH_EVERY);
-            loop {
-                every.tick().await;
-                crate::access_log::flush();
-            }
+        every(crate::access_log::FLUSH_EVERY, || {
+            crate::access_log::flush();
+            true
         });
         loop {
             let (stream, peer) = tokio::select! {
@@ -357,6 +349,19 @@ fn worker_thread(
         }
     });
     crate::access_log::flush();
+}
+
+/// Runs `tick` on this worker every `period` for as long as it returns true.
+fn every(period: Duration, mut tick: impl FnMut() -> bool + 'static) {
+    tokio::task::spawn_local(async move {
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            if !tick() {
+                break;
+            }
+        }
+    });
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.

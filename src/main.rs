@@ -10,6 +10,7 @@ use blimp::server::supervisor::{self, Role};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    blimp::engine::memory::no_huge_pages();
     // Log lines are written by a background thread: a request never waits
     // for stderr. It writes the lines it has at hand in one system call,
     // not one each (the buffer is flushed whenever none are left). The

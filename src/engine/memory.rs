@@ -129,6 +129,17 @@ pub fn process_live() -> i64 {
     PUBLISHED.load(Ordering::Relaxed)
 }
 
+/// Keeps the kernel from backing the heap with transparent huge pages.
+/// mimalloc asks for them on its arenas and hands emptied pages back after
+/// a second; every later touch of such a range then faults in a whole
+/// 2 MiB page and zeroes it, which took a tenth of the CPU under a steady
+/// `db` load (docs/performance.md). Inherited by the server process the
+/// supervisor starts.
+pub fn no_huge_pages() {
+    // SAFETY: this prctl only sets a flag of the calling process.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
 /// Gives the pages this thread's freed blocks leave empty back to the
 /// system, now rather than as the allocator sees fit.
 pub fn release_free() {

@@ -54,6 +54,12 @@ impl State {
         self.stop.get()
     }
 
+    /// Why the fiber was stopped, if a wait or a check has found it must
+    /// stop; unlike `stopped`, without reading the clock.
+    pub fn was_stopped(&self) -> Option<Stop> {
+        self.stop.get()
+    }
+
     /// Whether the fiber is being dropped (its stack unwinds).
     pub fn dropping(&self) -> bool {
         self.dropping.get()

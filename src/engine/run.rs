@@ -40,8 +40,9 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
     runtime.jobs.clear();
     scope::end_script(context);
     scope::enter(context, None);
-    // A wait cut short stops the script without the meter knowing why.
-    let waited = || crate::fiber::current()?.stopped().map(Reason::from);
+    // A wait cut short stops the script without the meter knowing why. (A
+    // script that ended past its deadline unnoticed has still ended.)
+    let waited = || crate::fiber::current()?.was_stopped().map(Reason::from);
     match (failure, meter.reason().or_else(waited)) {
         (Some(Failure::Interrupted), Some(reason)) => Some(stopped(reason, meter)),
         // Stopped where it could not be told (a regex search given up on

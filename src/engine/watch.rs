@@ -9,11 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Running {
-    /// Milliseconds since `START` when the running script was resumed
-    /// (0: none runs).
+    /// Milliseconds since `START` when the running script was resumed (0:
+    /// none runs; `UNTIMED`: resumed, the time not yet read).
     since: AtomicU64,
     script: Mutex<Option<Arc<str>>>,
 }
+
+/// A resume whose time is read by whoever looks first (the script's first
+/// slice check or the watchdog): most scripts end before either does, and
+/// a clock read on every resume costs more than the rest of it.
+const UNTIMED: u64 = u64::MAX;
 
 static ALL: Mutex<Vec<Arc<Running>>> = Mutex::new(Vec::new());
 
@@ -47,15 +52,37 @@ pub fn resumed(script: &Arc<str>) {
             *slot = Some(script.clone());
         }
         drop(slot);
-        let now = start().elapsed().as_millis() as u64;
-        running.since.store(now.max(1), Ordering::Relaxed);
+        running.since.store(UNTIMED, Ordering::Relaxed);
     })
 }
 
-/// How long this thread's script has run since it was last resumed.
+/// Milliseconds since `START`, never 0 (which means "none runs").
+fn now() -> u64 {
+    (start().elapsed().as_millis() as u64).max(1)
+}
+
+/// When `running`'s script was resumed, reading the clock for it if nobody
+/// has yet; 0 when none runs.
+fn resumed_at(running: &Running, now: u64) -> u64 {
+    match running.since.load(Ordering::Relaxed) {
+        UNTIMED => {
+            match running
+                .since
+                .compare_exchange(UNTIMED, now, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => now,
+                Err(since) => since,
+            }
+        }
+        since => since,
+    }
+}
+
+/// How long this thread's script has run since it was last resumed (from
+/// the first time this is asked, at the latest).
 pub fn running_for() -> Duration {
-    let since = with_mine(|running| running.since.load(Ordering::Relaxed));
-    let now = start().elapsed().as_millis() as u64;
+    let now = now();
+    let since = with_mine(|running| resumed_at(running, now));
     Duration::from_millis(if since == 0 {
         0
     } else {
@@ -71,10 +98,10 @@ pub fn paused() {
 /// A script that has run without pausing for longer than `limit`: its
 /// name and for how long.
 pub fn stuck(limit: Duration) -> Option<(Arc<str>, Duration)> {
-    let now = start().elapsed().as_millis() as u64;
+    let now = now();
     let all = ALL.lock().expect("watch list");
     all.iter().find_map(|running| {
-        let since = running.since.load(Ordering::Relaxed);
+        let since = resumed_at(running, now);
         let ran = Duration::from_millis(now.saturating_sub(since));
         (since != 0 && ran > limit).then(|| {
             let script = running.script.lock().expect("watch slot").clone();

@@ -538,7 +538,19 @@ const cloned = structuredClone({ when: new Date(0), map: new Map([[1, 'one']]) }
 const headers = new Headers({ 'X-B': '2', 'x-a': '1' });
 headers.append('x-a', 'again');
 const made = new Response(JSON.stringify({ ok: 1 }), { status: 201, headers: { 'content-type': 'application/json' } });
+const seen = [];
+headers.forEach((v, k) => seen.push(k + '=' + v));
+params.forEach((v, k) => seen.push(k + ':' + v));
+const sent = new Request('http://x/', { method: 'POST', body: 'abc' });
+const clones = [await sent.clone().text(), await sent.text()];
+try { sent.clone(); } catch (e) { clones.push(e.message); }
+const answered = new Response('r');
+const answeredCopy = answered.clone();
+clones.push(await answered.text(), await answeredCopy.text());
+try { answered.clone(); } catch (e) { clones.push(e.message); }
 response.json({
+  seen,
+  clones,
   url: [url.hostname, url.port, url.pathname, url.search, url.hash, url.href],
   params: params.toString(),
   text: new TextDecoder().decode(new TextEncoder().encode('héllo €')),
@@ -598,6 +610,21 @@ response.json({
         .starts_with("ddaf35a193617aba"));
     assert_eq!(got["monotonic"], true);
     assert_eq!(got["cloned"], serde_json::json!([true, 0, "one"]));
+    assert_eq!(
+        got["seen"],
+        serde_json::json!(["x-a=1, again", "x-b=2", "a:1", "a:0", "b:2"])
+    );
+    assert_eq!(
+        got["clones"],
+        serde_json::json!([
+            "abc",
+            "abc",
+            "Request.clone: the body has already been used",
+            "r",
+            "r",
+            "Response.clone: the body has already been used"
+        ])
+    );
     assert_eq!(
         got["headers"],
         serde_json::json!([["x-a", "1, again"], ["x-b", "2"]])

@@ -126,12 +126,22 @@
     });
   }
 
+  // `forEach` of a list of pairs: `callback(value, key, owner)` for each,
+  // reading `pairs()` again at each step, so changes show.
+  function forEachPair(pairs, callback, thisArg, owner, where) {
+    if (typeof callback !== "function") throw new TypeError(`${where}: the callback is not a function`);
+    for (let i = 0; i < pairs().length; i++) {
+      const [k, v] = pairs()[i];
+      callback.call(thisArg, v, k, owner);
+    }
+  }
+
   const encoder = new TextEncoder();
   const decoder = new TextDecoder(); // a body's text(): UTF-8 decode, dropping a BOM
 
   Object.assign(shared, {
     define, expose, constants, isObject, usv, byteString, required, dictionary, toUint16, enforceRange,
-    initPairs, iteratorMaker, pairIterator, encoder, decoder,
+    initPairs, iteratorMaker, pairIterator, forEachPair, encoder, decoder,
     internal: Symbol("internal"), // lets the parts construct what scripts cannot
   });
 })

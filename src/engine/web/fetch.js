@@ -5,7 +5,7 @@
 
   const {
     define, expose, isObject, usv, byteString, required, dictionary, toUint16, initPairs, iteratorMaker,
-    pairIterator, encoder, decoder, internal,
+    pairIterator, forEachPair, encoder, decoder, internal,
   } = shared;
   const forbiddenInValue = /[\0\r\n]/;
   const statusTextPattern = /^[\t\x20-\x7E\x80-\xFF]*$/;
@@ -109,11 +109,7 @@
     }
     forEach(callback, thisArg = undefined) {
       required(arguments.length, 1, "Headers.forEach");
-      if (typeof callback !== "function") throw new TypeError("Headers.forEach: the callback is not a function");
-      for (let i = 0; i < this.#pairs().length; i++) {
-        const [name, value] = this.#pairs()[i];
-        callback.call(thisArg, value, name, this);
-      }
+      forEachPair(() => this.#pairs(), callback, thisArg, this, "Headers.forEach");
     }
     keys() { return pairIterator(headersIterator, () => this.#pairs(), "keys"); }
     values() { return pairIterator(headersIterator, () => this.#pairs(), "values"); }
@@ -151,6 +147,11 @@
     return { bytes: encoder.encode(usv(body)), type: "text/plain;charset=UTF-8" };
   }
   const newBody = (bytes = null) => ({ bytes, used: false });
+  // A clone's body: a copy of the bytes, unless they were read already.
+  function copyBody(body, where) {
+    if (body.used) throw new TypeError(`${where}: the body has already been used`);
+    return newBody(body.bytes === null ? null : body.bytes.slice());
+  }
   const emptyBytes = () => new Uint8Array(0);
 
   // The Body mixin of Request and Response. `stateOf` gets an object's
@@ -232,14 +233,14 @@
     get redirect() { return this.#redirect; }
     get signal() { return this.#signal; }
     clone() {
-      if (this.#body.used) throw new TypeError("Request.clone: the body has already been used");
+      const body = copyBody(this.#body, "Request.clone");
       const copy = new Request(internal);
       copy.#url = this.#url;
       copy.#method = this.#method;
       copy.#redirect = this.#redirect;
       copy.#headers = copyHeaders(this.#headers);
       copy.#signal = dependentSignal([this.#signal]);
-      copy.#body = newBody(this.#body.bytes === null ? null : this.#body.bytes.slice());
+      copy.#body = body;
       return copy;
     }
     static {
@@ -331,7 +332,7 @@
     get statusText() { return this.#statusText; }
     get headers() { return this.#headers; }
     clone() {
-      if (this.#body.used) throw new TypeError("Response.clone: the body has already been used");
+      const body = copyBody(this.#body, "Response.clone");
       const copy = new Response(internal);
       copy.#type = this.#type;
       copy.#url = this.#url;
@@ -339,7 +340,7 @@
       copy.#status = this.#status;
       copy.#statusText = this.#statusText;
       copy.#headers = copyHeaders(this.#headers);
-      copy.#body = newBody(this.#body.bytes === null ? null : this.#body.bytes.slice());
+      copy.#body = body;
       return copy;
     }
     static error() {

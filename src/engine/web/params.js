@@ -2,7 +2,7 @@
 (function (native, shared) {
   "use strict";
 
-  const { expose, isObject, usv, required, initPairs, iteratorMaker, pairIterator } = shared;
+  const { expose, isObject, usv, required, initPairs, iteratorMaker, pairIterator, forEachPair } = shared;
   const formDecoder = new TextDecoder("utf-8", { ignoreBOM: true }); // the form parser keeps a BOM
 
   // ---- URLSearchParams (application/x-www-form-urlencoded) ----
@@ -124,11 +124,7 @@
     toString() { return formSerialize(this.#pairs()); }
     forEach(callback, thisArg = undefined) {
       required(arguments.length, 1, "URLSearchParams.forEach");
-      if (typeof callback !== "function") throw new TypeError("URLSearchParams.forEach: the callback is not a function");
-      for (let i = 0; i < this.#pairs().length; i++) {
-        const [k, v] = this.#pairs()[i];
-        callback.call(thisArg, v, k, this);
-      }
+      forEachPair(() => this.#pairs(), callback, thisArg, this, "URLSearchParams.forEach");
     }
     keys() { return pairIterator(paramsIterator, () => this.#pairs(), "keys"); }
     values() { return pairIterator(paramsIterator, () => this.#pairs(), "values"); }

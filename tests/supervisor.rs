@@ -136,3 +136,19 @@ fn without_the_supervisor_one_process_serves() {
         (200, "hello".to_string())
     );
 }
+
+/// The heap is kept off transparent huge pages (`engine/memory.rs`), in
+/// the supervisor and in the server process it starts.
+#[test]
+fn both_processes_run_without_transparent_huge_pages() {
+    let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
+    assert_ne!(blimp.server_pid(), blimp.child.id(), "supervised");
+    for pid in [blimp.child.id(), blimp.server_pid()] {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let thp = status
+            .lines()
+            .find_map(|line| line.strip_prefix("THP_enabled:"))
+            .expect("the kernel reports THP_enabled");
+        assert_eq!(thp.trim(), "0", "process {pid}");
+    }
+}

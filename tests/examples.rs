@@ -195,3 +195,40 @@ fn guestbook_posts_then_redirects_and_escapes() {
         assert_eq!(reply.status(), 400);
     }
 }
+
+/// The guestbook's first posts may arrive together, on a database that has
+/// neither its table nor its sequence yet: each makes them or finds them
+/// made, and every post is kept.
+#[test]
+fn the_guestbook_takes_its_first_posts_at_once() {
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let postgres = Postgres::shared().database();
+    for extra in [vec![], vec!["--db", postgres.as_str()]] {
+        let blimp = Blimp::start_in(&scripts, &extra);
+        let statuses: Vec<u16> = std::thread::scope(|threads| {
+            let posts: Vec<_> = (0..8)
+                .map(|i| {
+                    let url = blimp.url("/guestbook");
+                    threads.spawn(move || {
+                        let author = format!("Writer {i}");
+                        let reply = Reply::read(
+                            plain()
+                                .post(url)
+                                .form(&[("author", author.as_str()), ("message", "first!")])
+                                .send()
+                                .unwrap(),
+                        );
+                        reply.status()
+                    })
+                })
+                .collect();
+            posts.into_iter().map(|p| p.join().unwrap()).collect()
+        });
+        assert_eq!(statuses, vec![303; 8], "{extra:?}");
+        let (status, page) = get(&plain(), &blimp.url("/guestbook"));
+        assert_eq!(status, 200);
+        for i in 0..8 {
+            assert!(page.contains(&format!("<b>Writer {i}</b>")), "{page}");
+        }
+    }
+}

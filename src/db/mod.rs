@@ -308,6 +308,7 @@ impl Datasources {
             source: source.clone(),
             auto_commit: true,
             in_transaction: false,
+            aborted: false,
             max_rows: self.settings.max_rows,
         })
     }
@@ -355,6 +356,10 @@ pub struct Connection {
     auto_commit: bool,
     /// A transaction is open (begun by us, or by the script's own `BEGIN`).
     in_transaction: bool,
+    /// PostgreSQL: a statement of the open transaction failed, so the
+    /// server will roll it back whatever comes (its `COMMIT` answers
+    /// `ROLLBACK` without an error): `commit` must say so.
+    aborted: bool,
     max_rows: usize,
 }
 
@@ -400,7 +405,9 @@ impl Connection {
             Inner::Sqlite(conn) => conn.run(sql, params, max_rows),
             Inner::Postgres(conn) => conn.run(sql, params, max_rows),
         };
-        self.follow(sql, outcome.is_ok());
+        // Only an error the server sent (it has a code) dooms its transaction.
+        let refused = matches!(&outcome, Err(e) if e.kind == Kind::Sql && e.code.is_some());
+        self.follow(sql, outcome.is_ok(), refused);
         outcome
     }
 
@@ -420,8 +427,9 @@ impl Connection {
         }
     }
 
-    /// Notes a transaction the script opened or ended with its own SQL.
-    fn follow(&mut self, sql: &str, succeeded: bool) {
+    /// Notes a transaction the script opened or ended with its own SQL,
+    /// and (PostgreSQL) one that a failed statement doomed.
+    fn follow(&mut self, sql: &str, succeeded: bool, refused: bool) {
         if let Some(Inner::Sqlite(conn)) = &self.inner {
             self.in_transaction = conn.in_transaction();
             return;
@@ -430,7 +438,13 @@ impl Connection {
             Some("BEGIN" | "START") if succeeded => self.in_transaction = true,
             Some("COMMIT" | "END" | "ABORT") => self.in_transaction = false,
             Some("ROLLBACK") if !sql::is_rollback_to(sql) => self.in_transaction = false,
+            // Back to a savepoint: the transaction goes on.
+            Some("ROLLBACK") if succeeded => self.aborted = false,
+            _ if refused && self.in_transaction => self.aborted = true,
             _ => {}
+        }
+        if !self.in_transaction {
+            self.aborted = false;
         }
     }
 
@@ -446,6 +460,16 @@ impl Connection {
     pub fn commit(&mut self) -> DbResult<()> {
         if !self.in_transaction {
             return Ok(());
+        }
+        if self.aborted {
+            self.rollback()?;
+            let mut err = DbError::new(
+                Kind::Sql,
+                "the transaction was rolled back, not committed: a statement in it failed \
+                 (PostgreSQL ends a transaction at its first error; use a savepoint to go on after one)",
+            );
+            err.code = Some("25P02".into());
+            return Err(err);
         }
         match self.inner()? {
             Inner::Sqlite(conn) => conn.commit()?,
@@ -464,6 +488,7 @@ impl Connection {
             Inner::Postgres(conn) => conn.batch("ROLLBACK"),
         };
         self.in_transaction = false;
+        self.aborted = false;
         done
     }
 

@@ -287,7 +287,15 @@ impl PgConn {
         match next(self) {
             // 42P01: undefined_table, the sequence does not exist yet.
             Err(err) if err.code.as_deref() == Some("42P01") => {
-                self.batch(&format!("CREATE SEQUENCE IF NOT EXISTS {name}"))?;
+                match self.batch(&format!("CREATE SEQUENCE IF NOT EXISTS {name}")) {
+                    // Another session created it at the same moment: `IF
+                    // NOT EXISTS` does not guard against that (23505 on the
+                    // catalog's unique index, or 42P07).
+                    Err(err) if !matches!(err.code.as_deref(), Some("23505" | "42P07")) => {
+                        return Err(err)
+                    }
+                    _ => {}
+                }
                 next(self)
             }
             other => other,

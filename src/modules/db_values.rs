@@ -185,7 +185,11 @@ pub fn value_of(value: &JsValue, context: &mut Context) -> JsResult<Value> {
         JsVariant::Integer32(i) => Value::Int(i.into()),
         JsVariant::Float64(f) => number_value(f),
         JsVariant::String(s) => Value::Text(values::string_of(&s)),
-        JsVariant::BigInt(b) => Value::Int(bigint_i64(&b)?),
+        // Beyond 64 bits (as a NUMERIC read back gives): its exact digits.
+        JsVariant::BigInt(b) => match i64::try_from(b.to_i128()) {
+            Ok(n) => Value::Int(n),
+            Err(_) => Value::Decimal(b.to_string_radix(10)),
+        },
         JsVariant::Symbol(_) => {
             return Err(JsNativeError::typ()
                 .with_message("a symbol cannot be a parameter")

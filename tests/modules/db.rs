@@ -161,7 +161,8 @@ update.execute('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   [42, 1.5, 'héllo ✓ 😀', true, false, null, new Uint8Array([0, 1, 255]), at, 9007199254740993n, -9223372036854775808n, 94.4]);
 const row = query.execute('SELECT * FROM t')[0];
 const d = query.execute('SELECT CAST(99.99 AS NUMERIC(10, 2)) AS d, CAST(? AS BIGINT) AS p', [{ type: 'BIGINT', value: '9223372036854775807' }])[0];
-response.json({
+const huge = query.execute('SELECT CAST(? AS TEXT) AS h', [123456789012345678901234567890n])[0].h;
+response.json({ huge,
   i: row.i, r: row.r, s: row.s, b: row.b, f: row.f, n: row.n,
   bin: row.bin instanceof Uint8Array ? Array.from(row.bin) : String(row.bin),
   at: row.at instanceof Date && row.at.getTime() === at.getTime(),
@@ -193,6 +194,7 @@ response.json({ long: String(rs.getLong('big')), text: rs.getString('BIG'), int:
             "big": "bigint 9007199254740993", "bigExact": true,
             "neg": "-9223372036854775808", "re": 94.4,
             "d": 99.99, "p": "9223372036854775807",
+            "huge": "123456789012345678901234567890",
         }),
         "{engine:?}"
     );
@@ -472,6 +474,60 @@ response.json({ five, error, again });"),
         .contains("more than 5 rows (--db-max-rows)"));
     assert!(body["again"].as_str().unwrap().contains("--db-max-rows"));
 });
+
+on_both!(
+    a_commit_after_a_failed_statement_says_what_it_did,
+    |engine| {
+        let served = serve(
+        engine,
+        &[
+            ("setup.js", &script("update.execute('CREATE TABLE t (id INTEGER PRIMARY KEY)'); response.print('ok');")),
+            ("tx.js", &script("const c = database.getConnection();
+c.setAutoCommit(false);
+const insert = (id) => { const st = c.prepareStatement('INSERT INTO t (id) VALUES (?)'); st.setInt(1, id); st.executeUpdate(); };
+insert(1);
+let failed = null;
+try { insert(1); } catch (e) { failed = e.code; }
+let committed = 'committed';
+try { c.commit(); } catch (e) { committed = [e.code, e.message]; }
+c.close();
+response.json({ failed, committed, ids: query.execute('SELECT id FROM t ORDER BY id').map(r => r.id) });")),
+            ("after.js", &script("update.execute('INSERT INTO t (id) VALUES (7)');
+response.json(query.execute('SELECT id FROM t ORDER BY id').map(r => r.id));")),
+        ],
+        &["--workers", "1", "--db-pool", "1"],
+    );
+        served.ok("/setup");
+        let got = served.json("/tx");
+        match engine {
+            // SQLite's transaction goes on after a failed statement.
+            Engine::Sqlite => {
+                assert_eq!(got["failed"], "SQLITE_CONSTRAINT_PRIMARYKEY", "{got}");
+                assert_eq!(got["committed"], "committed", "{got}");
+                assert_eq!(got["ids"], serde_json::json!([1]), "{got}");
+            }
+            // PostgreSQL's ends at its first error: the commit says so.
+            Engine::Postgres => {
+                assert_eq!(got["failed"], "23505", "{got}");
+                assert_eq!(got["committed"][0], "25P02", "{got}");
+                assert!(
+                    got["committed"][1]
+                        .as_str()
+                        .unwrap()
+                        .contains("rolled back, not committed"),
+                    "{got}"
+                );
+                assert_eq!(got["ids"], serde_json::json!([]), "{got}");
+            }
+        }
+        // The connection went back to its pool in working order.
+        let after = served.json("/after");
+        match engine {
+            Engine::Sqlite => assert_eq!(after, serde_json::json!([1, 7])),
+            Engine::Postgres => assert_eq!(after, serde_json::json!([7])),
+        }
+    }
+);
 
 on_both!(a_long_statement_stops_at_the_timeout, |engine| {
     let forever = match engine {

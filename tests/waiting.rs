@@ -172,6 +172,9 @@ const json = await (await fetch(up + '/json')).json();
 const echo = await (await fetch(up + '/echo?x=1', {{ method: 'POST', headers: {{ 'X-Test': 'yes' }}, body: new URLSearchParams({{ a: '1 2', b: 'é' }}) }})).json();
 const bytes = await (await fetch(up + '/echo', {{ method: 'PUT', body: new Uint8Array([104, 105]) }})).json();
 const followed = await fetch(up + '/redirect/3');
+const twenty = await fetch(up + '/redirect/20');
+let tooMany = null;
+try {{ await fetch(up + '/redirect/21'); }} catch (e) {{ tooMany = e.name + ': ' + e.message; }}
 const manual = await fetch(up + '/redirect/1', {{ redirect: 'manual' }});
 let refused = null;
 try {{ await fetch(up + '/redirect/1', {{ redirect: 'error' }}); }} catch (e) {{ refused = e.name; }}
@@ -181,6 +184,7 @@ response.json({{
   json, echoMethod: echo.method, echoQuery: echo.query, echoHeader: echo.headers['x-test'],
   echoType: echo.headers['content-type'], echoBody: echo.body, bytes: bytes.body,
   followed: [followed.status, followed.redirected, await followed.text(), followed.url.endsWith('/redirect/0')],
+  twenty: [twenty.status, await twenty.text()], tooMany,
   manual: [manual.status, manual.headers.get('location')], refused, binary,
   missing: [missing.status, missing.ok, missing.statusText, missing.headers.get('x-upstream'), await missing.text()],
 }});",
@@ -203,6 +207,13 @@ response.json({{
     assert_eq!(
         got["followed"],
         serde_json::json!([200, true, "arrived", true])
+    );
+    // Twenty redirects are followed, as browsers do; the 21st is refused.
+    assert_eq!(got["twenty"], serde_json::json!([200, "arrived"]));
+    let too_many = got["tooMany"].as_str().unwrap_or_default();
+    assert!(
+        too_many.starts_with("TypeError") && too_many.contains("more than 20 redirects"),
+        "{too_many}"
     );
     assert_eq!(got["manual"], serde_json::json!([302, "/redirect/0"]));
     assert_eq!(got["refused"], "TypeError");
@@ -385,13 +396,14 @@ fn fetch_can_be_kept_from_private_addresses() {
     let script = format!(
         "import {{ response }} from 'sdk/http';
 const results = [];
-for (const url of ['{}', 'http://localhost:{}/json', 'http://[::1]:{}/json']) {{
+for (const url of ['{}', 'http://localhost:{}/json', 'http://[::1]:{}/json', {}]) {{
   try {{ await fetch(url); results.push('fetched'); }} catch (e) {{ results.push(e.message); }}
 }}
 response.json(results);",
         upstream.url("/json"),
         upstream.addr.port(),
-        upstream.addr.port()
+        upstream.addr.port(),
+        private_name_url(upstream.addr.port()),
     );
     let open = Blimp::start(&[("t.mjs", &script)], &[]);
     let (_, body) = get(&plain(), &open.url("/t"));
@@ -407,6 +419,32 @@ response.json(results);",
     }
     let after = upstream.served.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(after, served, "no request got through");
+}
+
+/// A URL (a JS string literal) whose host is a name, not an address, that
+/// resolves only to private addresses, refused by the resolver after the
+/// lookup: the machine's own name does on Linux (`/etc/hosts`, or a
+/// container's private address). Where it does not, the first URL again.
+fn private_name_url(port: u16) -> String {
+    use std::net::ToSocketAddrs;
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name = name.trim();
+    let private = |addr: std::net::SocketAddr| match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.is_unicast_link_local(),
+    };
+    let resolved: Vec<_> = (name, port)
+        .to_socket_addrs()
+        .into_iter()
+        .flatten()
+        .collect();
+    if name.is_empty() || resolved.is_empty() || !resolved.into_iter().all(private) {
+        eprintln!(
+            "the machine's name ({name:?}) does not resolve to private addresses only: not tried"
+        );
+        return format!("'http://127.0.0.1:{port}/json'");
+    }
+    format!("'http://{name}:{port}/json'")
 }
 
 #[test]

@@ -118,7 +118,7 @@ impl Outbound {
                 if redirects == Redirects::Error {
                     return attempt.error("redirect with redirect: \"error\"");
                 }
-                if attempt.previous().len() >= MAX_REDIRECTS {
+                if attempt.previous().len() > MAX_REDIRECTS {
                     return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
                 }
                 if deny_private && guard::names_private(attempt.url()) {
@@ -232,15 +232,17 @@ fn explain(error: &reqwest::Error, url: &reqwest::Url) -> CallError {
     }
     let all = causes.join(": ").to_ascii_lowercase();
     let host = url.host_str().unwrap_or_default();
-    let cause = if all.contains("connection refused") {
+    // The private-address refusal comes from our resolver: before the
+    // lookup failures it is worded like.
+    let cause = if all.contains("private address") {
+        format!("{host} resolves to a private address (--fetch-deny-private)")
+    } else if all.contains("connection refused") {
         format!("connection refused by {host}")
     } else if all.contains("dns error")
         || all.contains("failed to lookup")
         || all.contains("name or service not known")
     {
         format!("unknown host {host}")
-    } else if all.contains("private address") {
-        format!("{host} resolves to a private address (--fetch-deny-private)")
     } else if error.is_redirect() {
         causes
             .last()

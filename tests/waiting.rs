@@ -460,6 +460,10 @@ const query = client.get(up + '/echo', {{ params: [{{ name: 'q', value: '1' }}] 
 const text = client.put(up + '/echo', {{ text: 'hello', contentType: 'text/csv' }});
 const binary = client.get(up + '/binary', {{ binary: true }});
 const generic = client.request({{ url: up + '/echo', method: 'PATCH' }});
+const latin = client.post(up + '/echo', {{ text: 'café', characterEncoding: 'ISO-8859-1' }});
+const latinReply = client.get(up + '/latin1');
+let unknown;
+try {{ client.post(up + '/echo', {{ text: 'x', characterEncoding: 'no-such' }}); }} catch (e) {{ unknown = e.name + ': ' + e.message; }}
 let failed;
 try {{ client.get('http://127.0.0.1:1/'); }} catch (e) {{ failed = e.message; }}
 const echo = r => JSON.parse(r.text);
@@ -471,6 +475,9 @@ response.json({{
   text: [echo(text).method, echo(text).body, echo(text).headers['content-type']],
   binary: [binary.binary, binary.data],
   generic: echo(generic).method,
+  latin: [echo(latin).bytes, echo(latin).headers['content-type']],
+  latinReply: [latinReply.statusMessage, latinReply.text],
+  unknown,
   failed,
 }});",
         upstream.url("")
@@ -495,6 +502,19 @@ response.json({{
     );
     assert_eq!(got["binary"], serde_json::json!([true, [0, 1, 2, 255]]));
     assert_eq!(got["generic"], "PATCH");
+    // characterEncoding encodes the text; a response's charset decodes it.
+    assert_eq!(
+        got["latin"],
+        serde_json::json!([[99, 97, 102, 0xe9], "text/plain; charset=ISO-8859-1"])
+    );
+    assert_eq!(
+        got["latinReply"],
+        serde_json::json!(["Everything Fine", "café"])
+    );
+    assert_eq!(
+        got["unknown"],
+        "TypeError: unknown characterEncoding \"no-such\""
+    );
     assert!(
         got["failed"]
             .as_str()

@@ -92,11 +92,17 @@ fn call(method: Option<&str>, args: &[JsValue], context: &mut Context) -> JsResu
             .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
     };
     if let Some(text) = text {
+        let encoding =
+            encoding_rs::Encoding::for_label(charset.trim().as_bytes()).ok_or_else(|| {
+                JsNativeError::typ().with_message(format!("unknown characterEncoding {charset:?}"))
+            })?;
         let media = content_type.clone().unwrap_or_else(|| "text/plain".into());
         if !has_type(&headers) {
             headers.push(("Content-Type".into(), format!("{media}; charset={charset}")));
         }
-        body = Some(text.into_bytes().into());
+        // Characters the encoding lacks become numeric character references.
+        let (bytes, _, _) = encoding.encode(&text);
+        body = Some(bytes.into_owned().into());
     } else if !data.is_null_or_undefined() {
         body = Some(values::bytes_of(&data, context)?.into());
         if let (Some(media), false) = (&content_type, has_type(&headers)) {
@@ -151,7 +157,7 @@ fn call(method: Option<&str>, args: &[JsValue], context: &mut Context) -> JsResu
         let bytes: Vec<JsValue> = reply.body.iter().map(|b| JsValue::from(*b)).collect();
         (JsValue::null(), values::js_array(bytes, context))
     } else {
-        let text = JsString::from(String::from_utf8_lossy(&reply.body).as_ref());
+        let text = JsString::from(decode(&reply.body, &reply.headers).as_ref());
         (text.into(), values::js_array(Vec::new(), context))
     };
     let response = object_of(
@@ -170,6 +176,25 @@ fn call(method: Option<&str>, args: &[JsValue], context: &mut Context) -> JsResu
         context,
     );
     Ok(response)
+}
+
+/// A response's text, in the charset its Content-Type names (UTF-8 when it
+/// names none, or one unknown).
+fn decode<'a>(body: &'a [u8], headers: &[(String, String)]) -> std::borrow::Cow<'a, str> {
+    let charset = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .flat_map(|(_, value)| value.split(';').skip(1))
+        .find_map(|param| {
+            let (key, value) = param.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| value.trim().trim_matches('"'))
+        });
+    let encoding = charset
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    encoding.decode(body).0
 }
 
 /// `[{name, value}]` (Dirigible's headers and params) as pairs.

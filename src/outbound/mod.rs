@@ -204,9 +204,14 @@ async fn send(
         }
         body.extend_from_slice(&chunk);
     }
+    // What the server said after its code, when it is not the usual phrase.
+    let status_text = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+        Some(said) => String::from_utf8_lossy(said.as_bytes()).into_owned(),
+        None => status.canonical_reason().unwrap_or("").to_string(),
+    };
     Ok(Reply {
         status: status.as_u16(),
-        status_text: status.canonical_reason().unwrap_or("").to_string(),
+        status_text,
         version,
         redirected: final_url != url.as_str(),
         url: final_url,

@@ -8,6 +8,7 @@
 //! - `/redirect/N`: 302 to `/redirect/N-1`; `/redirect/0` says "arrived"
 //! - `/bytes/N`: N bytes of `x`
 //! - `/binary`: the bytes 0, 1, 2, 255
+//! - `/latin1`: "café" in ISO-8859-1, with the reason phrase "Everything Fine"
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -177,6 +178,7 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
                 "query": parts.uri.query(),
                 "headers": headers,
                 "body": String::from_utf8_lossy(&body),
+                "bytes": body.to_vec(),
             });
             reply(200, "application/json", echoed.to_string().into_bytes())
         }
@@ -203,6 +205,13 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
         }
         ["bytes", n] => reply(200, "text/plain", vec![b'x'; n.parse().unwrap_or(0)]),
         ["binary"] => reply(200, "application/octet-stream", vec![0, 1, 2, 255]),
+        ["latin1"] => {
+            let mut response = reply(200, "text/plain; charset=ISO-8859-1", b"caf\xe9".to_vec());
+            response
+                .extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(b"Everything Fine"));
+            response
+        }
         _ => reply(404, "text/plain", b"no such upstream path".to_vec()),
     };
     Ok(response)

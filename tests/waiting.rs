@@ -612,6 +612,11 @@ response.json({
   url: [url.hostname, url.port, url.pathname, url.search, url.hash, url.href],
   params: params.toString(),
   text: new TextDecoder().decode(new TextEncoder().encode('héllo €')),
+  into: (() => {
+    const room = new Uint8Array(5);
+    const { read, written } = new TextEncoder().encodeInto('hé€', room);
+    return [read, written, Array.from(room)];
+  })(),
   base64: [btoa('hello'), atob('aGVsbG8='), atob(' aGV sbG8 ')],
   invalid,
   random: [random.length, random.some(b => b !== 0)],
@@ -640,6 +645,11 @@ response.json({
     );
     assert_eq!(got["params"], "a=1&a=0&b=2");
     assert_eq!(got["text"], "héllo €");
+    // Whole characters only: the € (3 bytes) does not fit after "hé" (3).
+    assert_eq!(
+        got["into"],
+        serde_json::json!([2, 3, [104, 195, 169, 0, 0]])
+    );
     assert_eq!(
         got["base64"],
         serde_json::json!(["aGVsbG8=", "hello", "hello"])

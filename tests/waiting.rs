@@ -797,6 +797,11 @@ throw new Error('failed with a timer set');",
         "the response is sent at close(): {took:?}"
     );
     assert!(blimp.wait_for_log("interval.js: script stopped: it ran longer than the timeout"));
+    assert!(
+        blimp.wait_for_log("(after the response was closed: the client has it whole)"),
+        "{}",
+        blimp.log()
+    );
 
     assert_eq!(timed(&blimp, "/arm").0, 500);
     let (status, body, _) = timed(&blimp, "/check");

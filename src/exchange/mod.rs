@@ -343,9 +343,8 @@ impl Worker {
             match saved {
                 Ok(()) => {}
                 Err(err) if response.is_committed() => {
-                    tracing::error!(
-                        "{relative}: session not saved: {err} (after commit: body cut short)"
-                    );
+                    let late = too_late(response);
+                    tracing::error!("{relative}: session not saved: {err}{late}");
                     cut = true;
                 }
                 Err(err) => {
@@ -385,11 +384,7 @@ impl Worker {
             Failure::Threw { stack, .. } if !stack.is_empty() => Some(stack.as_str()),
             _ => None,
         };
-        let cut = if response.is_committed() {
-            " (after commit: body cut short)"
-        } else {
-            ""
-        };
+        let cut = too_late(response);
         let logged = log_line::escape(&message);
         match stack {
             Some(stack) => {
@@ -407,6 +402,17 @@ impl Worker {
             response.replace(status, kind, body, extra);
         }
         response.is_committed()
+    }
+}
+
+/// What a failure after the response started did to it, for the log.
+fn too_late(response: &ResponseState) -> &'static str {
+    if response.is_closed() {
+        " (after the response was closed: the client has it whole)"
+    } else if response.is_committed() {
+        " (after commit: body cut short)"
+    } else {
+        ""
     }
 }
 

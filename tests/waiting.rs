@@ -778,6 +778,14 @@ setTimeout(() => { globalThis.fired = true; }, 100);
 throw new Error('failed with a timer set');",
         ),
         (
+            "lost.js",
+            "async function save() { throw new Error('lost on the way'); }
+save();
+const late = Promise.reject(new Error('handled later'));
+setTimeout(() => late.catch(() => {}), 10);
+require('http/v4/response').print('answered');",
+        ),
+        (
             "check.js",
             "setTimeout(() => require('http/v4/response').print(String(globalThis.fired)), 300);",
         ),
@@ -802,6 +810,17 @@ throw new Error('failed with a timer set');",
         "{}",
         blimp.log()
     );
+
+    // A rejection nothing handles is a warning, not a failed request.
+    assert_eq!(timed(&blimp, "/lost").0, 200);
+    assert!(
+        blimp.wait_for_log(
+            "lost.js: a promise was rejected and nothing handled it: Error: lost on the way"
+        ),
+        "{}",
+        blimp.log()
+    );
+    assert!(!blimp.log().contains("handled later"), "{}", blimp.log());
 
     assert_eq!(timed(&blimp, "/arm").0, 500);
     let (status, body, _) = timed(&blimp, "/check");

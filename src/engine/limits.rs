@@ -12,9 +12,10 @@ use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
+use boa_engine::builtins::promise::{OperationType, Promise};
 use boa_engine::context::HostHooks;
 use boa_engine::error::RuntimeLimitError;
-use boa_engine::{Context, JsResult};
+use boa_engine::{Context, JsObject, JsResult};
 
 use std::sync::Arc;
 
@@ -184,8 +185,8 @@ fn check() -> Result<(), Reason> {
     Ok(())
 }
 
-/// The engine's host hooks: the interrupt check, and ArrayBuffers no
-/// larger than a script may hold.
+/// The engine's host hooks: the interrupt check, ArrayBuffers no larger
+/// than a script may hold, and the promises nothing handled.
 pub struct Hooks {
     pub limits: MemoryLimits,
 }
@@ -197,6 +198,15 @@ impl HostHooks for Hooks {
 
     fn max_buffer_size(&self, _context: &mut Context) -> u64 {
         self.limits.script.max(0) as u64
+    }
+
+    fn promise_rejection_tracker(
+        &self,
+        promise: &JsObject<Promise>,
+        operation: OperationType,
+        context: &mut Context,
+    ) {
+        super::unhandled::track(promise, operation, context);
     }
 }
 

@@ -13,6 +13,7 @@ mod pool;
 mod regexp_replace;
 pub mod require;
 mod run;
+mod unhandled;
 pub mod watch;
 mod web;
 

@@ -11,6 +11,7 @@ use super::esm::EsmLoader;
 use super::failure::Failure;
 use super::jobs::Halt;
 use super::limits::{Meter, Reason};
+use super::unhandled;
 use super::web;
 use crate::modules::scope;
 use crate::scripts::router::Route;
@@ -19,12 +20,14 @@ use crate::scripts::router::Route;
 /// wrong, if anything.
 pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Failure> {
     runtime.host.request.set(runtime.host.request.get() + 1);
+    let mut result = JsValue::undefined();
     let failure = match evaluate(runtime, route) {
         Err(failure) => Some(failure),
         Ok(value) => {
             let jobs = runtime.jobs.clone();
+            result = value;
             match jobs.settle(&mut runtime.context) {
-                Ok(()) => rejected(&value, runtime),
+                Ok(()) => rejected(&result, runtime),
                 Err(Halt::Threw(error)) => Some(Failure::from_js(error, &mut runtime.context)),
                 Err(Halt::Stopped(stop)) => {
                     meter.stop(stop.into());
@@ -34,6 +37,14 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
         }
     };
     let context = &mut runtime.context;
+    for reason in unhandled::take(context, &result) {
+        let reason = Failure::from_js(JsError::from_opaque(reason), context).describe();
+        let reason = crate::log_line::escape(&reason);
+        tracing::warn!(
+            "{}: a promise was rejected and nothing handled it: {reason}",
+            route.relative
+        );
+    }
     if runtime.jobs.timers_were_set() {
         web::clear_timers(context);
     }

@@ -1,0 +1,46 @@
+//! Promises rejected with nothing to handle them. As a browser's console
+//! and Node do, blimp says so: a warning per promise when the script ends,
+//! with what it was rejected with. The request does not fail for it; a
+//! script's own returned promise (or module's top level) does (`run.rs`).
+
+use std::cell::RefCell;
+
+use boa_engine::builtins::promise::{OperationType, Promise, PromiseState};
+use boa_engine::object::builtins::JsPromise;
+use boa_engine::{Context, JsObject, JsValue};
+
+/// The running script's rejected promises that nothing handled (yet).
+#[derive(Default)]
+struct Unhandled(RefCell<Vec<JsObject>>);
+
+/// The engine's promise rejection tracker.
+pub fn track(promise: &JsObject<Promise>, operation: OperationType, context: &mut Context) {
+    if context.get_data::<Unhandled>().is_none() {
+        context.insert_data(Unhandled::default());
+    }
+    let Some(Unhandled(list)) = context.get_data::<Unhandled>() else {
+        return;
+    };
+    let promise = promise.clone().upcast();
+    match operation {
+        OperationType::Reject => list.borrow_mut().push(promise),
+        OperationType::Handle => list.borrow_mut().retain(|p| p != &promise),
+    }
+}
+
+/// What the promises still unhandled were rejected with, but for `except`
+/// (the script's own result); forgets them all.
+pub fn take(context: &Context, except: &JsValue) -> Vec<JsValue> {
+    let Some(Unhandled(list)) = context.get_data::<Unhandled>() else {
+        return Vec::new();
+    };
+    let promises = std::mem::take(&mut *list.borrow_mut());
+    promises
+        .into_iter()
+        .filter(|p| except.as_object().is_none_or(|own| own != *p))
+        .filter_map(|p| match JsPromise::from_object(p).ok()?.state() {
+            PromiseState::Rejected(reason) => Some(reason),
+            _ => None,
+        })
+        .collect()
+}

@@ -154,7 +154,7 @@ pub struct Config {
     #[arg(long, env = "BLIMP_MAX_MEMORY", value_parser = parse_size, value_name = "SIZE")]
     pub max_memory: Option<u64>,
 
-    /// A PEM file of certificates `fetch` and `http/client` trust besides the usual roots.
+    /// A PEM file of certificates `fetch`, `http/client` and PostgreSQL over TLS trust besides the usual roots.
     #[arg(long, env = "BLIMP_CA_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 

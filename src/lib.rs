@@ -90,6 +90,7 @@ pub fn open_datasources(
     let settings = db::Settings {
         max_rows: config.db_max_rows.max(1),
         pool: config.db_pool.max(1),
+        ca_file: config.ca_file.clone(),
     };
     db::Datasources::open(&config.db, &config.default_db(), settings, runtime.handle())
         .map(Arc::new)

@@ -172,6 +172,8 @@ pub struct Settings {
     pub max_rows: usize,
     /// Connections a PostgreSQL datasource keeps at most.
     pub pool: usize,
+    /// Certificates PostgreSQL over TLS trusts besides the usual roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// One datasource.
@@ -266,7 +268,7 @@ impl Datasources {
             return sqlite::SqliteSource::open(path.as_ref()).map(Source::Sqlite);
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return postgres::PgSource::open(url, settings.pool, runtime).map(Source::Postgres);
+            return postgres::PgSource::open(url, settings, runtime).map(Source::Postgres);
         }
         Err("unknown kind of datasource: use sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE".into())
     }

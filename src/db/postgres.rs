@@ -3,7 +3,9 @@
 //! script's call waits in its fiber (`fiber::wait`), so its worker serves
 //! other requests meanwhile.
 //!
-//! Plain TCP only: no TLS (run blimp next to its database, or tunnel).
+//! TLS (rustls) when the URL asks for it (`sslmode=require`, or `prefer`),
+//! the server's certificate always verified against the usual roots and
+//! `--ca-file`; without `sslmode`, plain TCP.
 //! Parameters are bound in binary, converted to the type the server
 //! inferred for each (`int4`, `numeric`, `timestamptz`, ...); result
 //! columns are read by their type, see `decode`.
@@ -16,10 +18,14 @@ use bytes::{BufMut, BytesMut};
 use deadpool_postgres::{Connect, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{FromSql, IsNull, Kind as PgKind, ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{sql, time, Column, DbError, DbResult, Kind, Outcome, Params, Rows, System, Value};
+use super::{
+    sql, time, Column, DbError, DbResult, Kind, Outcome, Params, Rows, Settings, System, Value,
+};
 use crate::fiber;
 
 /// How long connecting to the server may take.
@@ -33,11 +39,13 @@ pub struct PgSource {
     pool: Pool,
     described: String,
     runtime: tokio::runtime::Handle,
+    tls: MakeRustlsConnect,
 }
 
 pub struct PgConn {
     client: Option<Object>,
     runtime: tokio::runtime::Handle,
+    tls: MakeRustlsConnect,
     /// A wait was cut short mid-statement: the connection is not reused.
     interrupted: bool,
 }
@@ -58,7 +66,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Connects on the store runtime, where the connection's task then runs.
-struct OnRuntime(tokio::runtime::Handle);
+struct OnRuntime(tokio::runtime::Handle, MakeRustlsConnect);
 
 impl Connect for OnRuntime {
     fn connect(
@@ -66,10 +74,10 @@ impl Connect for OnRuntime {
         config: &tokio_postgres::Config,
     ) -> BoxFuture<'_, Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>> {
         let config = config.clone();
-        let handle = self.0.clone();
+        let (handle, tls) = (self.0.clone(), self.1.clone());
         Box::pin(async move {
             let connecting = handle.spawn(async move {
-                let (client, connection) = config.connect(NoTls).await?;
+                let (client, connection) = config.connect(tls).await?;
                 let task = tokio::spawn(async move {
                     if let Err(err) = connection.await {
                         tracing::warn!("a PostgreSQL connection ended: {err}");
@@ -91,10 +99,17 @@ impl PgSource {
     /// A pool for `url`; one connection is made at once to prove it works.
     pub fn open(
         url: &str,
-        pool_size: usize,
+        settings: &Settings,
         runtime: &tokio::runtime::Handle,
     ) -> Result<PgSource, String> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+        // tokio-postgres would try TLS by default (`prefer`) and, unlike
+        // libpq, not fall back to plain TCP when the certificate is not
+        // trusted: TLS only when the URL asks for it.
+        if !url.contains("sslmode=") {
+            config.ssl_mode(SslMode::Disable);
+        }
+        let tls = tls(settings.ca_file.as_deref())?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -103,13 +118,13 @@ impl PgSource {
         }
         let manager = Manager::from_connect(
             config,
-            OnRuntime(runtime.clone()),
+            OnRuntime(runtime.clone(), tls.clone()),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
+            .max_size(settings.pool.max(1))
             .build()
             .map_err(|e| e.to_string())?;
         let proof = runtime.block_on(async {
@@ -125,6 +140,7 @@ impl PgSource {
             pool,
             described: redact(url),
             runtime: runtime.clone(),
+            tls,
         })
     }
 
@@ -140,6 +156,7 @@ impl PgSource {
         Ok(PgConn {
             client: Some(client),
             runtime: self.runtime.clone(),
+            tls: self.tls.clone(),
             interrupted: false,
         })
     }
@@ -315,14 +332,39 @@ impl PgConn {
         }
         if !reusable {
             if self.interrupted && !client.is_closed() {
-                let token = client.cancel_token();
+                let (token, tls) = (client.cancel_token(), self.tls.clone());
                 self.runtime.spawn(async move {
-                    let _ = token.cancel_query(NoTls).await;
+                    let _ = token.cancel_query(tls).await;
                 });
             }
             drop(Object::take(client));
         }
     }
+}
+
+/// The TLS client: the usual roots (webpki-roots, as `fetch`), and those
+/// of `--ca-file`.
+fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca_file {
+        let failed = |e: &dyn fmt::Display| format!("--ca-file {}: {e}", path.display());
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| failed(&e))? {
+            roots
+                .add(cert.map_err(|e| failed(&e))?)
+                .map_err(|e| failed(&e))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 /// A pool's failure to lend a connection.

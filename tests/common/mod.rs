@@ -488,6 +488,22 @@ impl Postgres {
             unsafe { libc::chown(path.as_ptr(), uid, gid) };
         }
         let data = dir.join("data");
+        // TLS too, with a certificate made now (`ca_file` for clients).
+        let made = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .unwrap();
+        std::fs::write(dir.join("ca.pem"), made.cert.pem()).unwrap();
+        let key = dir.join("server.key");
+        std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&key, Some(uid), Some(gid)).unwrap();
+            }
+        }
         let as_owner = |command: &mut Command| {
             use std::os::unix::process::CommandExt;
             if let Some((uid, gid)) = owner {
@@ -533,6 +549,12 @@ impl Postgres {
                 "full_page_writes=off",
                 "-c",
                 "max_connections=200",
+                "-c",
+                "ssl=on",
+                "-c",
+                &format!("ssl_cert_file={}", dir.join("ca.pem").display()),
+                "-c",
+                &format!("ssl_key_file={}", key.display()),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -573,6 +595,11 @@ impl Postgres {
             std::thread::sleep(Duration::from_millis(50));
         }
         postgres
+    }
+
+    /// The certificate of its TLS (a PEM file for `--ca-file`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
     }
 
     /// A fresh database: its URL.

@@ -680,6 +680,59 @@ fn postgres_queries_leave_the_worker_to_others() {
     assert_eq!(sleeping.join().unwrap(), (200, "7".to_string()));
 }
 
+/// `sslmode=require` in the URL: TLS, the server's certificate verified
+/// (`--ca-file` for one of its own); a certificate not trusted stops the
+/// start with the reason.
+#[test]
+fn postgres_over_tls_when_the_url_asks_for_it() {
+    let postgres = Postgres::shared();
+    let url = format!("{}?sslmode=require", postgres.database());
+    let ca = postgres.ca_file();
+    let ca = ca.to_str().unwrap();
+    let served = Blimp::start(
+        &[(
+            "t.js",
+            &script("response.json(query.execute('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')[0]);"),
+        )],
+        &["--db", url.as_str(), "--ca-file", ca],
+    );
+    let (status, body) = get(&plain(), &served.url("/t"));
+    assert_eq!((status, body.as_str()), (200, r#"{"ssl":true}"#));
+    // Without the URL asking, plain TCP as before.
+    let plain_url = postgres.database();
+    let served = Blimp::start(
+        &[(
+            "t.js",
+            &script("response.json(query.execute('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')[0]);"),
+        )],
+        &["--db", plain_url.as_str()],
+    );
+    assert_eq!(get(&plain(), &served.url("/t")).1, r#"{"ssl":false}"#);
+
+    let dir = scripts(&[("t.js", "require('http/v4/response').print('x');")]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_blimp"))
+        .args([
+            "--port",
+            "0",
+            "--session-store",
+            "memory",
+            "--no-supervisor",
+            "--db",
+            &url,
+        ])
+        .arg("--scripts")
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("datasource DefaultDB") && log.contains("certificate"),
+        "{log}"
+    );
+}
+
 #[test]
 fn a_datasource_that_cannot_be_opened_stops_the_start() {
     let dir = scripts(&[("t.js", "require('http/v4/response').print('x');")]);

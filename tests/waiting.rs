@@ -864,3 +864,37 @@ fn limits_hold_for_scripts_that_wait() {
         (200, "hello".to_string())
     );
 }
+
+/// `HTTP_PROXY` and `NO_PROXY`, as the environment names them: requests go
+/// through the proxy (here a server that answers whatever it is asked for),
+/// but for the hosts `NO_PROXY` names.
+#[test]
+fn fetch_and_the_client_use_the_proxy_of_the_environment() {
+    let proxy = Upstream::start();
+    let script = "import { response, client } from 'sdk/http';
+const results = {};
+try { results.fetch = await (await fetch('http://through.invalid/json')).json(); } catch (e) { results.fetch = e.message; }
+try { results.client = JSON.parse(client.get('http://through.invalid/json').text); } catch (e) { results.client = e.message; }
+try { await fetch('http://direct.invalid/json'); results.direct = 'fetched'; } catch (e) { results.direct = e.message; }
+response.json(results);";
+    let address = format!("http://{}", proxy.addr);
+    let blimp = Blimp::start_with_env(
+        &[("t.mjs", script)],
+        &[],
+        &[("HTTP_PROXY", &address), ("NO_PROXY", "direct.invalid")],
+    );
+    let (status, body) = get(&plain(), &blimp.url("/t"));
+    assert_eq!(status, 200, "{body}");
+    let got = json(&body);
+    let upstream_json = serde_json::json!({"hello": "world", "n": 1});
+    assert_eq!(got["fetch"], upstream_json, "{got}");
+    assert_eq!(got["client"], upstream_json, "{got}");
+    assert!(
+        got["direct"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unknown host direct.invalid"),
+        "{got}"
+    );
+    assert_eq!(proxy.served.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

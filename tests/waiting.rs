@@ -612,6 +612,21 @@ response.json({
   url: [url.hostname, url.port, url.pathname, url.search, url.hash, url.href],
   params: params.toString(),
   text: new TextDecoder().decode(new TextEncoder().encode('héllo €')),
+  decoding: (() => {
+    const out = [];
+    const fatal = new TextDecoder('utf-8', { fatal: true });
+    try { fatal.decode(new Uint8Array([0xff])); out.push('no error'); } catch (e) { out.push(e.name); }
+    out.push(new TextDecoder().decode(new Uint8Array([0xff])));
+    const euro = new TextEncoder().encode('€');
+    const streaming = new TextDecoder();
+    out.push(streaming.decode(euro.slice(0, 1), { stream: true }) + streaming.decode(euro.slice(1)));
+    out.push(new TextDecoder('latin1').decode(new Uint8Array([0x63, 0x61, 0x66, 0xe9])));
+    out.push(new TextDecoder('utf-16le').decode(new Uint8Array([0x68, 0, 0x69, 0])));
+    out.push([new TextDecoder('UTF8').encoding, fatal.fatal, new TextDecoder('utf-8', { ignoreBOM: true }).ignoreBOM]);
+    try { new TextDecoder('nope'); } catch (e) { out.push(e.name); }
+    out.push(new TextDecoder().decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x68])));
+    return out;
+  })(),
   into: (() => {
     const room = new Uint8Array(5);
     const { read, written } = new TextEncoder().encodeInto('hé€', room);
@@ -645,6 +660,19 @@ response.json({
     );
     assert_eq!(got["params"], "a=1&a=0&b=2");
     assert_eq!(got["text"], "héllo €");
+    assert_eq!(
+        got["decoding"],
+        serde_json::json!([
+            "TypeError",
+            "\u{fffd}",
+            "€",
+            "café",
+            "hi",
+            ["utf-8", true, true],
+            "RangeError",
+            "h"
+        ])
+    );
     // Whole characters only: the € (3 bytes) does not fit after "hé" (3).
     assert_eq!(
         got["into"],

@@ -1,10 +1,11 @@
 //! The web platform's globals a script expects besides the language.
 //! From boa_runtime (the engine's own runtime crate): timers,
-//! `queueMicrotask`, `structuredClone`, `TextEncoder`/`TextDecoder` and
-//! `URL`. Ours, in `web/*.js` over the natives below: `fetch` with `Request`,
-//! `Response`, `Headers`, `AbortController`/`AbortSignal`, `URLSearchParams`
-//! (and `URL.searchParams`), `Event`/`EventTarget`, `DOMException`. Ours in
-//! Rust: `atob`/`btoa`, `crypto`, `performance`. boa_runtime's own fetch,
+//! `queueMicrotask`, `structuredClone`, `TextEncoder` and `URL`. Ours, in
+//! `web/*.js` over the natives below: `fetch` with `Request`, `Response`,
+//! `Headers`, `AbortController`/`AbortSignal`, `URLSearchParams` (and
+//! `URL.searchParams`), `Event`/`EventTarget`, `DOMException`. Ours in
+//! Rust: `atob`/`btoa`, `crypto`, `performance`, `TextDecoder`
+//! (`web/decoder.rs`) and `TextEncoder.prototype.encodeInto`. boa_runtime's own fetch,
 //! AbortController and atob were not taken: they lack request getters,
 //! non-string bodies, `arrayBuffer()`, `AbortSignal.timeout`, and throw
 //! strings instead of errors.
@@ -28,6 +29,7 @@ use boa_engine::{
 use sha2::Digest;
 
 use super::jobs::Jobs;
+mod decoder;
 use crate::outbound::{Call, Outbound, Redirects, Reply};
 
 /// The web platform's globals written in JavaScript, in parts (web/*.js).
@@ -81,6 +83,7 @@ pub fn install(context: &mut Context, outbound: Rc<Outbound>) -> JsResult<()> {
     boa_runtime::clone::register(None, context)?;
     boa_runtime::text::register(None, context)?;
     add_encode_into(context)?;
+    decoder::register(context)?;
     boa_runtime::url::Url::register(None, context)?;
     context.insert_data(outbound);
 

@@ -422,8 +422,10 @@ fn error(err: &tokio_postgres::Error) -> DbError {
     }
     let mut source = err.source();
     while let Some(cause) = source {
-        if cause.downcast_ref::<Conversion>().is_some() {
-            return DbError::usage(with_sources(err));
+        if let Some(Conversion(code, _)) = cause.downcast_ref::<Conversion>() {
+            let mut usage = DbError::usage(with_sources(err));
+            usage.code = Some(code.to_string());
+            return usage;
         }
         source = cause.source();
     }
@@ -436,13 +438,24 @@ fn error(err: &tokio_postgres::Error) -> DbError {
     )
 }
 
-/// A value that does not fit the type of its parameter or column.
+/// A value that does not fit the type of its parameter or column, with
+/// the SQLSTATE the server gives the same mistake.
 #[derive(Debug)]
-struct Conversion(String);
+struct Conversion(&'static str, String);
+
+/// 22P02 invalid_text_representation, 22003 numeric_value_out_of_range,
+/// 22007 invalid_datetime_format, 42804 datatype_mismatch, 0A000
+/// feature_not_supported, XX000 internal_error.
+const INVALID_TEXT: &str = "22P02";
+const OUT_OF_RANGE: &str = "22003";
+const INVALID_DATE: &str = "22007";
+const TYPE_MISMATCH: &str = "42804";
+const NOT_SUPPORTED: &str = "0A000";
+const INTERNAL: &str = "XX000";
 
 impl fmt::Display for Conversion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.1)
     }
 }
 
@@ -451,11 +464,14 @@ impl StdError for Conversion {}
 type BoxError = Box<dyn StdError + Sync + Send>;
 
 fn mismatch(value: &Value, ty: &Type) -> BoxError {
-    Box::new(Conversion(format!(
-        "cannot use a {} as a value of type {}",
-        value.kind(),
-        ty.name()
-    )))
+    Box::new(Conversion(
+        TYPE_MISMATCH,
+        format!(
+            "cannot use a {} as a value of type {}",
+            value.kind(),
+            ty.name()
+        ),
+    ))
 }
 
 // Type ids of the built-in types read and written here.
@@ -524,17 +540,19 @@ fn int_in(value: &Value, ty: &Type, min: i64, max: i64) -> Result<i64, BoxError>
         Value::Int(i) => *i,
         Value::Bool(b) => i64::from(*b),
         Value::Real(f) if f.fract() == 0.0 && f.abs() < 9.3e18 => *f as i64,
-        Value::Text(t) | Value::Decimal(t) => t
-            .trim()
-            .parse()
-            .map_err(|_| Conversion(format!("{t:?} is not an integer (type {})", ty.name())))?,
+        Value::Text(t) | Value::Decimal(t) => t.trim().parse().map_err(|_| {
+            Conversion(
+                INVALID_TEXT,
+                format!("{t:?} is not an integer (type {})", ty.name()),
+            )
+        })?,
         _ => return Err(mismatch(value, ty)),
     };
     if n < min || n > max {
-        return Err(Box::new(Conversion(format!(
-            "{n} is out of range for type {}",
-            ty.name()
-        ))));
+        return Err(Box::new(Conversion(
+            OUT_OF_RANGE,
+            format!("{n} is out of range for type {}", ty.name()),
+        )));
     }
     Ok(n)
 }
@@ -543,10 +561,12 @@ fn float_in(value: &Value, ty: &Type) -> Result<f64, BoxError> {
     Ok(match value {
         Value::Int(i) => *i as f64,
         Value::Real(f) => *f,
-        Value::Text(t) | Value::Decimal(t) => t
-            .trim()
-            .parse()
-            .map_err(|_| Conversion(format!("{t:?} is not a number (type {})", ty.name())))?,
+        Value::Text(t) | Value::Decimal(t) => t.trim().parse().map_err(|_| {
+            Conversion(
+                INVALID_TEXT,
+                format!("{t:?} is not a number (type {})", ty.name()),
+            )
+        })?,
         _ => return Err(mismatch(value, ty)),
     })
 }
@@ -555,8 +575,12 @@ fn time_in(value: &Value, ty: &Type) -> Result<f64, BoxError> {
     Ok(match value {
         Value::Time(ms) | Value::Real(ms) => *ms,
         Value::Int(ms) => *ms as f64,
-        Value::Text(t) => time::parse(t)
-            .ok_or_else(|| Conversion(format!("{t:?} is not a date (type {})", ty.name())))?,
+        Value::Text(t) => time::parse(t).ok_or_else(|| {
+            Conversion(
+                INVALID_DATE,
+                format!("{t:?} is not a date (type {})", ty.name()),
+            )
+        })?,
         _ => return Err(mismatch(value, ty)),
     })
 }
@@ -619,14 +643,14 @@ fn encode(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErr
         oid::TIMESTAMP | oid::TIMESTAMPTZ => {
             let ms = time_in(value, ty)?;
             if !ms.is_finite() {
-                return Err(Box::new(Conversion("an invalid date".into())));
+                return Err(Box::new(Conversion(INVALID_DATE, "an invalid date".into())));
             }
             out.put_i64(((ms - PG_EPOCH_MS as f64) * 1000.0).round() as i64);
         }
         oid::DATE => {
             let ms = time_in(value, ty)?;
             if !ms.is_finite() {
-                return Err(Box::new(Conversion("an invalid date".into())));
+                return Err(Box::new(Conversion(INVALID_DATE, "an invalid date".into())));
             }
             let days = (ms / 86_400_000.0).floor() as i64 - PG_EPOCH_MS / 86_400_000;
             out.put_i32(days as i32);
@@ -636,7 +660,7 @@ fn encode(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErr
                 return Err(mismatch(value, ty));
             };
             let hex: String = t.chars().filter(|c| *c != '-').collect();
-            let bad = || Conversion(format!("{t:?} is not a UUID"));
+            let bad = || Conversion(INVALID_TEXT, format!("{t:?} is not a UUID"));
             if hex.len() != 32 {
                 return Err(Box::new(bad()));
             }
@@ -661,10 +685,13 @@ fn encode(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErr
             out.put_slice(text.as_bytes());
         }
         _ => {
-            return Err(Box::new(Conversion(format!(
-                "parameters of type {} are not supported: cast it in SQL (?::text)",
-                ty.name()
-            ))))
+            return Err(Box::new(Conversion(
+                NOT_SUPPORTED,
+                format!(
+                    "parameters of type {} are not supported: cast it in SQL (?::text)",
+                    ty.name()
+                ),
+            )))
         }
     }
     Ok(IsNull::No)
@@ -688,9 +715,9 @@ impl<'a> FromSql<'a> for Decoded {
 }
 
 fn be<const N: usize>(raw: &[u8]) -> Result<[u8; N], BoxError> {
-    raw.get(..N)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| Box::new(Conversion("a value shorter than its type".into())) as BoxError)
+    raw.get(..N).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+        Box::new(Conversion(INTERNAL, "a value shorter than its type".into())) as BoxError
+    })
 }
 
 fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
@@ -754,10 +781,13 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         }
         _ if is_text(ty) => Value::Text(String::from_utf8_lossy(raw).into_owned()),
         _ => {
-            return Err(Box::new(Conversion(format!(
-                "columns of type {} are not supported: cast it in SQL (x::text)",
-                ty.name()
-            ))))
+            return Err(Box::new(Conversion(
+                NOT_SUPPORTED,
+                format!(
+                    "columns of type {} are not supported: cast it in SQL (x::text)",
+                    ty.name()
+                ),
+            )))
         }
     })
 }
@@ -835,7 +865,12 @@ fn numeric_to_binary(text: &str, out: &mut BytesMut) -> Result<(), BoxError> {
         out.put_u16(0);
         return Ok(());
     }
-    let bad = || Box::new(Conversion(format!("{t:?} is not a number (type numeric)"))) as BoxError;
+    let bad = || {
+        Box::new(Conversion(
+            INVALID_TEXT,
+            format!("{t:?} is not a number (type numeric)"),
+        )) as BoxError
+    };
     let (negative, rest) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),

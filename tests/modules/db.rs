@@ -376,6 +376,9 @@ update.execute('CREATE TABLE u (id INTEGER, k TEXT UNIQUE)');
 update.execute('INSERT INTO u VALUES (1, ?)', ['a']);
 try { update.execute('INSERT INTO u VALUES (2, ?)', ['a']) } catch (e) { out.unique = { code: e.code, message: e.message } }
 out.after = query.execute('SELECT count(*) AS n FROM u')[0].n;
+update.execute('CREATE TABLE v (n SMALLINT)');
+try { update.execute('INSERT INTO v VALUES (?)', ['abc']) } catch (e) { out.text = e.code }
+try { update.execute('INSERT INTO v VALUES (?)', [70000]) } catch (e) { out.range = e.code }
 response.json(out);")),
             ("uncaught.js", &script("query.execute('SELECT * FROM missing_table');")),
         ],
@@ -405,6 +408,13 @@ response.json(out);")),
         "{body}"
     );
     assert_eq!(body["after"], 1);
+    // A value that does not fit its parameter's type: PostgreSQL's codes,
+    // also when the driver finds it before sending. SQLite takes it.
+    let (text, range) = match engine {
+        Engine::Sqlite => (serde_json::Value::Null, serde_json::Value::Null),
+        Engine::Postgres => ("22P02".into(), "22003".into()),
+    };
+    assert_eq!((&body["text"], &body["range"]), (&text, &range), "{body}");
     let (status, text) = served.get("/uncaught");
     assert_eq!(status, 500, "{text}");
     let message = json(&text)["message"].as_str().unwrap().to_string();

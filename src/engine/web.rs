@@ -5,7 +5,7 @@
 //! `Headers`, `AbortController`/`AbortSignal`, `URLSearchParams` (and
 //! `URL.searchParams`), `Event`/`EventTarget`, `DOMException`. Ours in
 //! Rust: `atob`/`btoa`, `crypto`, `performance`, `TextDecoder`
-//! (`web/decoder.rs`) and `TextEncoder.prototype.encodeInto`. boa_runtime's own fetch,
+//! and `TextEncoder.prototype.encodeInto` (`web/text.rs`). boa_runtime's own fetch,
 //! AbortController and atob were not taken: they lack request getters,
 //! non-string bodies, `arrayBuffer()`, `AbortSignal.timeout`, and throw
 //! strings instead of errors.
@@ -29,7 +29,7 @@ use boa_engine::{
 use sha2::Digest;
 
 use super::jobs::Jobs;
-mod decoder;
+mod text;
 use crate::outbound::{Call, Outbound, Redirects, Reply};
 
 /// The web platform's globals written in JavaScript, in parts (web/*.js).
@@ -82,8 +82,7 @@ pub fn install(context: &mut Context, outbound: Rc<Outbound>) -> JsResult<()> {
     boa_runtime::microtask::register(None, context)?;
     boa_runtime::clone::register(None, context)?;
     boa_runtime::text::register(None, context)?;
-    add_encode_into(context)?;
-    decoder::register(context)?;
+    text::register(context)?;
     boa_runtime::url::Url::register(None, context)?;
     context.insert_data(outbound);
 
@@ -365,68 +364,6 @@ fn btoa(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValu
 }
 
 /// `crypto.getRandomValues(typedArray)`: fills an integer array in place.
-/// `TextEncoder.prototype.encodeInto`, which boa_runtime's encoder lacks.
-fn add_encode_into(context: &mut Context) -> JsResult<()> {
-    let encoder = context
-        .global_object()
-        .get(js_string!("TextEncoder"), context)?;
-    let prototype = match encoder.as_object() {
-        Some(encoder) => encoder.get(js_string!("prototype"), context)?,
-        None => return Ok(()),
-    };
-    if let Some(prototype) = prototype.as_object() {
-        let encode_into = function(context, encode_into, "encodeInto", 2);
-        prototype.set(js_string!("encodeInto"), encode_into, true, context)?;
-    }
-    Ok(())
-}
-
-/// Writes the UTF-8 of as many whole characters of `source` as fit into
-/// the Uint8Array `destination`: `{ read, written }`, `read` in UTF-16
-/// code units (a lone surrogate is written as U+FFFD).
-fn encode_into(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let source = args
-        .first()
-        .cloned()
-        .unwrap_or_default()
-        .to_string(context)?;
-    let destination = args
-        .get(1)
-        .and_then(JsValue::as_object)
-        .and_then(|o| JsUint8Array::from_object(o.clone()).ok())
-        .ok_or_else(|| JsNativeError::typ().with_message("encodeInto writes into a Uint8Array"))?;
-    let offset = destination.byte_offset(context)?;
-    let room = destination.length(context)?;
-    let buffer = destination.buffer(context)?;
-    let buffer = buffer
-        .as_object()
-        .and_then(|b| JsArrayBuffer::from_object(b.clone()).ok())
-        .ok_or_else(|| JsNativeError::typ().with_message("the array has no buffer"))?;
-    let (mut read, mut written) = (0usize, 0usize);
-    if let Some(mut data) = buffer.data_mut() {
-        let target = data.get_mut(offset..offset + room).unwrap_or_default();
-        let mut units = [0u8; 4];
-        for c in char::decode_utf16(source.iter()) {
-            let (c, width) = match c {
-                Ok(c) => (c, c.len_utf16()),
-                Err(_) => (char::REPLACEMENT_CHARACTER, 1),
-            };
-            let bytes = c.encode_utf8(&mut units).as_bytes();
-            let Some(slot) = target.get_mut(written..written + bytes.len()) else {
-                break;
-            };
-            slot.copy_from_slice(bytes);
-            written += bytes.len();
-            read += width;
-        }
-    }
-    let result = ObjectInitializer::new(context)
-        .property(js_string!("read"), read, Attribute::all())
-        .property(js_string!("written"), written, Attribute::all())
-        .build();
-    Ok(result.into())
-}
-
 fn get_random_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let value = args.first().cloned().unwrap_or_default();
     let typed = value

@@ -1,17 +1,21 @@
-//! `TextDecoder`, on `encoding_rs` (the WHATWG Encoding standard's labels
-//! and decoders). boa_runtime's decoder ignores `fatal` and `stream` and
-//! knows only the UTF encodings: this one replaces it.
+//! Text encodings: `TextDecoder` on `encoding_rs` (the WHATWG Encoding
+//! standard's labels and decoders), replacing boa_runtime's, which ignores
+//! `fatal` and `stream` and knows only the UTF encodings; and
+//! `TextEncoder.prototype.encodeInto`, which boa_runtime's encoder lacks.
 
 use std::cell::RefCell;
 
 use boa_engine::class::{Class, ClassBuilder};
-use boa_engine::object::FunctionObjectBuilder;
+use boa_engine::object::builtins::{JsArrayBuffer, JsUint8Array};
+use boa_engine::object::{FunctionObjectBuilder, ObjectInitializer};
 use boa_engine::property::Attribute;
 use boa_engine::{
     js_string, Context, JsData, JsNativeError, JsResult, JsString, JsValue, NativeFunction,
 };
 use boa_gc::{Finalize, Trace};
 use encoding_rs::{CoderResult, DecoderResult, Encoding};
+
+use super::function;
 
 /// What one of its attributes reads.
 type Getter = fn(&TextDecoder) -> JsValue;
@@ -151,7 +155,71 @@ impl TextDecoder {
     }
 }
 
-/// Replaces boa_runtime's `TextDecoder` global with this one.
+/// Replaces boa_runtime's `TextDecoder` global with this one and adds
+/// `encodeInto` to its `TextEncoder`.
 pub fn register(context: &mut Context) -> JsResult<()> {
-    context.register_global_class::<TextDecoder>()
+    context.register_global_class::<TextDecoder>()?;
+    add_encode_into(context)
+}
+
+/// `TextEncoder.prototype.encodeInto`.
+fn add_encode_into(context: &mut Context) -> JsResult<()> {
+    let encoder = context
+        .global_object()
+        .get(js_string!("TextEncoder"), context)?;
+    let prototype = match encoder.as_object() {
+        Some(encoder) => encoder.get(js_string!("prototype"), context)?,
+        None => return Ok(()),
+    };
+    if let Some(prototype) = prototype.as_object() {
+        let encode_into = function(context, encode_into, "encodeInto", 2);
+        prototype.set(js_string!("encodeInto"), encode_into, true, context)?;
+    }
+    Ok(())
+}
+
+/// Writes the UTF-8 of as many whole characters of `source` as fit into
+/// the Uint8Array `destination`: `{ read, written }`, `read` in UTF-16
+/// code units (a lone surrogate is written as U+FFFD).
+fn encode_into(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
+    let source = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(context)?;
+    let destination = args
+        .get(1)
+        .and_then(JsValue::as_object)
+        .and_then(|o| JsUint8Array::from_object(o.clone()).ok())
+        .ok_or_else(|| JsNativeError::typ().with_message("encodeInto writes into a Uint8Array"))?;
+    let offset = destination.byte_offset(context)?;
+    let room = destination.length(context)?;
+    let buffer = destination.buffer(context)?;
+    let buffer = buffer
+        .as_object()
+        .and_then(|b| JsArrayBuffer::from_object(b.clone()).ok())
+        .ok_or_else(|| JsNativeError::typ().with_message("the array has no buffer"))?;
+    let (mut read, mut written) = (0usize, 0usize);
+    if let Some(mut data) = buffer.data_mut() {
+        let target = data.get_mut(offset..offset + room).unwrap_or_default();
+        let mut units = [0u8; 4];
+        for c in char::decode_utf16(source.iter()) {
+            let (c, width) = match c {
+                Ok(c) => (c, c.len_utf16()),
+                Err(_) => (char::REPLACEMENT_CHARACTER, 1),
+            };
+            let bytes = c.encode_utf8(&mut units).as_bytes();
+            let Some(slot) = target.get_mut(written..written + bytes.len()) else {
+                break;
+            };
+            slot.copy_from_slice(bytes);
+            written += bytes.len();
+            read += width;
+        }
+    }
+    let result = ObjectInitializer::new(context)
+        .property(js_string!("read"), read, Attribute::all())
+        .property(js_string!("written"), written, Attribute::all())
+        .build();
+    Ok(result.into())
 }

@@ -3,7 +3,7 @@
 //! with what it was rejected with. The request does not fail for it; a
 //! script's own returned promise (or module's top level) does (`run.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use boa_engine::builtins::promise::{OperationType, Promise, PromiseState};
 use boa_engine::object::builtins::JsPromise;
@@ -12,6 +12,13 @@ use boa_engine::{Context, JsObject, JsValue};
 /// The running script's rejected promises that nothing handled (yet).
 #[derive(Default)]
 struct Unhandled(RefCell<Vec<JsObject>>);
+
+thread_local! {
+    /// How many such promises this thread's contexts hold: while none, a
+    /// script's end does not look (a lookup in the context's data costs
+    /// about as much as the rest of `take`).
+    static HELD: Cell<usize> = const { Cell::new(0) };
+}
 
 /// The engine's promise rejection tracker.
 pub fn track(promise: &JsObject<Promise>, operation: OperationType, context: &mut Context) {
@@ -22,19 +29,26 @@ pub fn track(promise: &JsObject<Promise>, operation: OperationType, context: &mu
         return;
     };
     let promise = promise.clone().upcast();
+    let mut list = list.borrow_mut();
+    let before = list.len();
     match operation {
-        OperationType::Reject => list.borrow_mut().push(promise),
-        OperationType::Handle => list.borrow_mut().retain(|p| p != &promise),
+        OperationType::Reject => list.push(promise),
+        OperationType::Handle => list.retain(|p| p != &promise),
     }
+    HELD.set((HELD.get() + list.len()).saturating_sub(before));
 }
 
 /// What the promises still unhandled were rejected with, but for `except`
 /// (the script's own result); forgets them all.
 pub fn take(context: &Context, except: &JsValue) -> Vec<JsValue> {
+    if HELD.get() == 0 {
+        return Vec::new();
+    }
     let Some(Unhandled(list)) = context.get_data::<Unhandled>() else {
         return Vec::new();
     };
     let promises = std::mem::take(&mut *list.borrow_mut());
+    HELD.set(HELD.get().saturating_sub(promises.len()));
     promises
         .into_iter()
         .filter(|p| except.as_object().is_none_or(|own| own != *p))

@@ -231,12 +231,13 @@ fn fetch_failures_are_type_errors_naming_the_cause() {
     let script = format!(
         "import {{ response }} from 'sdk/http';
 const failures = {{}};
-for (const [name, url] of [['refused', 'http://127.0.0.1:{closed}/'], ['unknown', 'http://no-such-host.invalid/'], ['large', '{}'], ['scheme', 'ftp://example.com/']]) {{
+for (const [name, url] of [['refused', 'http://127.0.0.1:{closed}/'], ['unknown', 'http://no-such-host.invalid/'], ['large', '{}'], ['chunked', '{}'], ['scheme', 'ftp://example.com/']]) {{
   try {{ await fetch(url); failures[name] = 'no error'; }}
   catch (e) {{ failures[name] = e.constructor.name + ': ' + e.message; }}
 }}
 response.json(failures);",
-        upstream.url("/bytes/5000")
+        upstream.url("/bytes/5000"),
+        upstream.url("/chunked/5000")
     );
     let blimp = Blimp::start(&[("t.mjs", &script)], &["--fetch-max-response", "1K"]);
     let (status, body, _) = timed(&blimp, "/t");
@@ -250,6 +251,10 @@ response.json(failures);",
     says("refused", "connection refused");
     says("unknown", "unknown host no-such-host.invalid");
     says("large", "larger than 1024 bytes (--fetch-max-response)");
+    // No length announced: counted as it arrives.
+    let direct = plain().get(upstream.url("/chunked/10")).send().unwrap();
+    assert!(direct.headers().get("content-length").is_none());
+    says("chunked", "larger than 1024 bytes (--fetch-max-response)");
     says("scheme", "unsupported URL scheme");
     assert_eq!(
         get(&plain(), &blimp.url("/t")).0,

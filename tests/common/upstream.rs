@@ -6,7 +6,7 @@
 //! - `/json`: `{"hello":"world","n":1}`
 //! - `/status/CODE`: that status, body "status CODE"
 //! - `/redirect/N`: 302 to `/redirect/N-1`; `/redirect/0` says "arrived"
-//! - `/bytes/N`: N bytes of `x`
+//! - `/bytes/N`: N bytes of `x`; `/chunked/N` the same without a length
 //! - `/binary`: the bytes 0, 1, 2, 255
 //! - `/latin1`: "café" in ISO-8859-1, with the reason phrase "Everything Fine"
 
@@ -204,6 +204,13 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
             }
         }
         ["bytes", n] => reply(200, "text/plain", vec![b'x'; n.parse().unwrap_or(0)]),
+        ["chunked", n] => {
+            let mut response = reply(200, "text/plain", vec![b'x'; n.parse().unwrap_or(0)]);
+            response
+                .headers_mut()
+                .insert("transfer-encoding", "chunked".parse().unwrap());
+            response
+        }
         ["binary"] => reply(200, "application/octet-stream", vec![0, 1, 2, 255]),
         ["latin1"] => {
             let mut response = reply(200, "text/plain; charset=ISO-8859-1", b"caf\xe9".to_vec());

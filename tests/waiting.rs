@@ -790,6 +790,50 @@ require('http/v4/response').print('poked after ' + other.getAttribute('n'));",
     assert!(took >= Duration::from_millis(500), "{took:?}");
 }
 
+/// Two requests that each hold their own session and change the other's
+/// wait for each other: one ends at `--session-lock-timeout` (503), and
+/// the other then gets its lock and answers. The worker serves on.
+#[test]
+fn two_requests_waiting_for_each_others_sessions_end_at_the_lock_timeout() {
+    let files = [
+        (
+            "id.js",
+            "require('http/v4/response').print(require('http/v4/session').getId());",
+        ),
+        (
+            "swap.mjs",
+            "import { session, request, response } from 'sdk/http';
+import { sessions } from 'sdk/http';
+session.setAttribute('mine', true);
+await new Promise(resolve => setTimeout(resolve, 300));
+sessions.get(request.getParameter('other')).setAttribute('touched', true);
+response.print('swapped');",
+        ),
+        ("hello.js", HELLO),
+    ];
+    let blimp = Blimp::start(&files, &["--workers", "1", "--session-lock-timeout", "1s"]);
+    let (first, second) = (client(), client());
+    let (_, a) = get(&first, &blimp.url("/id"));
+    let (_, b) = get(&second, &blimp.url("/id"));
+    let swap = |client: reqwest::blocking::Client, other: &str| {
+        let url = blimp.url(&format!("/swap?other={other}"));
+        std::thread::spawn(move || get(&client, &url))
+    };
+    let (one, two) = (swap(first, &b), swap(second, &a));
+    std::thread::sleep(Duration::from_millis(500));
+    let hello = timed(&blimp, "/hello");
+    assert!(hello.2 < Duration::from_millis(300), "{hello:?}");
+    let mut answers = [one.join().unwrap(), two.join().unwrap()];
+    answers.sort();
+    assert_eq!(answers[0], (200, "swapped".to_string()), "{answers:?}");
+    assert_eq!(answers[1].0, 503, "{answers:?}");
+    assert!(
+        answers[1].1.contains("--session-lock-timeout"),
+        "{answers:?}"
+    );
+    assert_eq!(timed(&blimp, "/hello").0, 200, "and it serves on");
+}
+
 #[test]
 fn what_a_script_leaves_pending() {
     let files = [

@@ -96,7 +96,7 @@ pub struct Held {
 pub enum StoreError {
     #[error("session store unavailable: {0}")]
     Unavailable(String),
-    #[error("timed out waiting for another request of this session")]
+    #[error("timed out waiting for another request of this session (--session-lock-timeout)")]
     LockTimeout,
     #[error("the session's lock in the store expired while in use")]
     LockLost,

@@ -394,18 +394,29 @@ fn get_random_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> Js
     let mut random = vec![0u8; length];
     getrandom::fill(&mut random)
         .map_err(|e| JsNativeError::error().with_message(format!("no randomness: {e}")))?;
-    let offset = typed.byte_offset(context)?;
+    bytes_mut(&typed, context, |target| target.copy_from_slice(&random))?;
+    Ok(value)
+}
+
+/// Runs `write` on the bytes a typed array views, in place (none when its
+/// buffer is detached).
+fn bytes_mut<R>(
+    typed: &JsTypedArray,
+    context: &mut Context,
+    write: impl FnOnce(&mut [u8]) -> R,
+) -> JsResult<R> {
+    let (offset, length) = (typed.byte_offset(context)?, typed.byte_length(context)?);
     let buffer = typed.buffer(context)?;
     let buffer = buffer
         .as_object()
         .and_then(|b| JsArrayBuffer::from_object(b.clone()).ok())
         .ok_or_else(|| JsNativeError::typ().with_message("the array has no buffer"))?;
-    if let Some(mut data) = buffer.data_mut() {
-        if let Some(target) = data.get_mut(offset..offset + length) {
-            target.copy_from_slice(&random);
-        }
-    }
-    Ok(value)
+    let mut data = buffer.data_mut();
+    let target = data
+        .as_deref_mut()
+        .and_then(|data| data.get_mut(offset..offset + length))
+        .unwrap_or_default();
+    Ok(write(target))
 }
 
 fn random_uuid(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {

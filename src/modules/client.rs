@@ -183,14 +183,8 @@ fn call(method: Option<&str>, args: &[JsValue], context: &mut Context) -> JsResu
 fn decode<'a>(body: &'a [u8], headers: &[(String, String)]) -> std::borrow::Cow<'a, str> {
     let charset = headers
         .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .flat_map(|(_, value)| value.split(';').skip(1))
-        .find_map(|param| {
-            let (key, value) = param.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("charset")
-                .then(|| value.trim().trim_matches('"'))
-        });
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .and_then(|(_, value)| crate::http::charset(value));
     let encoding = charset
         .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
         .unwrap_or(encoding_rs::UTF_8);

@@ -72,13 +72,8 @@ const METHODS: &[Method] = &[
     ("getContentLength", 0, get_content_length),
     ("getCharacterEncoding", 0, |_, _, c| {
         text(c, |e| {
-            e.request.header("content-type").and_then(|t| {
-                t.split(';').find_map(|p| {
-                    p.trim()
-                        .strip_prefix("charset=")
-                        .map(|c| c.trim_matches('"').to_string())
-                })
-            })
+            let content_type = e.request.header("content-type")?;
+            crate::http::charset(content_type).map(str::to_string)
         })
     }),
     ("getProtocol", 0, |_, _, c| {

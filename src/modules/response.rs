@@ -396,14 +396,8 @@ fn set_character_encoding(
 
 fn get_character_encoding(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let current = content_type(context)?;
-    let charset = current
-        .split(';')
-        .filter_map(|p| p.trim().strip_prefix("charset="))
-        .next()
-        .map(|c| c.trim_matches('"').to_string());
-    Ok(string_or_null(Some(
-        charset.unwrap_or_else(|| "utf-8".into()),
-    )))
+    let charset = crate::http::charset(&current).unwrap_or("utf-8");
+    Ok(string_or_null(Some(charset.to_string())))
 }
 
 fn set_content_length(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {

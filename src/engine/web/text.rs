@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use boa_engine::class::{Class, ClassBuilder};
-use boa_engine::object::builtins::{JsArrayBuffer, JsUint8Array};
+use boa_engine::object::builtins::JsUint8Array;
 use boa_engine::object::{FunctionObjectBuilder, ObjectInitializer};
 use boa_engine::property::Attribute;
 use boa_engine::{
@@ -192,16 +192,8 @@ fn encode_into(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult
         .and_then(JsValue::as_object)
         .and_then(|o| JsUint8Array::from_object(o.clone()).ok())
         .ok_or_else(|| JsNativeError::typ().with_message("encodeInto writes into a Uint8Array"))?;
-    let offset = destination.byte_offset(context)?;
-    let room = destination.length(context)?;
-    let buffer = destination.buffer(context)?;
-    let buffer = buffer
-        .as_object()
-        .and_then(|b| JsArrayBuffer::from_object(b.clone()).ok())
-        .ok_or_else(|| JsNativeError::typ().with_message("the array has no buffer"))?;
-    let (mut read, mut written) = (0usize, 0usize);
-    if let Some(mut data) = buffer.data_mut() {
-        let target = data.get_mut(offset..offset + room).unwrap_or_default();
+    let (read, written) = super::bytes_mut(&destination, context, |target| {
+        let (mut read, mut written) = (0usize, 0usize);
         let mut units = [0u8; 4];
         for c in char::decode_utf16(source.iter()) {
             let (c, width) = match c {
@@ -216,7 +208,8 @@ fn encode_into(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult
             written += bytes.len();
             read += width;
         }
-    }
+        (read, written)
+    })?;
     let result = ObjectInitializer::new(context)
         .property(js_string!("read"), read, Attribute::all())
         .property(js_string!("written"), written, Attribute::all())

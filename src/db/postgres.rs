@@ -345,18 +345,13 @@ impl PgConn {
 /// The TLS client: the usual roots (webpki-roots, as `fetch`), and those
 /// of `--ca-file`.
 fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    if let Some(path) = ca_file {
-        let failed = |e: &dyn fmt::Display| format!("--ca-file {}: {e}", path.display());
-        for cert in CertificateDer::pem_file_iter(path).map_err(|e| failed(&e))? {
-            roots
-                .add(cert.map_err(|e| failed(&e))?)
-                .map_err(|e| failed(&e))?;
-        }
+    for certificate in crate::outbound::extra_roots(ca_file)? {
+        roots
+            .add(certificate)
+            .map_err(|e| format!("--ca-file: {e}"))?;
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

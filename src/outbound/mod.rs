@@ -11,12 +11,25 @@ mod guard;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::{redirect, Certificate, Client, Method};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+
+/// The certificates of `--ca-file`, which blimp's connections to other
+/// servers (PostgreSQL's too) trust besides the usual roots.
+pub fn extra_roots(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>, String> {
+    let Some(path) = ca_file else {
+        return Ok(Vec::new());
+    };
+    let failed = |e: &dyn std::fmt::Display| format!("--ca-file {}: {e}", path.display());
+    let certificates = CertificateDer::pem_file_iter(path).map_err(|e| failed(&e))?;
+    certificates.map(|c| c.map_err(|e| failed(&e))).collect()
+}
 
 /// Redirects followed at most, as browsers do.
 const MAX_REDIRECTS: usize = 20;
@@ -83,15 +96,10 @@ pub struct Outbound {
 impl Outbound {
     /// Reads `--ca-file`; an unreadable file stops the start.
     pub fn new(settings: Settings) -> Result<Self, String> {
-        let roots = match &settings.ca_file {
-            None => Vec::new(),
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
-                Certificate::from_pem_bundle(&pem)
-                    .map_err(|e| format!("--ca-file {}: {e}", path.display()))?
-            }
-        };
+        let roots = extra_roots(settings.ca_file.as_deref())?
+            .iter()
+            .map(|der| Certificate::from_der(der).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
         Ok(Outbound {
             settings,
             roots,

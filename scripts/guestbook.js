@@ -12,18 +12,12 @@ const session = require("http/v4/session");
 const { page: layout, escape } = require("./_lib/page");
 
 // The same SQL runs on SQLite and PostgreSQL; ids come from a sequence.
-try {
-  update.execute(`CREATE TABLE IF NOT EXISTS guestbook (
-    id      BIGINT PRIMARY KEY,
-    author  VARCHAR(40) NOT NULL,
-    message VARCHAR(500) NOT NULL,
-    posted  TIMESTAMP NOT NULL
-  )`);
-} catch (e) {
-  // Two first requests at once on PostgreSQL: "IF NOT EXISTS" does not
-  // keep the second from failing. The table is there if this works.
-  query.execute("SELECT id FROM guestbook WHERE id = 0");
-}
+update.execute(`CREATE TABLE IF NOT EXISTS guestbook (
+  id      BIGINT PRIMARY KEY,
+  author  VARCHAR(40) NOT NULL,
+  message VARCHAR(500) NOT NULL,
+  posted  TIMESTAMP NOT NULL
+)`);
 
 if (request.getMethod() === "POST") {
   const author = (request.getParameter("author") || "").trim();

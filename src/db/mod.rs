@@ -405,7 +405,19 @@ impl Connection {
         let max_rows = self.max_rows;
         let outcome = match self.inner()? {
             Inner::Sqlite(conn) => conn.run(sql, params, max_rows),
-            Inner::Postgres(conn) => conn.run(sql, params, max_rows),
+            Inner::Postgres(conn) => match conn.run(sql, params, max_rows) {
+                // Made at the same moment by another session: what the
+                // clause asked for holds (outside a transaction, which the
+                // error has ended).
+                Err(err)
+                    if !self.in_transaction
+                        && postgres::lost_create_race(&err)
+                        && sql::creates_if_not_exists(sql) =>
+                {
+                    Ok(Outcome::Changed(0))
+                }
+                other => other,
+            },
         };
         // Only an error the server sent (it has a code) dooms its transaction.
         let refused = matches!(&outcome, Err(e) if e.kind == Kind::Sql && e.code.is_some());

@@ -305,15 +305,9 @@ impl PgConn {
             // 42P01: undefined_table, the sequence does not exist yet.
             Err(err) if err.code.as_deref() == Some("42P01") => {
                 match self.batch(&format!("CREATE SEQUENCE IF NOT EXISTS {name}")) {
-                    // Another session created it at the same moment: `IF
-                    // NOT EXISTS` does not guard against that (23505 on the
-                    // catalog's unique index, or 42P07).
-                    Err(err) if !matches!(err.code.as_deref(), Some("23505" | "42P07")) => {
-                        return Err(err)
-                    }
-                    _ => {}
+                    Err(err) if !lost_create_race(&err) => Err(err),
+                    _ => next(self),
                 }
-                next(self)
             }
             other => other,
         }
@@ -340,6 +334,13 @@ impl PgConn {
             drop(Object::take(client));
         }
     }
+}
+
+/// What a `CREATE … IF NOT EXISTS` gets when another session created the
+/// same object at the same moment, which the clause does not guard
+/// against: 23505 on a catalog's unique index, or 42P07 / 42710.
+pub fn lost_create_race(err: &DbError) -> bool {
+    matches!(err.code.as_deref(), Some("23505" | "42P07" | "42710"))
 }
 
 /// The TLS client: the usual roots (webpki-roots, as `fetch`), and those

@@ -192,6 +192,12 @@ fn skip_dollar_quoted(sql: &str, start: usize) -> usize {
         .map_or(sql.len(), |p| body + p + delimiter.len())
 }
 
+/// `CREATE … IF NOT EXISTS …`.
+pub fn creates_if_not_exists(sql: &str) -> bool {
+    leading_keyword(sql).as_deref() == Some("CREATE")
+        && sql.to_ascii_uppercase().contains("IF NOT EXISTS")
+}
+
 /// The first keyword of a statement, upper-cased (comments skipped).
 pub fn leading_keyword(sql: &str) -> Option<String> {
     let mut rest = sql.trim_start();

@@ -539,6 +539,30 @@ response.json(query.execute('SELECT id FROM t ORDER BY id').map(r => r.id));")),
     }
 );
 
+on_both!(
+    create_if_not_exists_at_the_same_moment_succeeds_for_all,
+    |engine| {
+        let served = serve(
+        engine,
+        &[("make.js", &script("update.execute('CREATE TABLE IF NOT EXISTS t_' + request.getParameter('name') + ' (id INTEGER)');
+response.print('made');"))],
+        &[],
+    );
+        // PostgreSQL's own `IF NOT EXISTS` lets all but one of these fail.
+        for name in ["a", "b", "c", "d"] {
+            let answers: Vec<(u16, String)> = std::thread::scope(|threads| {
+                let makers: Vec<_> = (0..12)
+                    .map(|_| threads.spawn(|| served.get(&format!("/make?name={name}"))))
+                    .collect();
+                makers.into_iter().map(|m| m.join().unwrap()).collect()
+            });
+            for answer in answers {
+                assert_eq!(answer, (200, "made".to_string()), "{engine:?} t_{name}");
+            }
+        }
+    }
+);
+
 on_both!(a_long_statement_stops_at_the_timeout, |engine| {
     let forever = match engine {
         Engine::Sqlite => "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) AS c FROM n",

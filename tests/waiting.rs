@@ -863,6 +863,11 @@ setTimeout(() => late.catch(() => {}), 10);
 require('http/v4/response').print('answered');",
         ),
         (
+            "many.js",
+            "for (let i = 0; i < 25; i++) Promise.reject(new Error('many ' + i + '!'));
+require('http/v4/response').print('answered');",
+        ),
+        (
             "check.js",
             "setTimeout(() => require('http/v4/response').print(String(globalThis.fired)), 300);",
         ),
@@ -898,6 +903,15 @@ require('http/v4/response').print('answered');",
         blimp.log()
     );
     assert!(!blimp.log().contains("handled later"), "{}", blimp.log());
+    // Reported ten at a time at most.
+    assert_eq!(timed(&blimp, "/many").0, 200);
+    assert!(
+        blimp.wait_for_log("many.js: and 15 more such promises"),
+        "{}",
+        blimp.log()
+    );
+    assert!(blimp.log().contains("Error: many 9!"), "{}", blimp.log());
+    assert!(!blimp.log().contains("Error: many 10!"), "{}", blimp.log());
 
     assert_eq!(timed(&blimp, "/arm").0, 500);
     let (status, body, _) = timed(&blimp, "/check");

@@ -9,6 +9,9 @@ use boa_engine::builtins::promise::{OperationType, Promise, PromiseState};
 use boa_engine::object::builtins::JsPromise;
 use boa_engine::{Context, JsObject, JsValue};
 
+/// Rejections logged at most per request: a loop cannot flood the log.
+pub const REPORTED: usize = 10;
+
 /// The running script's rejected promises that nothing handled (yet).
 #[derive(Default)]
 struct Unhandled(RefCell<Vec<JsObject>>);

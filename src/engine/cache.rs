@@ -9,6 +9,7 @@ use boa_engine::object::builtins::JsFunction;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Script, Source};
 
 use super::failure::Failure;
+use super::usage::Usage;
 use crate::modules;
 use crate::scripts::router::Stamp;
 
@@ -84,16 +85,17 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
     if extension == "mjs" {
         return Unit::Esm(source.into());
     }
-    // A plain script (one that never names `module`, `exports`, `this`,
-    // `arguments` or `eval`) cannot tell those from `undefined`: it gets
-    // no objects for them, and its wrapper takes only the parameters it
-    // names (each one costs a little on every call).
-    let plain = !mentions_any(&source, &["module", "exports", "this", "arguments", "eval"]);
-    let params = if !plain {
+    // A plain script (one whose code never names `module`, `exports`,
+    // `this`, `arguments` or `eval`) cannot tell those from `undefined`: it
+    // gets no objects for them, and its wrapper takes only the parameters
+    // it names (each one costs a little on every call).
+    let usage = Usage::of(&source, |name| modules::registry::find(name).is_some());
+    let mentions = |name| usage.as_ref().is_none_or(|u| u.mentions(name));
+    let params = if !usage.as_ref().is_some_and(Usage::plain) {
         &["exports", "require", "module", "__filename", "__dirname"][..]
-    } else if mentions_any(&source, &["__dirname"]) {
+    } else if mentions("__dirname") {
         &["require", "__filename", "__dirname"][..]
-    } else if mentions_any(&source, &["__filename"]) {
+    } else if mentions("__filename") {
         &["require", "__filename"][..]
     } else {
         &["require"][..]
@@ -130,7 +132,7 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
             )
         }
     };
-    let native = requires_only_native_modules(&source);
+    let native = usage.and_then(|u| u.native_requires);
     for name in native.iter().flatten() {
         super::require::warn_if_hidden(name, context);
     }
@@ -184,73 +186,7 @@ fn entry(
     Ok(CommonJs { record, call, args })
 }
 
-/// The names, when every `require` in `source` is a call with the literal
-/// name of a native module, as in `require("http/v4/response")`.
-fn requires_only_native_modules(source: &str) -> Option<Vec<String>> {
-    let bytes = source.as_bytes();
-    let mut names = Vec::new();
-    for (at, word) in source.match_indices("require") {
-        let end = at + word.len();
-        if (at > 0 && is_name(bytes[at - 1])) || (end < bytes.len() && is_name(bytes[end])) {
-            continue; // part of another name
-        }
-        let rest = source[end..].trim_start().strip_prefix('(')?.trim_start();
-        let quote = rest.chars().next().filter(|q| matches!(q, '"' | '\''))?;
-        let (name, rest) = rest[1..].split_once(quote)?;
-        if modules::registry::find(name).is_none() || !rest.trim_start().starts_with(')') {
-            return None;
-        }
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
-        }
-    }
-    Some(names)
-}
-
-fn is_name(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
-}
-
-/// Whether `source` has one of `words` as a whole word (in code, a string
-/// or a comment alike: a false alarm only costs the faster path).
-fn mentions_any(source: &str, words: &[&str]) -> bool {
-    let bytes = source.as_bytes();
-    words.iter().any(|word| {
-        source.match_indices(word).any(|(at, _)| {
-            let end = at + word.len();
-            (at == 0 || !is_name(bytes[at - 1])) && (end == bytes.len() || !is_name(bytes[end]))
-        })
-    })
-}
-
 fn is_module(source: &str, relative: &str, context: &mut Context) -> bool {
     let source = Source::from_bytes(source).with_path(Path::new(relative));
     boa_engine::Module::parse(source, None, context).is_ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_literal_native_module_names_get_the_native_require() {
-        for yes in [
-            "const r = require('http/v4/response'); r.println(1);",
-            "require ( \"http/session\" ).increment('n'); // required",
-            "const a = obj.required; let requirement = 1;",
-            "",
-        ] {
-            assert!(requires_only_native_modules(yes).is_some(), "{yes}");
-        }
-        for no in [
-            "require('./lib')",
-            "require('http/v4/response'); require(name)",
-            "const r = require; r('http/v4/response')",
-            "require(`http/v4/response`)",
-            "// require('fs')",
-            "require('http/v4/response' + '')",
-        ] {
-            assert!(requires_only_native_modules(no).is_none(), "{no}");
-        }
-    }
 }

@@ -14,6 +14,7 @@ mod regexp_replace;
 pub mod require;
 mod run;
 mod unhandled;
+mod usage;
 pub mod watch;
 mod web;
 

@@ -23,7 +23,8 @@ const OWN_DEPTH: usize = 128;
 /// `undefined` (a function, a symbol, `undefined`).
 pub fn stringify(value: &JsValue, context: &mut Context) -> JsResult<Option<String>> {
     let mut writer = Writer {
-        out: String::new(),
+        // Room for a small object at once, not four doublings on the way.
+        out: String::with_capacity(128),
         stack: Vec::new(),
     };
     let written = writer.value(Key::Index(None), value.clone(), context)?;
@@ -69,9 +70,7 @@ impl Writer {
         match value.variant() {
             JsVariant::Null => self.out.push_str("null"),
             JsVariant::Boolean(b) => self.out.push_str(if b { "true" } else { "false" }),
-            JsVariant::Integer32(i) => {
-                let _ = write!(self.out, "{i}");
-            }
+            JsVariant::Integer32(i) => self.out.push_str(itoa::Buffer::new().format(i)),
             JsVariant::Float64(f) if f.is_finite() => {
                 self.out.push_str(ryu_js::Buffer::new().format(f));
             }

@@ -171,6 +171,10 @@ response.json({{ back: back.seen, same: this === module.exports, viaThis: module
             ("_lib/back2.js", "const plain = require('../plain'); exports.seen = typeof plain + ':' + Object.keys(plain).length;"),
             // Only native modules, by literal names.
             ("native.js", "const a = require('http/request'), b = require('http/v4/request');\nrequire('http/v4/response').print(String(a === b) + ' ' + typeof require);"),
+            // Names in comments and strings do not count: this one is plain.
+            ("commented.js", &format!("{P}// module.exports, this and arguments are not used here\nresponse.print(typeof require + ' exports');")),
+            // A first line `#!` is a comment, as in Node.
+            ("hashbang.js", &format!("#!/usr/bin/env node\n{P}response.print(new require('http/v4/response') === response);")),
         ],
         &[],
     );
@@ -183,6 +187,11 @@ response.json({{ back: back.seen, same: this === module.exports, viaThis: module
         );
         assert_eq!(get(&plain(), &blimp.url("/plain")).1, "run;object:0");
         assert_eq!(get(&plain(), &blimp.url("/native")).1, "true function");
+        assert_eq!(
+            get(&plain(), &blimp.url("/commented")).1,
+            "function exports"
+        );
+        assert_eq!(get(&plain(), &blimp.url("/hashbang")), (200, "true".into()));
     }
 }
 

@@ -85,6 +85,11 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
     if extension == "mjs" {
         return Unit::Esm(source.into());
     }
+    // A first line `#!…` is a comment, as in Node (same columns).
+    let source = match source.strip_prefix("#!") {
+        Some(rest) => format!("//{rest}"),
+        None => source,
+    };
     // A plain script (one whose code never names `module`, `exports`,
     // `this`, `arguments` or `eval`) cannot tell those from `undefined`: it
     // gets no objects for them, and its wrapper takes only the parameters

@@ -101,6 +101,7 @@ pub fn native_require(
     Ok(FunctionObjectBuilder::new(context.realm(), require)
         .name(js_string!("require"))
         .length(1)
+        .constructor(true) // `new require(…)` works in Node too
         .build()
         .into())
 }

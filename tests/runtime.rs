@@ -277,8 +277,21 @@ fn errors_are_json_with_location_and_no_stack() {
             ("lib_syntax.js", "require('./_lib/broken');"),
             ("_lib/broken.js", "}{"),
             ("ok.js", &say("ok")),
+            // Closes the wrapper early: its last function must not run.
+            (
+                "closes.js",
+                &format!("{P}response.print(1) }}); (function () {{ response.print(2)"),
+            ),
         ],
         &[],
+    );
+    let (status, body) = get(&plain(), &blimp.url("/closes"));
+    assert_eq!(
+        (status, json(&body)["message"].as_str()),
+        (
+            500,
+            Some("SyntaxError: closes.js is not a valid script body")
+        )
     );
     let (status, body) = get(&plain(), &blimp.url("/syntax"));
     assert_eq!(status, 500);

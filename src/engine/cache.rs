@@ -9,7 +9,7 @@ use boa_engine::object::builtins::JsFunction;
 use boa_engine::{js_string, Context, JsObject, JsResult, JsString, JsValue, Script, Source};
 
 use super::failure::Failure;
-use super::usage::Usage;
+use super::usage::{Unusable, Usage};
 use crate::modules;
 use crate::scripts::router::Stamp;
 
@@ -94,7 +94,12 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
     // `this`, `arguments` or `eval`) cannot tell those from `undefined`: it
     // gets no objects for them, and its wrapper takes only the parameters
     // it names (each one costs a little on every call).
-    let usage = Usage::of(&source, |name| modules::registry::find(name).is_some());
+    let full = format!("{WRAP_PREFIX}{source}{WRAP_SUFFIX}");
+    let usage = match Usage::of(&full, |name| modules::registry::find(name).is_some()) {
+        Ok(usage) => Some(usage),
+        Err(Unusable::Unparsed) => None,
+        Err(Unusable::NotABody) => return not_a_body(relative),
+    };
     let mentions = |name| usage.as_ref().is_none_or(|u| u.mentions(name));
     let params = if !usage.as_ref().is_some_and(Usage::plain) {
         &["exports", "require", "module", "__filename", "__dirname"][..]
@@ -130,12 +135,7 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
         .map(|f| f.as_object().and_then(JsFunction::from_object))
     {
         Ok(Some(function)) => function,
-        // Source that closes the wrapper early (`})(); (function(){`) is not a script body.
-        _ => {
-            return Unit::Broken(
-                format!("SyntaxError: {relative} is not a valid script body").into(),
-            )
-        }
+        _ => return not_a_body(relative),
     };
     let native = usage.and_then(|u| u.native_requires);
     for name in native.iter().flatten() {
@@ -189,6 +189,11 @@ fn entry(
         (enter, vec![function.into(), require, filename, dirname])
     };
     Ok(CommonJs { record, call, args })
+}
+
+/// Source that closes the wrapper early (`…}); (function () {…`).
+fn not_a_body(relative: &str) -> Unit {
+    Unit::Broken(format!("SyntaxError: {relative} is not a valid script body").into())
 }
 
 fn is_module(source: &str, relative: &str, context: &mut Context) -> bool {

@@ -1,7 +1,9 @@
-//! What a CommonJS script's code uses, read from its syntax tree: the
-//! wrapper's names it mentions (so a plain script skips making `module`
-//! and `exports`), and whether every `require` is a call with the literal
-//! name of a native module. Comments and strings mention nothing.
+//! What a CommonJS script's code uses, read from the syntax tree of its
+//! wrapper (the text the engine compiles, with every parameter): the names it
+//! mentions (so a plain script skips making `module` and `exports`), and
+//! whether every `require` is a call with the literal name of a native
+//! module. Comments and strings mention nothing. Source that closes the
+//! wrapper early is caught here too.
 
 use std::ops::ControlFlow;
 
@@ -16,7 +18,10 @@ use boa_engine::ast::function::{
     GeneratorExpression,
 };
 use boa_engine::ast::property::PropertyName;
+use boa_engine::ast::scope::Scope;
+use boa_engine::ast::statement::Statement;
 use boa_engine::ast::visitor::{VisitWith, Visitor};
+use boa_engine::ast::StatementListItem;
 use boa_engine::interner::{Interner, Sym};
 use boa_engine::parser::{Parser, Source};
 
@@ -42,14 +47,33 @@ pub struct Usage {
     pub native_requires: Option<Vec<String>>,
 }
 
+/// Why a wrapped script's usage could not be read.
+pub enum Unusable {
+    /// It does not parse (the engine then says why, or finds an ES module).
+    Unparsed,
+    /// It parses, but not as one function: the source closed the wrapper
+    /// early (`…}); (function () {…`).
+    NotABody,
+}
+
 impl Usage {
-    /// `None` when `source` does not parse as a function body (the engine
-    /// then says why).
-    pub fn of(source: &str, is_native: impl Fn(&str) -> bool) -> Option<Usage> {
+    /// The usage of the function that `wrapped` (a script wrapped as
+    /// `(function (…) {…})`) is.
+    pub fn of(wrapped: &str, is_native: impl Fn(&str) -> bool) -> Result<Usage, Unusable> {
         let mut interner = Interner::new();
-        let body = Parser::new(Source::from_bytes(source))
-            .parse_function_body(&mut interner, false, false)
-            .ok()?;
+        let script = Parser::new(Source::from_bytes(wrapped))
+            .parse_script(&Scope::new_global(), &mut interner)
+            .map_err(|_| Unusable::Unparsed)?;
+        let function = match script.statements().statements() {
+            [StatementListItem::Statement(statement)] => match &**statement {
+                Statement::Expression(Expression::Parenthesized(p)) => match p.expression() {
+                    Expression::FunctionExpression(function) => function,
+                    _ => return Err(Unusable::NotABody),
+                },
+                _ => return Err(Unusable::NotABody),
+            },
+            _ => return Err(Unusable::NotABody),
+        };
         let mut finder = Finder {
             names: NAMES.map(|name| interner.get(name)),
             require: interner.get("require"),
@@ -61,8 +85,9 @@ impl Usage {
                 native_requires: Some(Vec::new()),
             },
         };
-        let _ = body.visit_with(&mut finder);
-        Some(finder.usage)
+        // The body only: the parameters are the wrapper's own names.
+        let _ = finder.visit_function_body(function.body());
+        Ok(finder.usage)
     }
 
     pub fn mentions(&self, name: &str) -> bool {
@@ -212,8 +237,16 @@ impl<'ast, F: Fn(&str) -> bool> Visitor<'ast> for Finder<'_, F> {
 mod tests {
     use super::*;
 
+    fn read(source: &str) -> Result<Usage, Unusable> {
+        let wrapped = format!("(function (exports, require, module) {{{source}\n}})");
+        Usage::of(&wrapped, |name| name.starts_with("http/"))
+    }
+
     fn usage(source: &str) -> Usage {
-        Usage::of(source, |name| name.starts_with("http/")).expect("parses")
+        match read(source) {
+            Ok(usage) => usage,
+            Err(_) => panic!("{source} does not parse as a script body"),
+        }
     }
 
     #[test]
@@ -242,13 +275,18 @@ mod tests {
             "class A { m() { return this; } }",
             "const o = { [this.k]() {} };",
             "const o = { [module.id]: 1 };",
-            "const { module } = o;",
+            "function f({ module }) { return module; }",
         ] {
             assert!(!usage(not_plain).plain(), "{not_plain}");
         }
         assert!(usage("print(__dirname)").mentions("__dirname"));
         assert!(!usage("print('__dirname')").mentions("__dirname"));
-        assert!(Usage::of("const = ;", |_| true).is_none());
+        assert!(matches!(read("const = ;"), Err(Unusable::Unparsed)));
+        assert!(matches!(read("const module = 1;"), Err(Unusable::Unparsed)));
+        assert!(matches!(
+            read("print(1) }); (function () { print(2)"),
+            Err(Unusable::NotABody)
+        ));
     }
 
     #[test]

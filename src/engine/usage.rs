@@ -64,15 +64,14 @@ impl Usage {
         let script = Parser::new(Source::from_bytes(wrapped))
             .parse_script(&Scope::new_global(), &mut interner)
             .map_err(|_| Unusable::Unparsed)?;
-        let function = match script.statements().statements() {
-            [StatementListItem::Statement(statement)] => match &**statement {
-                Statement::Expression(Expression::Parenthesized(p)) => match p.expression() {
-                    Expression::FunctionExpression(function) => function,
-                    _ => return Err(Unusable::NotABody),
-                },
-                _ => return Err(Unusable::NotABody),
-            },
-            _ => return Err(Unusable::NotABody),
+        let [StatementListItem::Statement(statement)] = script.statements().statements() else {
+            return Err(Unusable::NotABody);
+        };
+        let Statement::Expression(Expression::Parenthesized(wrapper)) = &**statement else {
+            return Err(Unusable::NotABody);
+        };
+        let Expression::FunctionExpression(function) = wrapper.expression() else {
+            return Err(Unusable::NotABody);
         };
         let mut finder = Finder {
             names: NAMES.map(|name| interner.get(name)),

@@ -100,15 +100,15 @@ fn compile(file: &Path, relative: &str, source: String, context: &mut Context) -
         Err(Unusable::Unparsed) => None,
         Err(Unusable::NotABody) => return not_a_body(relative),
     };
-    let mentions = |name| usage.as_ref().is_none_or(|u| u.mentions(name));
-    let params = if !usage.as_ref().is_some_and(Usage::plain) {
-        &["exports", "require", "module", "__filename", "__dirname"][..]
-    } else if mentions("__dirname") {
-        &["require", "__filename", "__dirname"][..]
-    } else if mentions("__filename") {
-        &["require", "__filename"][..]
-    } else {
-        &["require"][..]
+    let params = match &usage {
+        Some(plain) if plain.plain() && plain.mentions("__dirname") => {
+            &["require", "__filename", "__dirname"][..]
+        }
+        Some(plain) if plain.plain() && plain.mentions("__filename") => {
+            &["require", "__filename"][..]
+        }
+        Some(plain) if plain.plain() => &["require"][..],
+        _ => &["exports", "require", "module", "__filename", "__dirname"][..],
     };
     // The same length as the full prefix, so columns on line 1 stay right.
     let prefix = format!("(function ({}", params.join(", "));

@@ -37,19 +37,7 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
         }
     };
     let context = &mut runtime.context;
-    let unhandled = unhandled::take(context, &result);
-    for reason in unhandled.iter().take(unhandled::REPORTED) {
-        let reason = Failure::from_js(JsError::from_opaque(reason.clone()), context).describe();
-        let reason = crate::log_line::escape(&reason);
-        tracing::warn!(
-            "{}: a promise was rejected and nothing handled it: {reason}",
-            route.relative
-        );
-    }
-    if unhandled.len() > unhandled::REPORTED {
-        let more = unhandled.len() - unhandled::REPORTED;
-        tracing::warn!("{}: and {more} more such promises", route.relative);
-    }
+    unhandled::report(context, &result, &route.relative);
     if runtime.jobs.timers_were_set() {
         web::clear_timers(context);
     }

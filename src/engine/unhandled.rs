@@ -7,10 +7,12 @@ use std::cell::{Cell, RefCell};
 
 use boa_engine::builtins::promise::{OperationType, Promise, PromiseState};
 use boa_engine::object::builtins::JsPromise;
-use boa_engine::{Context, JsObject, JsValue};
+use boa_engine::{Context, JsError, JsObject, JsValue};
+
+use super::failure::Failure;
 
 /// Rejections logged at most per request: a loop cannot flood the log.
-pub const REPORTED: usize = 10;
+const REPORTED: usize = 10;
 
 /// The running script's rejected promises that nothing handled (yet).
 #[derive(Default)]
@@ -41,9 +43,23 @@ pub fn track(promise: &JsObject<Promise>, operation: OperationType, context: &mu
     HELD.set((HELD.get() + list.len()).saturating_sub(before));
 }
 
-/// What the promises still unhandled were rejected with, but for `except`
-/// (the script's own result); forgets them all.
-pub fn take(context: &Context, except: &JsValue) -> Vec<JsValue> {
+/// Logs what the promises still unhandled were rejected with, but for
+/// `except` (the script's own result, which fails the request instead),
+/// and forgets them all.
+pub fn report(context: &mut Context, except: &JsValue, script: &str) {
+    let unhandled = take(context, except);
+    for reason in unhandled.iter().take(REPORTED) {
+        let reason = Failure::from_js(JsError::from_opaque(reason.clone()), context).describe();
+        let reason = crate::log_line::escape(&reason);
+        tracing::warn!("{script}: a promise was rejected and nothing handled it: {reason}");
+    }
+    if unhandled.len() > REPORTED {
+        let more = unhandled.len() - REPORTED;
+        tracing::warn!("{script}: and {more} more such promises");
+    }
+}
+
+fn take(context: &Context, except: &JsValue) -> Vec<JsValue> {
     if HELD.get() == 0 {
         return Vec::new();
     }

@@ -297,12 +297,12 @@ fn dom_exception(name: &str, message: &str, context: &mut Context) -> JsError {
 }
 
 fn string_arg(args: &[JsValue], i: usize, context: &mut Context) -> JsResult<String> {
-    Ok(args
-        .get(i)
-        .cloned()
-        .unwrap_or_default()
-        .to_string(context)?
-        .to_std_string_escaped())
+    Ok(js_string_arg(args, i, context)?.to_std_string_escaped())
+}
+
+/// Argument `i` as a JavaScript string (`"undefined"` when missing).
+fn js_string_arg(args: &[JsValue], i: usize, context: &mut Context) -> JsResult<JsString> {
+    args.get(i).cloned().unwrap_or_default().to_string(context)
 }
 
 /// `atob(data)`: the forgiving base64 decode of the HTML standard; each
@@ -341,11 +341,7 @@ fn atob(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValu
 
 /// `btoa(text)`: base64 of a string whose characters are all bytes.
 fn btoa(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let text = args
-        .first()
-        .cloned()
-        .unwrap_or_default()
-        .to_string(context)?;
+    let text = js_string_arg(args, 0, context)?;
     let mut bytes = Vec::with_capacity(text.len());
     for unit in text.iter() {
         match u8::try_from(unit) {

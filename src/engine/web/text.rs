@@ -182,11 +182,7 @@ fn add_encode_into(context: &mut Context) -> JsResult<()> {
 /// the Uint8Array `destination`: `{ read, written }`, `read` in UTF-16
 /// code units (a lone surrogate is written as U+FFFD).
 fn encode_into(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let source = args
-        .first()
-        .cloned()
-        .unwrap_or_default()
-        .to_string(context)?;
+    let source = super::js_string_arg(args, 0, context)?;
     let destination = args
         .get(1)
         .and_then(JsValue::as_object)

@@ -18,6 +18,14 @@ const REPORTED: usize = 10;
 #[derive(Default)]
 struct Unhandled(RefCell<Vec<JsObject>>);
 
+impl Drop for Unhandled {
+    /// A context discarded with rejections still held (a limit ended its
+    /// script) takes them out of the thread's count.
+    fn drop(&mut self) {
+        HELD.set(HELD.get().saturating_sub(self.0.get_mut().len()));
+    }
+}
+
 thread_local! {
     /// How many such promises this thread's contexts hold: while none, a
     /// script's end does not look (a lookup in the context's data costs
@@ -76,4 +84,21 @@ fn take(context: &Context, except: &JsValue) -> Vec<JsValue> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_discarded_context_takes_its_rejections_out_of_the_count() {
+        let mut context = Context::default();
+        let (promise, _) = JsPromise::new_pending(&mut context);
+        let promise = JsObject::from(promise).downcast::<Promise>().ok().unwrap();
+        let before = HELD.get();
+        track(&promise, OperationType::Reject, &mut context);
+        assert_eq!(HELD.get(), before + 1);
+        drop(context);
+        assert_eq!(HELD.get(), before);
+    }
 }

@@ -274,6 +274,12 @@ fn errors_are_json_with_location_and_no_stack() {
                 "const x = 1;\nfunction f() {\n  throw new TypeError('bad thing');\n}\nf();\n",
             ),
             ("throws_value.js", "throw 'just a string';"),
+            // The engine's own errors point at the name, as a script's do.
+            ("undefined.js", "const x = 1;\n\nundefinedThing();\n"),
+            (
+                "not_declared.mjs",
+                "const x = 1;\nawait 0;\nconst y = x + notDeclared;\n",
+            ),
             ("lib_syntax.js", "require('./_lib/broken');"),
             ("_lib/broken.js", "}{"),
             ("ok.js", &say("ok")),
@@ -305,6 +311,22 @@ fn errors_are_json_with_location_and_no_stack() {
     let body = json(&body);
     assert_eq!(body["message"], "TypeError: bad thing (at throws.js:3:9)");
     assert!(body.get("stack").is_none());
+    for (path, message) in [
+        (
+            "/undefined",
+            "ReferenceError: undefinedThing is not defined (at undefined.js:3:1)",
+        ),
+        (
+            "/not_declared.mjs",
+            "ReferenceError: notDeclared is not defined (at not_declared.mjs:3:15)",
+        ),
+    ] {
+        let (status, body) = get(&plain(), &blimp.url(path));
+        assert_eq!(
+            (status, json(&body)["message"].as_str()),
+            (500, Some(message))
+        );
+    }
     let (status, body) = get(&plain(), &blimp.url("/throws_value"));
     assert_eq!(status, 500);
     assert!(json(&body)["message"]

@@ -402,10 +402,10 @@ impl Connection {
     /// many rows it changed.
     pub fn run(&mut self, sql: &str, params: &Params) -> DbResult<Outcome> {
         self.begin_if_needed()?;
-        let max_rows = self.max_rows;
+        let (max_rows, in_transaction) = (self.max_rows, self.in_transaction);
         let outcome = match self.inner()? {
             Inner::Sqlite(conn) => conn.run(sql, params, max_rows),
-            Inner::Postgres(conn) => match conn.run(sql, params, max_rows) {
+            Inner::Postgres(conn) => match conn.run(sql, params, max_rows, in_transaction) {
                 // Made at the same moment by another session: what the
                 // clause asked for holds (outside a transaction, which the
                 // error has ended).

@@ -194,7 +194,7 @@ impl PgConn {
     }
 
     pub fn version(&mut self) -> DbResult<String> {
-        match self.run("SELECT version()", &Params::default(), 1)? {
+        match self.run("SELECT version()", &Params::default(), 1, false)? {
             Outcome::Rows(rows) => match rows.rows.first().and_then(|r| r.first()) {
                 Some(Value::Text(text)) => Ok(text.clone()),
                 _ => Ok(String::new()),
@@ -203,13 +203,22 @@ impl PgConn {
         }
     }
 
-    pub fn run(&mut self, text: &str, params: &Params, max_rows: usize) -> DbResult<Outcome> {
+    /// Runs a statement, prepared once per connection. When the tables
+    /// under a cached statement changed (a table made again with other
+    /// types), it is prepared anew and run once more: always when a
+    /// parameter no longer fits its prepared type (nothing was sent yet),
+    /// and outside a transaction when the server refused it (inside one,
+    /// that error has ended the transaction).
+    pub fn run(
+        &mut self,
+        text: &str,
+        params: &Params,
+        max_rows: usize,
+        in_transaction: bool,
+    ) -> DbResult<Outcome> {
         let (text, values) = sql::prepare(text, params, System::Postgres)?;
         match self.run_prepared(&text, &values, max_rows) {
-            // The table under a cached statement changed shape: prepare anew, once.
-            Err(err)
-                if err.code.as_deref() == Some("0A000") && err.message.contains("cached plan") =>
-            {
+            Err(err) if unbound(&err) || (!in_transaction && changed_under(&err)) => {
                 self.client().statement_cache.remove(&text, &[]);
                 self.run_prepared(&text, &values, max_rows)
             }
@@ -293,7 +302,7 @@ impl PgConn {
     pub fn nextval(&mut self, name: &str) -> DbResult<i64> {
         let params = Params::Positional(vec![Value::Text(name.to_string())]);
         let next = |conn: &mut PgConn| -> DbResult<i64> {
-            match conn.run("SELECT nextval($1::text::regclass)", &params, 1)? {
+            match conn.run("SELECT nextval($1::text::regclass)", &params, 1, false)? {
                 Outcome::Rows(rows) => match rows.rows.first().and_then(|r| r.first()) {
                     Some(Value::Int(n)) => Ok(*n),
                     _ => Err(DbError::usage("nextval gave no number")),
@@ -432,6 +441,23 @@ fn error(err: &tokio_postgres::Error) -> DbError {
         Kind::Unavailable,
         format!("PostgreSQL: {}", with_sources(err)),
     )
+}
+
+/// The server refused a prepared statement whose tables may have changed
+/// under it: its result's types (0A000) or its parameters' (42804
+/// datatype_mismatch).
+fn changed_under(err: &DbError) -> bool {
+    match err.code.as_deref() {
+        Some("0A000") => err.message.contains("cached plan"),
+        Some("42804") => err.kind == Kind::Sql,
+        _ => false,
+    }
+}
+
+/// A parameter that did not fit the type the statement was prepared with,
+/// found before anything was sent (tokio-postgres names it so).
+fn unbound(err: &DbError) -> bool {
+    err.kind == Kind::Usage && err.message.starts_with("error serializing parameter")
 }
 
 /// A value that does not fit the type of its parameter or column, with

@@ -366,6 +366,39 @@ response.print('seen ' + inside.getInt('n'));")),
     }
 );
 
+on_both!(
+    a_table_made_again_with_other_types_is_seen_at_once,
+    |engine| {
+        // One connection, so that its cached statements meet the new table.
+        let served = serve(
+            engine,
+            &[(
+                "remake.js",
+                &script(
+                    "const type = request.getParameter('type');
+update.execute('DROP TABLE IF EXISTS remade');
+update.execute('CREATE TABLE remade (v ' + type + ')');
+update.execute('INSERT INTO remade (v) VALUES (?)', [request.getParameter('v')]);
+response.json(query.execute('SELECT v FROM remade'));",
+                ),
+            )],
+            &["--workers", "1", "--db-pool", "1"],
+        );
+        assert_eq!(
+            served.json("/remake?type=INTEGER&v=5"),
+            serde_json::json!([{"v": 5}])
+        );
+        assert_eq!(
+            served.json("/remake?type=TEXT&v=hello"),
+            serde_json::json!([{"v": "hello"}])
+        );
+        assert_eq!(
+            served.json("/remake?type=INTEGER&v=6"),
+            serde_json::json!([{"v": 6}])
+        );
+    }
+);
+
 on_both!(failing_statements_throw_the_database_error, |engine| {
     let served = serve(
         engine,

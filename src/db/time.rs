@@ -47,6 +47,65 @@ pub fn iso(ms: f64) -> String {
     )
 }
 
+/// The time of day of `ms` (UTC) as `HH:MM:SS.fff`.
+pub fn clock_text(ms: f64) -> String {
+    let rest = ms.rem_euclid(86_400_000.0) as i64;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000
+    )
+}
+
+/// Microseconds since midnight of a time of day, `HH:MM[:SS[.ffffff]]`
+/// (SQL's TIME).
+pub fn time_of_day(text: &str) -> Option<i64> {
+    let t = text.trim().as_bytes();
+    let (micros, used) = clock(t)?;
+    (used == t.len()).then_some(micros)
+}
+
+/// `HH:MM[:SS[.f…]]` at the start of `t`: microseconds since midnight (the
+/// fraction's digits past six ignored), and how many bytes it took.
+fn clock(t: &[u8]) -> Option<(i64, usize)> {
+    let num = |from: usize| -> Option<i64> {
+        let part = t.get(from..from + 2)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| i64::from(part[0] - b'0') * 10 + i64::from(part[1] - b'0'))
+    };
+    let (h, min) = (num(0)?, num(3)?);
+    if t.get(2) != Some(&b':') || h > 24 || min > 59 {
+        return None;
+    }
+    let mut micros = (h * 60 + min) * 60_000_000;
+    let mut i = 5;
+    if t.get(i) == Some(&b':') {
+        let s = num(i + 1)?;
+        if s > 60 {
+            return None;
+        }
+        micros += s * 1_000_000;
+        i += 3;
+        if t.get(i) == Some(&b'.') {
+            let digits = t[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            let mut frac = 0;
+            for k in 0..6 {
+                let digit = if k < digits { t[i + 1 + k] - b'0' } else { 0 };
+                frac = frac * 10 + i64::from(digit);
+            }
+            micros += frac;
+            i += 1 + digits;
+        }
+    }
+    Some((micros, i))
+}
+
 /// Milliseconds since the epoch of `YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z|±HH[:MM]]`
 /// (no zone: UTC).
 pub fn parse(text: &str) -> Option<f64> {
@@ -67,34 +126,9 @@ pub fn parse(text: &str) -> Option<f64> {
     let mut ms = days_from_civil(y, m as u32, d as u32) * 86_400_000;
     let mut i = 10;
     if matches!(t.get(i), Some(b'T' | b't' | b' ')) && t.len() > i + 1 {
-        let (h, min) = (num(i + 1, 2)?, num(i + 4, 2)?);
-        if t.get(i + 3) != Some(&b':') || h > 24 || min > 59 {
-            return None;
-        }
-        ms += (h * 60 + min) * 60_000;
-        i += 6;
-        if t.get(i) == Some(&b':') {
-            let s = num(i + 1, 2)?;
-            if s > 60 {
-                return None;
-            }
-            ms += s * 1000;
-            i += 3;
-            if t.get(i) == Some(&b'.') {
-                let digits = t[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
-                if digits == 0 {
-                    return None;
-                }
-                let frac: String = t[i + 1..i + 1 + digits.min(3)]
-                    .iter()
-                    .map(|&b| b as char)
-                    .chain(std::iter::repeat('0'))
-                    .take(3)
-                    .collect();
-                ms += frac.parse::<i64>().ok()?;
-                i += 1 + digits;
-            }
-        }
+        let (micros, used) = clock(&t[i + 1..])?;
+        ms += micros / 1000;
+        i += 1 + used;
     }
     match t.get(i) {
         None => {}
@@ -134,6 +168,14 @@ mod tests {
             parse("2024-01-02 03:04:05.678123+00"),
             Some(1_704_164_645_678.0)
         );
+        assert_eq!(parse("2024-01-02T03:04"), Some(1_704_164_640_000.0));
+        assert_eq!(time_of_day("10:11:12.5"), Some(36_672_500_000));
+        assert_eq!(clock_text(86_400_000.0 + 36_672_500.0), "10:11:12.500");
+        assert_eq!(clock_text(-1.0), "23:59:59.999");
+        assert_eq!(time_of_day("10:11:12.1234567"), Some(36_672_123_456));
+        assert_eq!(time_of_day(" 23:59 "), Some(86_340_000_000));
+        assert_eq!(time_of_day("10:11:12Z"), None);
+        assert_eq!(time_of_day("1:11"), None);
         assert_eq!(parse("not a date"), None);
         assert_eq!(parse("2024-13-01"), None);
         for day in [-800_000, -1, 0, 59, 11_016, 2_932_896] {

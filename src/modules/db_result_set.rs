@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use boa_engine::{
-    js_string, Context, JsData, JsNativeError, JsObject, JsResult, JsString, JsValue,
+    js_string, Context, JsBigInt, JsData, JsNativeError, JsObject, JsResult, JsString, JsValue,
 };
 use boa_gc::{Finalize, Trace};
 
@@ -240,10 +240,17 @@ fn number_of(value: &Value) -> f64 {
 fn long_of(value: &Value) -> JsValue {
     match value {
         Value::Int(i) => integer_js(*i),
-        Value::Decimal(t) | Value::Text(t) => match t.trim().parse::<i64>() {
-            Ok(i) => integer_js(i),
-            Err(_) => values::number(number_of(value).trunc()),
-        },
+        // Its whole part, every digit kept (a BigInt past 2^53).
+        Value::Decimal(t) | Value::Text(t) => {
+            let whole = t.trim().split('.').next().unwrap_or_default();
+            if let Ok(i) = whole.parse::<i64>() {
+                return integer_js(i);
+            }
+            match JsBigInt::from_string(whole) {
+                Some(big) if whole.bytes().any(|b| b.is_ascii_digit()) => big.into(),
+                _ => values::number(number_of(value).trunc()),
+            }
+        }
         other => values::number(number_of(other).trunc()),
     }
 }
@@ -267,11 +274,15 @@ fn date_of(value: &Value, context: &mut Context) -> JsResult<JsValue> {
         Value::Int(ms) => db_values::date(*ms as f64, context),
         Value::Text(text) => match db::time::parse(text) {
             Some(ms) => db_values::date(ms, context),
-            None => {
-                let constructor = context.intrinsics().constructors().date().constructor();
-                let args = [JsString::from(text.as_str()).into()];
-                Ok(constructor.construct(&args, None, context)?.into())
-            }
+            // A TIME column: that time of day on 1 January 1970, UTC.
+            None => match db::time::time_of_day(text) {
+                Some(micros) => db_values::date((micros / 1000) as f64, context),
+                None => {
+                    let constructor = context.intrinsics().constructors().date().constructor();
+                    let args = [JsString::from(text.as_str()).into()];
+                    Ok(constructor.construct(&args, None, context)?.into())
+                }
+            },
         },
         other => Err(JsNativeError::typ()
             .with_message(format!("a {} is not a date", other.kind()))

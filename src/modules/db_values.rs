@@ -355,22 +355,25 @@ pub fn as_type(name: &str, value: &JsValue, context: &mut Context) -> JsResult<V
             }
             _ => Value::Bool(value.to_boolean()),
         },
-        "DATE" | "TIME" | "TIMESTAMP" | "DATETIME" | "TIMESTAMP_WITH_TIMEZONE" => {
-            match value.variant() {
-                JsVariant::Object(object) => match JsDate::from_object(object.clone()) {
-                    Ok(date) => date_value(&date, context)?,
-                    Err(_) => Value::Text(text(value, context)?),
-                },
-                JsVariant::String(s) => {
-                    let s = values::string_of(&s);
-                    match db::time::parse(&s) {
-                        Some(ms) => Value::Time(ms),
-                        None => Value::Text(s),
-                    }
+        // A time of day, in UTC, as SQL writes one: what JDBC's `setTime` keeps.
+        "TIME" => match as_type("TIMESTAMP", value, context)? {
+            Value::Time(ms) if ms.is_finite() => Value::Text(db::time::clock_text(ms)),
+            other => other,
+        },
+        "DATE" | "TIMESTAMP" | "DATETIME" | "TIMESTAMP_WITH_TIMEZONE" => match value.variant() {
+            JsVariant::Object(object) => match JsDate::from_object(object.clone()) {
+                Ok(date) => date_value(&date, context)?,
+                Err(_) => Value::Text(text(value, context)?),
+            },
+            JsVariant::String(s) => {
+                let s = values::string_of(&s);
+                match db::time::parse(&s) {
+                    Some(ms) => Value::Time(ms),
+                    None => Value::Text(s),
                 }
-                _ => Value::Time(value.to_number(context)?),
             }
-        }
+            _ => Value::Time(value.to_number(context)?),
+        },
         "BLOB" | "BINARY" | "VARBINARY" | "LONGVARBINARY" | "BYTES" => {
             Value::Blob(values::bytes_of(value, context)?)
         }

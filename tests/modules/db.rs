@@ -207,6 +207,35 @@ response.json({ long: String(rs.getLong('big')), text: rs.getString('BIG'), int:
     );
 });
 
+on_both!(times_of_day_and_long_whole_parts, |engine| {
+    let served = serve(
+        engine,
+        &[("t.js", &script("update.execute('CREATE TABLE tt (tm TIME, n NUMERIC(40, 2))');
+const c = database.getConnection();
+const insert = (time, n) => { const st = c.prepareStatement('INSERT INTO tt VALUES (?, ?)'); st.setTime(1, time); st.setString(2, n); st.executeUpdate(); };
+insert(new Date('1970-01-02T10:11:12.500Z'), '9007199254740993.25');
+insert('23:59:58', '-12.5');
+const rs = c.prepareStatement('SELECT tm, n FROM tt ORDER BY n').executeQuery();
+const out = [];
+while (rs.next()) out.push([rs.getTime('tm').toISOString(), rs.getString('tm'), typeof rs.getLong(2) + ' ' + rs.getLong(2)]);
+c.close();
+response.json(out);"))],
+        &[],
+    );
+    let got = served.json("/t");
+    assert_eq!(got[0][0], "1970-01-01T23:59:58.000Z", "{got}");
+    assert_eq!(got[1][0], "1970-01-01T10:11:12.500Z", "{got}");
+    assert_eq!(got[0][2], "number -12", "{got}");
+    if engine == Engine::Postgres {
+        // SQLite keeps a NUMERIC this long as a REAL (docs/api.md).
+        assert_eq!(got[1][2], "bigint 9007199254740993", "{got}");
+        assert_eq!(got[1][1], "10:11:12.5", "{got}");
+    } else {
+        assert_eq!(got[1][1], "10:11:12.500", "{got}");
+    }
+    assert_eq!(got[0][1], "23:59:58", "{got}");
+});
+
 on_both!(typed_and_named_parameters, |engine| {
     let served = serve(
         engine,

@@ -374,6 +374,17 @@ catch (e) {{ response.print(e.constructor.name + ': ' + e.message); }}",
         body.starts_with("TypeError: ") && body.contains("TLS"),
         "{body}"
     );
+    // A CA's certificate used as the server's own: refused, saying how to
+    // make one that works.
+    let as_ca = Upstream::start_https_as_ca();
+    let script = script.replace(&upstream.url("/json"), &as_ca.url("/json"));
+    let refused = Blimp::start(&[("t.mjs", &script)], &["--ca-file", &as_ca.ca_path()]);
+    let (status, body) = get(&plain(), &refused.url("/t"));
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("TypeError: ") && body.contains("basicConstraints=critical,CA:FALSE"),
+        "{body}"
+    );
 }
 
 #[test]

@@ -393,7 +393,10 @@ fn unreachable_server(err: &tokio_postgres::Error) -> DbError {
     }
     DbError::new(
         Kind::Unavailable,
-        format!("cannot connect to PostgreSQL: {}", with_sources(err)),
+        format!(
+            "cannot connect to PostgreSQL: {}",
+            crate::outbound::explain_tls(&with_sources(err))
+        ),
     )
 }
 

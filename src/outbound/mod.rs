@@ -234,6 +234,17 @@ fn too_large(max: u64, url: &reqwest::Url) -> CallError {
     ))
 }
 
+/// A TLS failure in words, with what to do where rustls's own are cryptic.
+pub fn explain_tls(cause: &str) -> String {
+    if cause.contains("CaUsedAsEndEntity") {
+        return format!(
+            "{cause}: the server's certificate is a CA certificate (CA:TRUE, what `openssl req -x509` makes by default); \
+             make it with `-addext basicConstraints=critical,CA:FALSE`, or sign the server's certificate with a CA of its own"
+        );
+    }
+    cause.to_string()
+}
+
 /// The cause of a failed request, named plainly (reqwest's own message
 /// often says only "error sending request").
 fn explain(error: &reqwest::Error, url: &reqwest::Url) -> CallError {
@@ -264,10 +275,8 @@ fn explain(error: &reqwest::Error, url: &reqwest::Url) -> CallError {
     } else if error.is_timeout() {
         format!("{host} did not answer in time")
     } else if all.contains("certificate") || all.contains("tls") {
-        format!(
-            "TLS with {host} failed: {}",
-            causes.last().cloned().unwrap_or_default()
-        )
+        let last = causes.last().cloned().unwrap_or_default();
+        format!("TLS with {host} failed: {}", explain_tls(&last))
     } else {
         causes.last().cloned().unwrap_or_else(|| error.to_string())
     };

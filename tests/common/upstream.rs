@@ -39,14 +39,27 @@ impl Upstream {
 
     /// HTTPS for `localhost` and 127.0.0.1, with a self-signed certificate.
     pub fn start_https() -> Upstream {
-        let made = rcgen::generate_simple_self_signed(vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-        ])
-        .unwrap();
-        let cert_pem = made.cert.pem();
-        let key = made.signing_key.serialize_der();
-        let cert = made.cert.der().clone();
+        Upstream::https(false)
+    }
+
+    /// The same with a certificate that says it is a CA's, as
+    /// `openssl req -x509` makes them.
+    pub fn start_https_as_ca() -> Upstream {
+        Upstream::https(true)
+    }
+
+    fn https(as_ca: bool) -> Upstream {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .unwrap();
+        if as_ca {
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        }
+        let signing_key = rcgen::KeyPair::generate().unwrap();
+        let made = params.self_signed(&signing_key).unwrap();
+        let cert_pem = made.pem();
+        let key = signing_key.serialize_der();
+        let cert = made.der().clone();
         let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
             tokio_rustls::rustls::crypto::ring::default_provider(),
         ))

@@ -237,6 +237,38 @@ fn a_path_of_32000_segments_is_answered_at_once() {
 }
 
 #[test]
+fn a_form_of_100000_fields_is_read_in_one_pass() {
+    let _alone = alone();
+    let script = "const request = require('http/v4/request');
+require('http/v4/response').print(Object.keys(request.getParameters()).length + ' ' + request.getParameterNames().length);";
+    let blimp = Blimp::start(
+        &[("t.js", script), ("hello.js", HELLO)],
+        &["--timeout", "2s"],
+    );
+    let form: Vec<String> = (0..100_000).map(|i| format!("k{i}=1")).collect();
+    let started = Instant::now();
+    let answer = plain()
+        .post(blimp.url("/t"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.join("&"))
+        .send()
+        .unwrap();
+    let took = started.elapsed();
+    let status = answer.status().as_u16();
+    assert_eq!(
+        (status, answer.text().unwrap()),
+        (200, "100000 100000".into())
+    );
+    report(
+        "a form of 100,000 fields read by getParameters (--timeout 2s)",
+        "200",
+        took,
+        Some(&blimp),
+    );
+    serving(&blimp);
+}
+
+#[test]
 fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
     let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &["--header-timeout", "2s"]);

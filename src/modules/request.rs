@@ -1,6 +1,8 @@
 //! `http/v4/request`: what the client sent. Attribute functions are added
 //! by the prelude (they hold JavaScript values).
 
+use std::rc::Rc;
+
 use boa_engine::object::builtins::JsUint8Array;
 use boa_engine::{Context, JsNativeError, JsResult, JsString, JsValue};
 use bytes::Bytes;
@@ -171,7 +173,7 @@ pub fn body(context: &mut Context) -> JsResult<Bytes> {
 }
 
 /// Query string, then a urlencoded form body, decoded as browsers encode.
-fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
+fn parameters(context: &mut Context) -> JsResult<Rc<[(String, String)]>> {
     if let Some(known) = scope(context)?.borrow().parameters.clone() {
         return Ok(known);
     }
@@ -214,6 +216,7 @@ fn parameters(context: &mut Context) -> JsResult<Vec<(String, String)>> {
             }
         }
     }
+    let list: Rc<[(String, String)]> = list.into();
     scope(context)?.borrow_mut().parameters = Some(list.clone());
     Ok(list)
 }
@@ -234,36 +237,41 @@ fn get_parameter(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResu
     let name = arg_string(args, 0, context)?;
     let params = parameters(context)?;
     Ok(string_or_null(
-        params.into_iter().find(|(n, _)| *n == name).map(|(_, v)| v),
+        params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone()),
     ))
 }
 
-fn names(params: &[(String, String)]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for (name, _) in params {
-        if !names.contains(name) {
-            names.push(name.clone());
-        }
+/// Each name once, in the order first seen, with its values: one pass, so a
+/// form of many thousands of fields costs no more than reading it.
+fn grouped(params: &[(String, String)]) -> Vec<(&str, Vec<&str>)> {
+    let mut at: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, value) in params {
+        let index = *at.entry(name.as_str()).or_insert_with(|| {
+            groups.push((name.as_str(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[index].1.push(value.as_str());
     }
-    names
+    groups
 }
 
 fn get_parameters(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let params = parameters(context)?;
-    let mut pairs = Vec::new();
-    for name in names(&params) {
-        let values = params.iter().filter(|(n, _)| *n == name).map(|(_, v)| v);
-        let array = string_array(values, context);
-        pairs.push((name, array));
-    }
-    let borrowed: Vec<(&str, JsValue)> =
-        pairs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-    Ok(object_of(&borrowed, context))
+    let pairs: Vec<(&str, JsValue)> = grouped(&params)
+        .into_iter()
+        .map(|(name, values)| (name, string_array(values, context)))
+        .collect();
+    Ok(object_of(&pairs, context))
 }
 
 fn get_parameter_names(_: &JsValue, _: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let params = parameters(context)?;
-    Ok(string_array(names(&params), context))
+    let names = grouped(&params).into_iter().map(|(name, _)| name);
+    Ok(string_array(names, context))
 }
 
 fn get_parameter_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {

@@ -29,7 +29,7 @@ pub struct Scope {
     /// request body) that decides the status when the script then fails.
     pub fault: Option<(StatusCode, String)>,
     /// Query and form parameters, decoded on first use.
-    pub parameters: Option<Vec<(String, String)>>,
+    pub parameters: Option<std::rc::Rc<[(String, String)]>>,
     /// `request.setAttribute` values, in the order they were first set.
     pub attributes: Vec<(String, JsValue)>,
     /// The user its Basic credentials proved (`--users`); a user signed

@@ -744,7 +744,7 @@ fn sqlite_refuses_a_file_of_another_program_and_upgrades_its_own() {
     let log = refused_store(&format!("sqlite:{}", other.display()));
     let took = started.elapsed();
     assert!(
-        log.contains("another program (its tables: customers)"),
+        log.contains("another program (its tables and views: customers)"),
         "{log}"
     );
     assert_eq!(
@@ -777,6 +777,30 @@ fn sqlite_refuses_a_file_of_another_program_and_upgrades_its_own() {
         started.elapsed(),
         None,
     );
+
+    // Nothing but a view, or nothing but a user_version: another program's too.
+    for (name, sql, says) in [
+        (
+            "view.db",
+            "CREATE VIEW v AS SELECT 1;",
+            "its tables and views: v",
+        ),
+        ("versioned.db", "PRAGMA user_version = 7;", "user_version 7"),
+    ] {
+        let file = dir.path().join(name);
+        rusqlite::Connection::open(&file)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let before = std::fs::read(&file).unwrap();
+        let log = refused_store(&format!("sqlite:{}", file.display()));
+        assert!(log.contains(says), "{log}");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "{name} left as it was"
+        );
+    }
 
     // A file of an earlier blimp: its tables, no application id.
     let earlier = dir.path().join("earlier.db");

@@ -269,8 +269,9 @@ fn identify(conn: &Connection) -> Result<Option<i32>, String> {
             .map_err(|err| explain("cannot read the file", err))
     };
     let (application, version) = (pragma("application_id")?, pragma("user_version")?);
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    // Every table, view, index and trigger, by the table it belongs to.
+    let objects: Vec<String> = conn
+        .prepare("SELECT DISTINCT tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY tbl_name")
         .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
         .map_err(|err| explain("cannot read the schema", err))?;
     match application {
@@ -278,18 +279,21 @@ fn identify(conn: &Connection) -> Result<Option<i32>, String> {
             "the file is a session file of a newer blimp (layout {version}; this one knows up to {VERSION}); {MOVE_AWAY}"
         )),
         APPLICATION_ID => Ok((version < VERSION).then_some(version)),
-        0 if tables.is_empty() => Ok(None),
+        0 if objects.is_empty() && version == 0 => Ok(None),
+        0 if objects.is_empty() => Err(format!(
+            "the file is a SQLite database of another program (user_version {version}); {MOVE_AWAY}"
+        )),
         // Files of earlier blimps carry no application id: they have our
         // tables and nothing else (check_tables then checks the columns).
-        0 if tables
+        0 if objects
             .iter()
             .all(|t| ["attributes", "locks", "sessions"].contains(&t.as_str())) =>
         {
             Ok(Some(version))
         }
         0 => Err(format!(
-            "the file is a SQLite database of another program (its tables: {}); {MOVE_AWAY}",
-            tables.join(", ")
+            "the file is a SQLite database of another program (its tables and views: {}); {MOVE_AWAY}",
+            objects.join(", ")
         )),
         other => Err(format!(
             "the file is a SQLite database of another program (application_id {other:#x}); {MOVE_AWAY}"

@@ -86,6 +86,17 @@ pub struct Config {
     #[arg(long, env = "BLIMP_BODY_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
     pub body_timeout: Duration,
 
+    /// Slowest average a request body may come at once its first
+    /// `--body-timeout` is over (bytes a second; 0: no such bound). A body
+    /// trickled a byte at a time gets 408, as with Apache's MinRate.
+    #[arg(
+        long,
+        env = "BLIMP_BODY_MIN_RATE",
+        default_value = "500",
+        value_name = "BYTES"
+    )]
+    pub body_min_rate: u64,
+
     /// Request body bytes all requests together may hold in memory; a body
     /// that finds no room within a second gets 503 with Retry-After.
     #[arg(long, env = "BLIMP_MAX_BODY_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]

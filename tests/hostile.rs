@@ -194,6 +194,50 @@ fn a_stalled_body_gets_408() {
 }
 
 #[test]
+fn a_trickled_body_gets_408() {
+    let _alone = alone();
+    let blimp = Blimp::start(
+        &[("echo.js", ECHO), ("hello.js", HELLO)],
+        &["--body-timeout", "1s", "--body-min-rate", "100"],
+    );
+    let started = Instant::now();
+    let mut stream = connect(&blimp);
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .unwrap();
+    // A byte every 300 ms: never a stall of --body-timeout.
+    let trickle = std::thread::spawn({
+        let mut stream = stream.try_clone().unwrap();
+        move || {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(300));
+                if stream.write_all(b"x").is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let took = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("slower than 100 bytes a second (--body-min-rate)"),
+        "{answer}"
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    report(
+        "a body trickled a byte every 300 ms (--body-timeout 1s, --body-min-rate 100)",
+        "408",
+        took,
+        Some(&blimp),
+    );
+    serving(&blimp);
+    trickle.join().unwrap();
+}
+
+#[test]
 fn a_path_of_32000_segments_is_answered_at_once() {
     let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);

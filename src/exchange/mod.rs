@@ -63,8 +63,11 @@ impl Shared {
         auth: Arc<Auth>,
         datasources: Arc<Datasources>,
     ) -> Self {
-        let body_limits =
-            BodyLimits::new(config.max_body, config.body_timeout, config.max_body_memory);
+        let body_limits = BodyLimits::new(
+            config.max_body,
+            (config.body_timeout, config.body_min_rate),
+            config.max_body_memory,
+        );
         let static_files = file_cache::FileCache::new(config.static_cache);
         Shared {
             static_files,

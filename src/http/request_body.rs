@@ -26,6 +26,9 @@ pub struct BodyLimits {
     pub max: u64,
     /// Longest wait for the next bytes of a body (`--body-timeout`).
     pub timeout: Duration,
+    /// Slowest average after the first `timeout`, bytes a second
+    /// (`--body-min-rate`; 0: none).
+    pub min_rate: u64,
     /// Room for the body bytes of all requests together (`--max-body-memory`).
     pub memory: Arc<Semaphore>,
     /// Its size in bytes, for messages.
@@ -33,11 +36,12 @@ pub struct BodyLimits {
 }
 
 impl BodyLimits {
-    pub fn new(max: u64, timeout: Duration, memory: u64) -> Self {
+    pub fn new(max: u64, (timeout, min_rate): (Duration, u64), memory: u64) -> Self {
         let permits = (memory / UNIT).min(Semaphore::MAX_PERMITS as u64) as usize;
         BodyLimits {
             max,
             timeout,
+            min_rate,
             memory: Arc::new(Semaphore::new(permits)),
             memory_bytes: memory,
         }
@@ -122,16 +126,35 @@ async fn read(mut incoming: Incoming, limits: BodyLimits, declared: Option<u64>)
     };
     let mut held = units(declared.unwrap_or(0));
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    let started = tokio::time::Instant::now();
     loop {
-        let frame = match tokio::time::timeout(limits.timeout, incoming.frame()).await {
+        // The next bytes within the timeout, and the whole body no slower
+        // on average than the minimum rate once the first timeout is over.
+        let mut wait = limits.timeout;
+        let mut slow = false;
+        if limits.min_rate > 0 {
+            let allowed = limits.timeout.as_secs_f64() + body.len() as f64 / limits.min_rate as f64;
+            let left = Duration::from_secs_f64(allowed).saturating_sub(started.elapsed());
+            slow = left < wait;
+            wait = wait.min(left);
+        }
+        let frame = match tokio::time::timeout(wait, incoming.frame()).await {
             Err(_) => {
-                return RequestBody::Failed(BodyError {
-                    status: StatusCode::REQUEST_TIMEOUT,
-                    message: format!(
+                let message = if slow {
+                    format!(
+                        "the request body came slower than {} bytes a second (--body-min-rate)",
+                        limits.min_rate
+                    )
+                } else {
+                    format!(
                         "the request body stalled for {:?} (--body-timeout)",
                         limits.timeout
-                    ),
-                })
+                    )
+                };
+                return RequestBody::Failed(BodyError {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    message,
+                });
             }
             Ok(None) => break,
             Ok(Some(Err(_))) => {

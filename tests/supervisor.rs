@@ -79,12 +79,21 @@ fn a_crash_no_limit_reaches_is_contained_by_the_supervisor() {
     assert!(took < Duration::from_secs(1), "back after {took:?}");
     assert_ne!(blimp.server_pid(), first);
     assert!(blimp.wait_for_log("killed by signal 11): starting a new one"));
+    assert!(
+        blimp.wait_for_log("nested.js: the server process crashed running this script (SIGSEGV)")
+    );
     report(
         "a crash no limit reaches: eval of source nested 100,000 deep (SIGSEGV)",
         "connection dropped, process replaced",
         took,
         Some(&blimp),
     );
+    // A client that sends it again and again: each time back within a second.
+    for _ in 0..7 {
+        assert!(plain().get(blimp.url("/nested")).send().is_err());
+        let took = back(&blimp);
+        assert!(took < Duration::from_secs(1), "back after {took:?}");
+    }
 }
 
 #[test]

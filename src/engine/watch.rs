@@ -109,3 +109,19 @@ pub fn stuck(limit: Duration) -> Option<(Arc<str>, Duration)> {
         })
     })
 }
+
+/// The script this thread is running, if any. Never blocks and never
+/// allocates, for a crash report from a signal handler on this thread.
+pub fn running_here() -> Option<Arc<str>> {
+    MINE.try_with(|mine| {
+        let mine = mine.try_borrow().ok()?;
+        let running = mine.as_ref()?;
+        if running.since.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let script = running.script.try_lock().ok()?.clone();
+        script
+    })
+    .ok()
+    .flatten()
+}

@@ -2,6 +2,7 @@
 //! every worker thread accepts on its own SO_REUSEPORT socket and runs the
 //! scripts of its own connections.
 
+mod crash;
 mod idle;
 mod limits;
 pub mod supervisor;
@@ -79,6 +80,7 @@ impl Server {
                 StartError::Listen(config.host.clone(), std::io::ErrorKind::NotFound.into())
             })?;
         watchdog(config.timeout() + STUCK_GRACE, supervised);
+        crash::report_crashes();
         let fd_limit = limits::raise_fd_limit();
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));

@@ -117,10 +117,12 @@ async fn supervise(listeners: Vec<std::net::TcpListener>) -> ExitCode {
         }
         first = false;
         tracing::error!("server process {pid} ended ({status}): starting a new one");
-        // A process that keeps dying at once is not restarted in a tight loop.
+        // A process that keeps dying before it serves is not restarted in
+        // a tight loop; one that served (and met a request that crashed
+        // it) is replaced at once, however often.
         restarts.retain(|at| at.elapsed() < Duration::from_secs(10));
         restarts.push(Instant::now());
-        if restarts.len() > 5 {
+        if !serving && restarts.len() > 5 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }

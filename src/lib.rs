@@ -89,6 +89,7 @@ pub fn open_datasources(
 ) -> Result<Arc<db::Datasources>, StartError> {
     let settings = db::Settings {
         max_rows: config.db_max_rows.max(1),
+        max_bytes: config.max_script_memory as usize,
         pool: config.db_pool.max(1),
         ca_file: config.ca_file.clone(),
     };

@@ -170,10 +170,54 @@ impl Default for Params {
 pub struct Settings {
     /// Rows a query may return.
     pub max_rows: usize,
+    /// Bytes a query's rows, or one value, may hold (the script's memory
+    /// bound, `--max-script-memory`).
+    pub max_bytes: usize,
     /// Connections a PostgreSQL datasource keeps at most.
     pub pool: usize,
     /// Certificates PostgreSQL over TLS trusts besides the usual roots.
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// What the rows of one query may hold: `--db-max-rows` rows, and bytes
+/// up to the script's memory bound, counted as they are read.
+#[derive(Debug, Clone, Copy)]
+pub struct RowLimits {
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+impl RowLimits {
+    /// Whether `rows` rows holding `bytes` are within the bounds.
+    pub fn check(&self, rows: usize, bytes: usize) -> DbResult<()> {
+        if rows > self.rows {
+            let max = self.rows;
+            return Err(DbError::new(
+                Kind::Limit,
+                format!("the query returned more than {max} rows (--db-max-rows): add a LIMIT, or read it in pages"),
+            ));
+        }
+        if bytes > self.bytes {
+            let mib = self.bytes >> 20;
+            return Err(DbError::new(
+                Kind::Limit,
+                format!("the query's rows hold more than {mib} MiB (--max-script-memory): add a LIMIT, or read it in pages"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Value {
+    /// About what it holds in memory.
+    pub fn held(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Decimal(t) | Value::Text(t) => t.len(),
+                Value::Blob(b) => b.len(),
+                _ => 0,
+            }
+    }
 }
 
 /// One datasource.
@@ -265,7 +309,8 @@ impl Datasources {
             if path.is_empty() {
                 return Err("sqlite: needs a file path (sqlite:data.db)".into());
             }
-            return sqlite::SqliteSource::open(path.as_ref()).map(Source::Sqlite);
+            return sqlite::SqliteSource::open(path.as_ref(), settings.max_bytes)
+                .map(Source::Sqlite);
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return postgres::PgSource::open(url, settings, runtime).map(Source::Postgres);
@@ -311,7 +356,10 @@ impl Datasources {
             auto_commit: true,
             in_transaction: false,
             aborted: false,
-            max_rows: self.settings.max_rows,
+            limits: RowLimits {
+                rows: self.settings.max_rows,
+                bytes: self.settings.max_bytes,
+            },
         })
     }
 
@@ -362,7 +410,7 @@ pub struct Connection {
     /// server will roll it back whatever comes (its `COMMIT` answers
     /// `ROLLBACK` without an error): `commit` must say so.
     aborted: bool,
-    max_rows: usize,
+    limits: RowLimits,
 }
 
 impl Connection {
@@ -402,10 +450,10 @@ impl Connection {
     /// many rows it changed.
     pub fn run(&mut self, sql: &str, params: &Params) -> DbResult<Outcome> {
         self.begin_if_needed()?;
-        let (max_rows, in_transaction) = (self.max_rows, self.in_transaction);
+        let (limits, in_transaction) = (self.limits, self.in_transaction);
         let outcome = match self.inner()? {
-            Inner::Sqlite(conn) => conn.run(sql, params, max_rows),
-            Inner::Postgres(conn) => match conn.run(sql, params, max_rows, in_transaction) {
+            Inner::Sqlite(conn) => conn.run(sql, params, limits),
+            Inner::Postgres(conn) => match conn.run(sql, params, limits, in_transaction) {
                 // Made at the same moment by another session: what the
                 // clause asked for holds (outside a transaction, which the
                 // error has ended).

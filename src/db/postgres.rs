@@ -24,7 +24,8 @@ use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
-    sql, time, Column, DbError, DbResult, Kind, Outcome, Params, Rows, Settings, System, Value,
+    sql, time, Column, DbError, DbResult, Kind, Outcome, Params, RowLimits, Rows, Settings, System,
+    Value,
 };
 use crate::fiber;
 
@@ -194,7 +195,7 @@ impl PgConn {
     }
 
     pub fn version(&mut self) -> DbResult<String> {
-        match self.run("SELECT version()", &Params::default(), 1, false)? {
+        match self.run("SELECT version()", &Params::default(), ONE_ROW, false)? {
             Outcome::Rows(rows) => match rows.rows.first().and_then(|r| r.first()) {
                 Some(Value::Text(text)) => Ok(text.clone()),
                 _ => Ok(String::new()),
@@ -213,14 +214,14 @@ impl PgConn {
         &mut self,
         text: &str,
         params: &Params,
-        max_rows: usize,
+        limits: RowLimits,
         in_transaction: bool,
     ) -> DbResult<Outcome> {
         let (text, values) = sql::prepare(text, params, System::Postgres)?;
-        match self.run_prepared(&text, &values, max_rows) {
+        match self.run_prepared(&text, &values, limits) {
             Err(err) if unbound(&err) || (!in_transaction && changed_under(&err)) => {
                 self.client().statement_cache.remove(&text, &[]);
-                self.run_prepared(&text, &values, max_rows)
+                self.run_prepared(&text, &values, limits)
             }
             other => other,
         }
@@ -230,10 +231,10 @@ impl PgConn {
         &mut self,
         text: &str,
         values: &[&Value],
-        max_rows: usize,
+        limits: RowLimits,
     ) -> DbResult<Outcome> {
         let client = self.client.take().expect("a client until released");
-        let outcome = self.run_on(&client, text, values, max_rows);
+        let outcome = self.run_on(&client, text, values, limits);
         self.client = Some(client);
         outcome
     }
@@ -243,7 +244,7 @@ impl PgConn {
         client: &Object,
         text: &str,
         values: &[&Value],
-        max_rows: usize,
+        limits: RowLimits,
     ) -> DbResult<Outcome> {
         if client.statement_cache.size() >= STATEMENT_CACHE {
             client.statement_cache.clear();
@@ -272,7 +273,7 @@ impl PgConn {
             .collect();
         let stream = self.wait(client.query_raw(&statement, bound))?;
         let mut stream = std::pin::pin!(stream);
-        let mut rows = Vec::new();
+        let (mut rows, mut held) = (Vec::new(), 0);
         loop {
             let next = match fiber::wait(stream.next()) {
                 Ok(next) => next,
@@ -283,17 +284,13 @@ impl PgConn {
             };
             let Some(row) = next else { break };
             let row = row.map_err(|e| error(&e))?;
-            if rows.len() >= max_rows {
-                return Err(DbError::new(
-                    Kind::Limit,
-                    format!("the query returned more than {max_rows} rows (--db-max-rows): add a LIMIT, or read it in pages"),
-                ));
-            }
             let mut values = Vec::with_capacity(columns.len());
             for i in 0..columns.len() {
                 let Decoded(value) = row.try_get(i).map_err(|e| error(&e))?;
+                held += value.held();
                 values.push(value);
             }
+            limits.check(rows.len() + 1, held)?;
             rows.push(values);
         }
         Ok(Outcome::Rows(Rows { columns, rows }))
@@ -302,7 +299,12 @@ impl PgConn {
     pub fn nextval(&mut self, name: &str) -> DbResult<i64> {
         let params = Params::Positional(vec![Value::Text(name.to_string())]);
         let next = |conn: &mut PgConn| -> DbResult<i64> {
-            match conn.run("SELECT nextval($1::text::regclass)", &params, 1, false)? {
+            match conn.run(
+                "SELECT nextval($1::text::regclass)",
+                &params,
+                ONE_ROW,
+                false,
+            )? {
                 Outcome::Rows(rows) => match rows.rows.first().and_then(|r| r.first()) {
                     Some(Value::Int(n)) => Ok(*n),
                     _ => Err(DbError::usage("nextval gave no number")),
@@ -445,6 +447,12 @@ fn error(err: &tokio_postgres::Error) -> DbError {
         format!("PostgreSQL: {}", with_sources(err)),
     )
 }
+
+/// For the statements blimp runs itself, which answer one row.
+const ONE_ROW: RowLimits = RowLimits {
+    rows: 1,
+    bytes: 1 << 20,
+};
 
 /// The server refused a prepared statement whose tables may have changed
 /// under it: its result's types (0A000) or its parameters' (42804

@@ -25,7 +25,9 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, ErrorCode, OpenFlags};
 
-use super::{sql, time, Column, DbError, DbResult, Kind, Outcome, Params, Rows, System, Value};
+use super::{
+    sql, time, Column, DbError, DbResult, Kind, Outcome, Params, RowLimits, Rows, System, Value,
+};
 use crate::fiber;
 
 /// Virtual-machine steps between two looks at the deadline.
@@ -48,6 +50,8 @@ const NEXTVAL: &str = "INSERT INTO blimp_sequences (name, value) VALUES (?1, 1)
 
 pub struct SqliteSource {
     path: PathBuf,
+    /// SQLite's largest string or blob (`SQLITE_LIMIT_LENGTH`).
+    max_length: i32,
     idle: Mutex<Vec<Connection>>,
 }
 
@@ -57,8 +61,9 @@ pub struct SqliteConn {
 
 impl SqliteSource {
     /// Opens (creating when missing) the file at `path` in WAL mode.
-    pub fn open(path: &Path) -> Result<SqliteSource, String> {
-        let conn = connect(path).map_err(|e| e.to_string())?;
+    pub fn open(path: &Path, max_length: usize) -> Result<SqliteSource, String> {
+        let max_length = max_length.min(i32::MAX as usize) as i32;
+        let conn = connect(path, max_length).map_err(|e| e.to_string())?;
         let application: i32 = conn
             .pragma_query_value(None, "application_id", |row| row.get(0))
             .map_err(|e| e.to_string())?;
@@ -75,6 +80,7 @@ impl SqliteSource {
         }
         Ok(SqliteSource {
             path: path.to_path_buf(),
+            max_length,
             idle: Mutex::new(vec![conn]),
         })
     }
@@ -88,7 +94,7 @@ impl SqliteSource {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
             Some(conn) => conn,
-            None => connect(&self.path).map_err(|e| error(&e))?,
+            None => connect(&self.path, self.max_length).map_err(|e| error(&e))?,
         };
         Ok(SqliteConn { conn })
     }
@@ -106,7 +112,7 @@ impl SqliteSource {
     }
 }
 
-fn connect(path: &Path) -> rusqlite::Result<Connection> {
+fn connect(path: &Path, max_length: i32) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -115,6 +121,16 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.progress_handler(PROGRESS_STEPS, Some(must_stop));
+    // No string or blob larger than a script may hold: SQLite refuses to
+    // make one ("string or blob too big") instead of allocating it.
+    // SAFETY: the handle is this open connection's, used on this thread.
+    unsafe {
+        rusqlite::ffi::sqlite3_limit(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_LIMIT_LENGTH,
+            max_length,
+        );
+    }
     Ok(conn)
 }
 
@@ -146,7 +162,7 @@ impl SqliteConn {
         self.conn.execute_batch("ROLLBACK").map_err(|e| error(&e))
     }
 
-    pub fn run(&mut self, text: &str, params: &Params, max_rows: usize) -> DbResult<Outcome> {
+    pub fn run(&mut self, text: &str, params: &Params, limits: RowLimits) -> DbResult<Outcome> {
         let (text, values) = sql::prepare(text, params, System::Sqlite)?;
         let conn = &self.conn;
         patiently(|| {
@@ -188,15 +204,17 @@ impl SqliteConn {
                     )
                 })
                 .collect();
-            let mut rows = Vec::new();
+            let (mut rows, mut held) = (Vec::new(), 0);
             let mut cursor = statement.raw_query();
             while let Some(row) = cursor.next()? {
-                if rows.len() >= max_rows {
-                    return Ok(Err(too_many_rows(max_rows)));
-                }
                 let mut values = Vec::with_capacity(count);
                 for (i, (_, decl)) in columns.iter().enumerate() {
-                    values.push(value_of(row.get_ref(i)?, *decl));
+                    let value = value_of(row.get_ref(i)?, *decl);
+                    held += value.held();
+                    values.push(value);
+                }
+                if let Err(err) = limits.check(rows.len() + 1, held) {
+                    return Ok(Err(err));
                 }
                 rows.push(values);
             }
@@ -258,13 +276,6 @@ impl SqliteConn {
         }
         Ok(())
     }
-}
-
-fn too_many_rows(max_rows: usize) -> DbError {
-    DbError::new(
-        Kind::Limit,
-        format!("the query returned more than {max_rows} rows (--db-max-rows): add a LIMIT, or read it in pages"),
-    )
 }
 
 /// Runs `op`, and again while the database is locked by another writer,

@@ -533,11 +533,34 @@ let error;
 try { query.execute(numbers(6)) } catch (e) { error = [e instanceof RangeError, e.message] }
 const rs = () => database.getConnection().prepareStatement(numbers(6)).executeQuery();
 let again; try { rs() } catch (e) { again = e.message }
-response.json({ five, error, again });"),
+// Bytes too: one value, and many rows, past --max-script-memory.
+const big = request.getParameter('pg') ? \"SELECT repeat('x', 20000000) AS s\" : \"SELECT zeroblob(20000000) AS s\";
+let huge; try { query.execute(big) } catch (e) { huge = e.message }
+const wide = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT i, ' + (request.getParameter('pg') ? \"repeat('y', 4000000)\" : \"printf('%.*c', 4000000, 'y')\") + ' AS s FROM n';
+let many; try { query.execute(wide) } catch (e) { many = e.message }
+response.json({ five, error, again, huge, many });"),
         )],
-        &["--db-max-rows", "5"],
+        &["--db-max-rows", "5", "--max-script-memory", "16M"],
     );
-    let body = served.json("/t");
+    let body = served.json(if engine == Engine::Postgres {
+        "/t?pg=1"
+    } else {
+        "/t"
+    });
+    // SQLite does not make the value at all; PostgreSQL's is not handed on.
+    let huge = body["huge"].as_str().unwrap_or_default();
+    assert!(
+        huge.contains("string or blob too big")
+            || huge.contains("more than 16 MiB (--max-script-memory)"),
+        "{body}"
+    );
+    assert!(
+        body["many"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rows hold more than 16 MiB (--max-script-memory)"),
+        "{body}"
+    );
     assert_eq!(body["five"], 5);
     assert_eq!(body["error"][0], true, "{body}");
     assert!(body["error"][1]

@@ -631,6 +631,24 @@ fn deep_native_recursion_is_a_range_error() {
 }
 
 #[test]
+fn console_log_of_a_deep_object_is_one_short_line() {
+    let _alone = alone();
+    let script = "let o = {}; for (let i = 0; i < 100000; i++) o = { o };
+console.log(o);
+require('http/v4/response').print('logged');";
+    let (status, body, took, blimp) = attack(script, &[]);
+    assert_eq!((status, body.as_str()), (200, "logged"));
+    assert!(blimp.wait_for_log("t.js: [an object that cannot be shown: "));
+    report(
+        "script: `console.log` of an object 100,000 deep",
+        "200, a short line logged",
+        took,
+        Some(&blimp),
+    );
+    serving(&blimp);
+}
+
+#[test]
 fn huge_lengths_are_no_huge_allocations() {
     let _alone = alone();
     let cases = [

@@ -50,10 +50,15 @@ fn log(level: tracing::Level, args: &[JsValue], context: &mut Context) -> JsResu
     for arg in args {
         parts.push(match arg.as_string() {
             Some(s) => s.to_std_string_escaped(),
-            None if arg.is_object() && !arg.is_callable() => super::values::stringify(arg, context)
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| arg.display().to_string()),
+            // As JSON; never the engine's own display of an object, which
+            // recurses without bound (a deep object panicked in it).
+            None if arg.is_object() && !arg.is_callable() => {
+                match super::values::stringify(arg, context) {
+                    Ok(Some(json)) => json,
+                    Ok(None) => "undefined".to_string(),
+                    Err(err) => format!("[an object that cannot be shown: {err}]"),
+                }
+            }
             None => arg.display().to_string(),
         });
     }

@@ -72,6 +72,11 @@ pub struct Config {
     #[arg(long, env = "BLIMP_HEADER_TIMEOUT", default_value = "20s", value_parser = parse_duration, value_name = "TIME")]
     pub header_timeout: Duration,
 
+    /// Longest wait for a client to take more of a response; then its
+    /// connection is closed (a client that never reads).
+    #[arg(long, env = "BLIMP_SEND_TIMEOUT", default_value = "60s", value_parser = parse_duration, value_name = "TIME")]
+    pub send_timeout: Duration,
+
     /// Open connections the server keeps at most (all workers); beyond it a
     /// new connection is closed at once.
     #[arg(

@@ -354,6 +354,47 @@ fn slow_and_idle_connections_are_closed_at_the_header_timeout() {
 }
 
 #[test]
+fn a_client_that_never_reads_is_closed_at_the_send_timeout() {
+    let _alone = alone();
+    let big = "x".repeat(8 << 20);
+    let blimp = Blimp::start(
+        &[("hello.js", HELLO), ("public/big.txt", &big)],
+        &["--send-timeout", "1s"],
+    );
+    let started = Instant::now();
+    let mut readers: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut stream = connect(&blimp);
+            stream
+                .write_all(b"GET /big.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    serving(&blimp); // during the attack
+    std::thread::sleep(Duration::from_secs(3));
+    // Closed: what the kernel held arrives, then the end, well short of 8 MB.
+    for stream in &mut readers {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut got = Vec::new();
+        let ended = match stream.read_to_end(&mut got) {
+            Ok(_) => true,
+            Err(err) => err.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(ended && got.len() < big.len(), "read {} bytes", got.len());
+    }
+    report(
+        "10 clients that never read an 8 MB static file (`--send-timeout 1s`)",
+        "all 10 closed (checked after 3 s)",
+        started.elapsed(),
+        Some(&blimp),
+    );
+    serving(&blimp);
+}
+
+#[test]
 fn connections_beyond_the_cap_are_closed_at_once() {
     let _alone = alone();
     let blimp = Blimp::start(&[("hello.js", HELLO)], &["--max-connections", "40"]);

@@ -84,7 +84,7 @@ impl Server {
         let fd_limit = limits::raise_fd_limit();
         let connections =
             Connections::new(limits::connection_cap(config.max_connections, fd_limit));
-        let header_timeout = config.header_timeout;
+        let (header_timeout, send_timeout) = (config.header_timeout, config.send_timeout);
         if config.metrics {
             crate::metrics::enable();
         }
@@ -100,6 +100,7 @@ impl Server {
         let watch = Arc::new(Watch {
             connections,
             header_timeout,
+            send_timeout,
             full: Seldom::default(),
             failing: Seldom::default(),
             fd_limit,
@@ -249,6 +250,7 @@ impl Drop for Registered {
 struct Watch {
     connections: Connections,
     header_timeout: Duration,
+    send_timeout: Duration,
     /// The connection cap was reached (logged at most once a second).
     full: Seldom,
     /// Accepting failed (logged at most once a second).
@@ -271,7 +273,7 @@ fn worker_thread(
         let listener = tokio::net::TcpListener::from_std(listener).expect("register listener");
         let worker = Rc::new(Worker::new(shared));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let idle = Idle::new(watch.header_timeout);
+        let idle = Idle::new(watch.header_timeout, watch.send_timeout);
         tokio::task::spawn_local(idle.clone().sweep());
         // Weak: the worker still ends with the serving loop.
         let tidy = Rc::downgrade(&worker);
@@ -325,7 +327,7 @@ fn worker_thread(
                 async move { Ok::<_, Infallible>(response.await.map(|body| Held(body, busy))) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(idle.watch_writes(stream, &closing)), service);
             let connection = graceful.watch(connection);
             let registered = Registered {
                 idle: idle.clone(),

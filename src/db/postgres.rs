@@ -618,6 +618,22 @@ fn time_in(value: &Value, ty: &Type) -> Result<f64, BoxError> {
     })
 }
 
+/// Microseconds since midnight, for a TIME parameter: a time of day as
+/// text keeps its microseconds; a point in time gives its time of day in
+/// UTC (as `getTime` reads it back).
+fn time_of_day_in(value: &Value, ty: &Type) -> Result<i64, BoxError> {
+    if let Value::Text(t) = value {
+        if let Some(micros) = time::time_of_day(t) {
+            return Ok(micros);
+        }
+    }
+    let ms = time_in(value, ty)?;
+    if !ms.is_finite() {
+        return Err(Box::new(Conversion(INVALID_DATE, "an invalid time".into())));
+    }
+    Ok((ms.rem_euclid(86_400_000.0) * 1000.0).round() as i64)
+}
+
 /// A value's text, for text and JSON parameters.
 fn text_of(value: &Value) -> Option<String> {
     Some(match value {
@@ -688,25 +704,7 @@ fn encode(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErr
             let days = (ms / 86_400_000.0).floor() as i64 - PG_EPOCH_MS / 86_400_000;
             out.put_i32(days as i32);
         }
-        oid::TIME => {
-            // A time of day as text keeps its microseconds; a point in
-            // time gives its time of day in UTC (as `getTime` reads it).
-            let of_day = match value {
-                Value::Text(t) => time::time_of_day(t),
-                _ => None,
-            };
-            let micros = match of_day {
-                Some(micros) => micros,
-                None => {
-                    let ms = time_in(value, ty)?;
-                    if !ms.is_finite() {
-                        return Err(Box::new(Conversion(INVALID_DATE, "an invalid time".into())));
-                    }
-                    (ms.rem_euclid(86_400_000.0) * 1000.0).round() as i64
-                }
-            };
-            out.put_i64(micros);
-        }
+        oid::TIME => out.put_i64(time_of_day_in(value, ty)?),
         oid::UUID => {
             let Value::Text(t) = value else {
                 return Err(mismatch(value, ty));

@@ -27,10 +27,8 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `2024-01-02T03:04:05.678Z`, as `Date.prototype.toISOString` writes it.
 pub fn iso(ms: f64) -> String {
-    let ms = ms.floor() as i64;
-    let days = ms.div_euclid(86_400_000);
-    let rest = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
+    let ms = ms.floor();
+    let (y, m, d) = civil_from_days((ms as i64).div_euclid(86_400_000));
     let year = if (0..=9999).contains(&y) {
         format!("{y:04}")
     } else if y < 0 {
@@ -38,13 +36,7 @@ pub fn iso(ms: f64) -> String {
     } else {
         format!("+{y:06}")
     };
-    format!(
-        "{year}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000
-    )
+    format!("{year}-{m:02}-{d:02}T{}Z", clock_text(ms))
 }
 
 /// The time of day of `ms` (UTC) as `HH:MM:SS.fff`.

@@ -65,7 +65,8 @@ impl Shared {
     ) -> Self {
         let body_limits = BodyLimits::new(
             config.max_body,
-            (config.body_timeout, config.body_min_rate),
+            config.body_timeout,
+            config.body_min_rate,
             config.max_body_memory,
         );
         let static_files = file_cache::FileCache::new(config.static_cache);

@@ -36,7 +36,7 @@ pub struct BodyLimits {
 }
 
 impl BodyLimits {
-    pub fn new(max: u64, (timeout, min_rate): (Duration, u64), memory: u64) -> Self {
+    pub fn new(max: u64, timeout: Duration, min_rate: u64, memory: u64) -> Self {
         let permits = (memory / UNIT).min(Semaphore::MAX_PERMITS as u64) as usize;
         BodyLimits {
             max,

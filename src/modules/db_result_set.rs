@@ -272,17 +272,16 @@ fn date_of(value: &Value, context: &mut Context) -> JsResult<JsValue> {
         Value::Null => Ok(JsValue::null()),
         Value::Time(ms) | Value::Real(ms) => db_values::date(*ms, context),
         Value::Int(ms) => db_values::date(*ms as f64, context),
-        Value::Text(text) => match db::time::parse(text) {
+        // A TIME column's text: that time of day on 1 January 1970, UTC.
+        Value::Text(text) => match db::time::parse(text)
+            .or_else(|| db::time::time_of_day(text).map(|micros| (micros / 1000) as f64))
+        {
             Some(ms) => db_values::date(ms, context),
-            // A TIME column: that time of day on 1 January 1970, UTC.
-            None => match db::time::time_of_day(text) {
-                Some(micros) => db_values::date((micros / 1000) as f64, context),
-                None => {
-                    let constructor = context.intrinsics().constructors().date().constructor();
-                    let args = [JsString::from(text.as_str()).into()];
-                    Ok(constructor.construct(&args, None, context)?.into())
-                }
-            },
+            None => {
+                let constructor = context.intrinsics().constructors().date().constructor();
+                let args = [JsString::from(text.as_str()).into()];
+                Ok(constructor.construct(&args, None, context)?.into())
+            }
         },
         other => Err(JsNativeError::typ()
             .with_message(format!("a {} is not a date", other.kind()))

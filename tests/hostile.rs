@@ -996,6 +996,48 @@ fn a_redis_lock_of_a_dead_process_ends_with_its_short_lease() {
 }
 
 #[test]
+fn the_first_request_after_a_redis_stall_succeeds() {
+    let redis = Redis::start();
+    let blimp = Blimp::start(
+        &[("count.js", COUNT), ("hello.js", HELLO)],
+        &["--session-store", &redis.url()],
+    );
+    let client = client();
+    assert_eq!(get(&client, &blimp.url("/count")), (200, "1".to_string()));
+    redis.signal("STOP");
+    // Session requests on every worker, with connections made before and
+    // during the stall.
+    let url = blimp.url("/count");
+    let stalled: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || get(&plain(), &url).0)
+        })
+        .collect();
+    for request in stalled {
+        assert_eq!(request.join().unwrap(), 503);
+    }
+    let (status, body) = get(&client, &url);
+    assert_eq!(status, 503, "{body}");
+    // Redis answers again: at once, the same user.
+    redis.signal("CONT");
+    let started = Instant::now();
+    let (status, body) = get(&client, &url);
+    let took = started.elapsed();
+    assert_eq!((status, body.as_str()), (200, "2"));
+    serving(&blimp);
+    for _ in 0..4 {
+        assert_eq!(get(&plain(), &url), (200, "1".to_string()));
+    }
+    report(
+        "the first request after a Redis stall",
+        &format!("{status}, count {body}"),
+        took,
+        Some(&blimp),
+    );
+}
+
+#[test]
 fn the_first_request_after_redis_returns_succeeds() {
     let redis = Redis::start();
     let port = redis.port;

@@ -420,6 +420,16 @@ impl Redis {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Sends `signal` (`"STOP"`, `"CONT"`) to the server, as `kill -SIGNAL`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+    }
+
     pub fn stop(mut self) -> u16 {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -61,8 +61,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest any one operation may take before it counts as unavailable.
 const OP_TIMEOUT: Duration = Duration::from_millis(2500);
-/// While Redis has never been reached: how often a new first connection is tried.
-const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 /// Keys per SCAN step in `count`.
 const SCAN_COUNT: u32 = 1000;
 
@@ -216,7 +214,8 @@ pub struct Redis {
     /// so a round trip never hops to another thread; the session runtime's
     /// is under `None`.
     managers: Mutex<HashMap<Option<ThreadId>, ConnectionManager>>,
-    /// Serialises first connection attempts; remembers the last failure.
+    /// Serialises first connection attempts; remembers when the last one
+    /// failed, and why.
     connecting: tokio::sync::Mutex<Option<(Instant, String)>>,
     /// False from a failed operation to the next good one (for the log).
     healthy: AtomicBool,
@@ -302,12 +301,16 @@ impl Redis {
         if let Some(manager) = self.managers.lock().unwrap().get(&runtime) {
             return Ok(manager.clone());
         }
+        let arrived = Instant::now();
         let mut last = self.connecting.lock().await;
         if let Some(manager) = self.managers.lock().unwrap().get(&runtime) {
             return Ok(manager.clone());
         }
+        // An attempt that failed while this caller waited answers for it too
+        // (a down Redis costs one attempt at a time, not one per request);
+        // an older failure does not: Redis may be back since.
         if let Some((at, message)) = &*last {
-            if at.elapsed() < RECONNECT_EVERY {
+            if *at >= arrived {
                 return Err(StoreError::Unavailable(message.clone()));
             }
         }

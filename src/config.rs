@@ -2,7 +2,7 @@
 //! units (`10M`, `1G`: powers of 1024), times too (`30s`, `5m`, `500ms`; a
 //! bare number is seconds).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -166,7 +166,7 @@ pub struct Config {
     #[arg(long, env = "BLIMP_MAX_SCRIPT_MEMORY", default_value = "256M", value_parser = parse_size, value_name = "SIZE")]
     pub max_script_memory: u64,
 
-    /// Memory the scripts of the whole server may hold together [default: 3/4 of the RAM].
+    /// Memory the scripts of the whole server may hold together [default: 3/4 of the RAM or of the cgroup's limit; at most 1/4 of `ulimit -v`].
     #[arg(long, env = "BLIMP_MAX_MEMORY", value_parser = parse_size, value_name = "SIZE")]
     pub max_memory: Option<u64>,
 
@@ -363,8 +363,71 @@ impl Config {
 
     /// Bytes the scripts of the server may hold together.
     pub fn max_memory(&self) -> u64 {
-        self.max_memory.unwrap_or_else(|| physical_memory() / 4 * 3)
+        self.max_memory.unwrap_or_else(default_max_memory)
     }
+}
+
+/// 3/4 of the memory the process may use: the RAM, or its cgroup's limit
+/// when lower. Under an address-space limit (`ulimit -v`), a quarter of
+/// it at most: the idle server already reserves about 2 GB of address
+/// space it does not use (the allocator's arenas, thread stacks).
+fn default_max_memory() -> u64 {
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|cgroups| cgroup_memory_limit(&cgroups, Path::new("/sys/fs/cgroup")));
+    let memory = physical_memory().min(cgroup.unwrap_or(u64::MAX));
+    (memory / 4 * 3).min(address_space_limit().map_or(u64::MAX, |limit| limit / 4))
+}
+
+/// The lowest memory limit on this process's cgroup and its ancestors
+/// (v2 `memory.max`, v1 `memory.limit_in_bytes`), given the text of
+/// `/proc/self/cgroup` and where the cgroup file systems are mounted.
+fn cgroup_memory_limit(cgroups: &str, mounted: &Path) -> Option<u64> {
+    let mut limits = Vec::new();
+    for line in cgroups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let (folder, file) = match controllers {
+            "" => (mounted.to_path_buf(), "memory.max"),
+            list if list.split(',').any(|c| c == "memory") => {
+                (mounted.join("memory"), "memory.limit_in_bytes")
+            }
+            _ => continue,
+        };
+        let mut group = Path::new(path.trim());
+        loop {
+            let at = folder
+                .join(group.strip_prefix("/").unwrap_or(group))
+                .join(file);
+            // "max" (v2) has no number: no limit.
+            if let Some(limit) = std::fs::read_to_string(at)
+                .ok()
+                .and_then(|text| text.trim().parse::<u64>().ok())
+            {
+                limits.push(limit);
+            }
+            match group.parent() {
+                Some(parent) => group = parent,
+                None => break,
+            }
+        }
+    }
+    limits.into_iter().min()
+}
+
+/// The soft address-space limit (`ulimit -v`), when there is one.
+fn address_space_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    (read && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 /// The machine's RAM (4 GiB when it cannot be read).
@@ -423,6 +486,30 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_lowest_cgroup_memory_limit_of_either_version() {
+        let mounted = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let file = mounted.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        };
+        write("app/web/memory.max", "max\n");
+        write("app/memory.max", "1073741824\n");
+        assert_eq!(
+            cgroup_memory_limit("0::/app/web\n", mounted.path()),
+            Some(1 << 30),
+            "a parent's limit holds for its children"
+        );
+        write("memory/job/memory.limit_in_bytes", "536870912\n");
+        assert_eq!(
+            cgroup_memory_limit("4:memory:/job\n3:cpu:/job\n", mounted.path()),
+            Some(512 << 20)
+        );
+        assert_eq!(cgroup_memory_limit("0::/elsewhere\n", mounted.path()), None);
+        assert_eq!(cgroup_memory_limit("", mounted.path()), None);
+    }
 
     #[test]
     fn sizes_and_times_take_units() {

@@ -188,6 +188,62 @@ fn a_body_nobody_reads_is_never_buffered() {
 }
 
 #[test]
+fn bodies_read_under_an_address_space_limit_never_abort_the_process() {
+    let _alone = alone();
+    let dir = scripts(&[("echo.js", ECHO), ("hello.js", HELLO)]);
+    // 3 GiB, as `ulimit -v 3145728`: the default --max-memory follows it.
+    let blimp = Blimp::start_with_rlimit(dir.path(), libc::RLIMIT_AS, 3 << 30);
+    let server = blimp.server_pid();
+    let size = (10 << 20) - 1;
+    let body = std::sync::Arc::new(vec![b'x'; size]);
+    let started = Instant::now();
+    let senders: Vec<_> = (0..100)
+        .map(|_| {
+            let (mut stream, body) = (connect(&blimp), body.clone());
+            std::thread::spawn(move || {
+                let head = format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer);
+                String::from_utf8_lossy(&answer).into_owned()
+            })
+        })
+        .collect();
+    let answers: Vec<String> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+    let took = started.elapsed();
+    let read = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 200") && a.ends_with(&size.to_string()))
+        .count();
+    let busy = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 503"))
+        .count();
+    assert_eq!(
+        read + busy,
+        100,
+        "every body answered: {:?}",
+        answers
+            .iter()
+            .find(|a| !a.starts_with("HTTP/1.1 200") && !a.starts_with("HTTP/1.1 503"))
+    );
+    assert_eq!(
+        blimp.server_pid(),
+        server,
+        "the server process was replaced: {}",
+        blimp.log()
+    );
+    report(
+        "100 bodies of 10 MiB read by a script, under a 3 GiB address-space limit",
+        &format!("{read} × 200, {busy} × 503"),
+        took,
+        Some(&blimp),
+    );
+    serving(&blimp);
+}
+
+#[test]
 fn a_stalled_body_gets_408() {
     let _alone = alone();
     let blimp = Blimp::start(
@@ -427,7 +483,7 @@ fn connections_beyond_the_cap_are_closed_at_once() {
 fn the_file_descriptor_limit_is_raised_at_start() {
     // Started with the common soft limit of 1,024 open files.
     let dir = scripts(&[("hello.js", HELLO)]);
-    let blimp = Blimp::start_with_soft_fd_limit(dir.path(), 1024);
+    let blimp = Blimp::start_with_rlimit(dir.path(), libc::RLIMIT_NOFILE, 1024);
     let started = Instant::now();
     let idle: Vec<TcpStream> = (0..1100).map(|_| connect(&blimp)).collect();
     let took = started.elapsed();

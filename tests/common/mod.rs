@@ -78,8 +78,9 @@ impl Blimp {
         Blimp::spawn_with(args, root, |_| {})
     }
 
-    /// Starts blimp on `root` with the soft limit on open files at `soft`.
-    pub fn start_with_soft_fd_limit(root: &Path, soft: u64) -> Blimp {
+    /// Starts blimp on `root` with the soft limit on `resource`
+    /// (`libc::RLIMIT_NOFILE`, `libc::RLIMIT_AS`) at `soft`.
+    pub fn start_with_rlimit(root: &Path, resource: Resource, soft: u64) -> Blimp {
         let args: Vec<String> = [
             "--port",
             "0",
@@ -102,9 +103,9 @@ impl Blimp {
                         rlim_cur: 0,
                         rlim_max: 0,
                     };
-                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+                    libc::getrlimit(resource, &mut limit);
                     limit.rlim_cur = soft.min(limit.rlim_max);
-                    libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                    libc::setrlimit(resource, &limit);
                     Ok(())
                 });
             }
@@ -443,6 +444,9 @@ impl Drop for Redis {
         let _ = self.child.wait();
     }
 }
+
+/// A kind of process limit, as `getrlimit` takes it.
+pub type Resource = libc::__rlimit_resource_t;
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

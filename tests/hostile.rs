@@ -620,6 +620,10 @@ fn every_script_ends_by_its_timeout() {
             "endless getter",
             "const o = { get x() { for (;;) {} } }; o.x;",
         ),
+        (
+            "indexOf loop, 500,000-character needle in 1 MB",
+            "const s = 'a'.repeat(1e6) + 'b', n = 'a'.repeat(5e5) + 'c'; for (;;) s.indexOf(n);",
+        ),
     ];
     for (name, script) in cases {
         let blimp = Blimp::start(

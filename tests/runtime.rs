@@ -732,3 +732,44 @@ fn the_folder_as_first_argument_and_settings_from_the_environment() {
     assert!(thrown["stack"].is_string(), "BLIMP_DEV=true: {thrown}");
     assert_eq!(get(&plain(), &blimp.url("/t")).1, "ok");
 }
+
+/// The engine's substring search (patched to run in linear time) gives
+/// what the definition gives, for Latin-1, UTF-16 and mixed strings.
+#[test]
+fn string_searches_agree_with_their_definition() {
+    let script = r#"
+function indexOf(h, n, from) {
+  for (let i = Math.min(Math.max(from, 0), h.length); i + n.length <= h.length; i++)
+    if (h.substr(i, n.length) === n) return i;
+  return -1;
+}
+function lastIndexOf(h, n, from) {
+  for (let i = Math.min(Math.max(from, 0), h.length - n.length); i >= 0; i--)
+    if (h.substr(i, n.length) === n) return i;
+  return -1;
+}
+const alphabets = ['ab', 'a\u0100', '\u0100\u0101', 'a\u00ff', '\u6161\u6262'];
+let seed = 7;
+const random = (k) => (seed = (seed * 1103515245 + 12345) % 2147483648) % k;
+const word = (letters, length) => Array.from({ length }, () => letters[random(letters.length)]).join('');
+const wrong = [];
+for (let t = 0; t < 20000; t++) {
+  const h = word(alphabets[random(5)], random(12)), n = word(alphabets[random(5)], 1 + random(3));
+  const from = random(14) - 1;
+  const ok = h.indexOf(n, from) === indexOf(h, n, from)
+    && h.lastIndexOf(n, from) === lastIndexOf(h, n, from)
+    && h.lastIndexOf(n) === lastIndexOf(h, n, Infinity)
+    && h.includes(n, from) === indexOf(h, n, from) >= 0
+    && h.split(n).length === h.replaceAll(n, '\n').split('\n').length
+    && h.split(n).join(n) === h;
+  if (!ok) wrong.push([h, n, from]);
+}
+const odd = '\u6162'.repeat(1000);
+const found = [odd.indexOf('\u6261'.repeat(10)), odd.indexOf('\u6162', 999), 'x\u0101'.indexOf('\u0101'), 'ab'.indexOf('\u0101')];
+require('http/v4/response').print(JSON.stringify({ wrong: wrong.slice(0, 3), found }));
+"#;
+    let blimp = Blimp::start(&[("search.js", script)], &[]);
+    let (status, body) = get(&plain(), &blimp.url("/search"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"wrong":[],"found":[-1,999,1,-1]}"#);
+}

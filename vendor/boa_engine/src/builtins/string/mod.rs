@@ -33,6 +33,7 @@ use std::{
 
 use super::{BuiltInBuilder, BuiltInConstructor, IntrinsicObject};
 
+mod search;
 mod string_iterator;
 pub(crate) use string_iterator::StringIterator;
 
@@ -990,7 +991,11 @@ impl String {
         // 10. Let index be ! StringIndexOf(S, searchStr, start).
         // 11. If index is not -1, return true.
         // 12. Return false.
-        Ok(string.index_of(search_str.as_str(), start).is_some().into())
+        Ok(
+            search::index_of(string.as_str(), search_str.as_str(), start)
+                .is_some()
+                .into(),
+        )
     }
 
     /// `String.prototype.replace( regexp|substr, newSubstr|function )`
@@ -1059,7 +1064,7 @@ impl String {
 
         // 8. Let position be ! StringIndexOf(string, searchString, 0).
         // 9. If position is -1, return string.
-        let Some(position) = string.index_of(search_string.as_str(), 0) else {
+        let Some(position) = search::index_of(string.as_str(), search_string.as_str(), 0) else {
             return Ok(string.into());
         };
 
@@ -1189,7 +1194,7 @@ impl String {
         let mut match_positions = Vec::new();
 
         // 10. Let position be ! StringIndexOf(string, searchString, 0).
-        let mut position = string.index_of(search_string.as_str(), 0);
+        let mut position = search::index_of(string.as_str(), search_string.as_str(), 0);
 
         // 11. Repeat, while position is not -1,
         while let Some(p) = position {
@@ -1197,7 +1202,7 @@ impl String {
             match_positions.push(p);
 
             // b. Set position to ! StringIndexOf(string, searchString, position + advanceBy).
-            position = string.index_of(search_string.as_str(), p + advance_by);
+            position = search::index_of(string.as_str(), search_string.as_str(), p + advance_by);
         }
 
         // 12. Let endOfLastMatch be 0.
@@ -1299,10 +1304,11 @@ impl String {
         let start = pos.clamp_finite(0, len) as usize;
 
         // 8. Return 𝔽(! StringIndexOf(S, searchStr, start)).
-        Ok(string
-            .index_of(search_str.as_str(), start)
-            .map_or(-1, |i| i as i64)
-            .into())
+        Ok(
+            search::index_of(string.as_str(), search_str.as_str(), start)
+                .map_or(-1, |i| i as i64)
+                .into(),
+        )
     }
 
     /// `String.prototype.isWellFormed ( )`
@@ -1384,23 +1390,15 @@ impl String {
         }
 
         // 10. Let searchLen be the length of searchStr.
-        let search_len = search_str.len();
-
-        if let Some(end) = len.checked_sub(search_len) {
-            // 11. For each non-negative integer i starting with start such that i ≤ len - searchLen, in descending order, do
-            for i in (0..=min(start, end)).rev() {
-                // a. Let candidate be the substring of S from i to i + searchLen.
-                let candidate = string.get_expect(i..i + search_len);
-
-                // b. If candidate is the same sequence of code units as searchStr, return 𝔽(i).
-                if candidate == search_str {
-                    return Ok(i.into());
-                }
-            }
-        }
-
+        // 11. For each non-negative integer i starting with start such that i ≤ len - searchLen, in descending order, do
+        // a. Let candidate be the substring of S from i to i + searchLen.
+        // b. If candidate is the same sequence of code units as searchStr, return 𝔽(i).
         // 12. Return -1𝔽.
-        Ok(JsValue::new(-1))
+        Ok(
+            search::last_index_of(string.as_str(), search_str.as_str(), start)
+                .map_or(-1, |i| i as i64)
+                .into(),
+        )
     }
 
     /// [`String.prototype.localeCompare ( that [ , locales [ , options ] ] )`][spec]
@@ -2020,7 +2018,7 @@ impl String {
         let mut i = 0;
 
         // 13. Let j be ! StringIndexOf(S, R, 0).
-        let mut j = this_str.index_of(separator_str.as_str(), 0);
+        let mut j = search::index_of(this_str.as_str(), separator_str.as_str(), 0);
 
         // 14. Repeat, while j is not -1
         while let Some(index) = j {
@@ -2040,7 +2038,7 @@ impl String {
             i = index + separator_length;
 
             // e. Set j to ! StringIndexOf(S, R, i).
-            j = this_str.index_of(separator_str.as_str(), i);
+            j = search::index_of(this_str.as_str(), separator_str.as_str(), i);
         }
 
         // 15. Let T be the substring of S from i.

@@ -86,6 +86,15 @@ impl Metrics {
         self.latency.observe(took.as_secs_f64());
     }
 
+    /// A request answered before it could be read: counted, not timed.
+    pub fn refused(&self, status: u16) {
+        let labels = RequestLabels {
+            status,
+            script: "none".to_string(),
+        };
+        self.requests.get_or_create(&labels).inc();
+    }
+
     /// The text a scrape gets.
     pub fn text(&self) -> String {
         let mut text = String::new();

@@ -526,6 +526,31 @@ throw new Error('bad input: ' + r.getParameter('q'));";
         "{line} ({sent} bytes)"
     );
 
+    // Requests hyper cannot parse, which it answers itself.
+    let blimp = Blimp::start(&[("hello.js", HELLO)], &[]);
+    let many_headers: String = (0..101).map(|i| format!("x-{i}: y\r\n")).collect();
+    let cases = [
+        (
+            format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)),
+            414,
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
+            431,
+        ),
+        ("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n".to_string(), 400),
+    ];
+    for (request, expected) in cases {
+        let (status, answer, _) = raw(&blimp, request.as_bytes());
+        assert_eq!(status, expected, "{answer}");
+        assert!(
+            blimp.wait_for_log(&format!("access: - - {expected} 0 -")),
+            "{expected} is in the access log: {}",
+            blimp.log()
+        );
+    }
+    serving(&blimp);
+
     let blimp = Blimp::start(&[("forge.js", forger), ("hello.js", HELLO)], &[]);
     let injected = "x%0A2026-12-01T00:00:00Z%20%20INFO%20blimp:%20forged";
     let started = Instant::now();

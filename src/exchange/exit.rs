@@ -33,6 +33,18 @@ impl Record {
     }
 }
 
+/// A request hyper could not parse, which it answered itself (400, 414,
+/// 431, with no body) before any of ours saw it: logged and counted like
+/// the others, with `-` for what was never read.
+pub fn refused_unparsed(status: StatusCode) {
+    if let Some(metrics) = crate::metrics::get() {
+        metrics.refused(status.as_u16());
+    }
+    if tracing::enabled!(target: "access", tracing::Level::INFO) {
+        crate::access_log::line(format_args!("- - {} 0 -", status.as_u16()));
+    }
+}
+
 /// A request on its way to its one response.
 pub struct Exit {
     /// None when the access log is off (its path is then never copied).

@@ -38,7 +38,7 @@ use crate::scripts::watch::Moment;
 use crate::session::{cookie, RequestSession, Sessions};
 pub use error_page::json as error_body;
 use exit::Exit;
-pub use exit::HttpResponse;
+pub use exit::{refused_unparsed, HttpResponse};
 
 /// What all worker threads share.
 pub struct Shared {

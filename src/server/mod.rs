@@ -337,7 +337,10 @@ fn worker_thread(
             let task = tokio::task::spawn_local(async move {
                 let _registered = registered;
                 if let Err(err) = connection.await {
-                    tracing::debug!("connection ended: {err}");
+                    match parser_answer(&err) {
+                        Some(status) => crate::exchange::refused_unparsed(status),
+                        None => tracing::debug!("connection ended: {err}"),
+                    }
                 }
             });
             closing.closed_by(task.abort_handle());
@@ -353,6 +356,23 @@ fn worker_thread(
         }
     });
     crate::access_log::flush();
+}
+
+/// The status hyper answered a request it could not parse with, before
+/// the connection ended with `err` (its `on_error`: too long a URI, too
+/// large a head, anything else malformed).
+fn parser_answer(err: &hyper::Error) -> Option<hyper::StatusCode> {
+    let text = err.to_string();
+    if !err.is_parse() || err.is_parse_version_h2() || text.contains("internal error") {
+        return None;
+    }
+    Some(if !err.is_parse_too_large() {
+        hyper::StatusCode::BAD_REQUEST
+    } else if text.contains("URI too long") {
+        hyper::StatusCode::URI_TOO_LONG
+    } else {
+        hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    })
 }
 
 /// Runs `tick` on this worker every `period` for as long as it returns true.

@@ -98,9 +98,10 @@ fn a_crash_no_limit_reaches_is_contained_by_the_supervisor() {
 
 #[test]
 fn a_stuck_worker_is_found_and_its_process_replaced() {
-    // String.prototype.split is quadratic in Boa and checks nothing while
-    // it runs: 200,000 pieces keep a worker busy for half a minute.
-    let stuck = "('a,'.repeat(200000)).split(',');";
+    // A BigInt's decimal digits come from one native call that checks
+    // nothing while it runs: 25 million digits keep a worker busy for
+    // about half a minute (8 million took 4.7 s).
+    let stuck = "(7n ** 30000000n).toString();";
     let blimp = Blimp::start(
         &[("hello.js", HELLO), ("stuck.js", stuck)],
         &["--timeout", "1s", "--workers", "2"],
@@ -129,7 +130,7 @@ fn a_stuck_worker_is_found_and_its_process_replaced() {
         "its connection died with the process"
     );
     report(
-        "a worker stuck in native code: a 200,000-piece split (--timeout 1s)",
+        "a worker stuck in native code: a BigInt of 25 million digits to text (--timeout 1s)",
         "found by the watchdog, connection dropped, process replaced",
         replaced,
         Some(&blimp),

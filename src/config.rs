@@ -383,40 +383,38 @@ fn default_max_memory() -> u64 {
 /// (v2 `memory.max`, v1 `memory.limit_in_bytes`), given the text of
 /// `/proc/self/cgroup` and where the cgroup file systems are mounted.
 fn cgroup_memory_limit(cgroups: &str, mounted: &Path) -> Option<u64> {
-    let mut limits = Vec::new();
-    for line in cgroups.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(path)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let (folder, file) = match controllers {
-            "" => (mounted.to_path_buf(), "memory.max"),
-            list if list.split(',').any(|c| c == "memory") => {
-                (mounted.join("memory"), "memory.limit_in_bytes")
-            }
-            _ => continue,
-        };
-        let mut group = Path::new(path.trim());
-        loop {
-            let at = folder
-                .join(group.strip_prefix("/").unwrap_or(group))
-                .join(file);
-            // "max" (v2) has no number: no limit.
-            if let Some(limit) = std::fs::read_to_string(at)
-                .ok()
-                .and_then(|text| text.trim().parse::<u64>().ok())
-            {
-                limits.push(limit);
-            }
-            match group.parent() {
-                Some(parent) => group = parent,
-                None => break,
-            }
-        }
-    }
-    limits.into_iter().min()
+    // "max" (v2) is no number: no limit.
+    let limit_in = |file: PathBuf| {
+        std::fs::read_to_string(file)
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    };
+    cgroups
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':').skip(1);
+            let (controllers, path) = (fields.next()?, fields.next()?);
+            let (folder, file) = match controllers {
+                "" => (mounted.to_path_buf(), "memory.max"),
+                list if list.split(',').any(|c| c == "memory") => {
+                    (mounted.join("memory"), "memory.limit_in_bytes")
+                }
+                _ => return None,
+            };
+            Path::new(path.trim())
+                .ancestors()
+                .filter_map(|group| {
+                    limit_in(
+                        folder
+                            .join(group.strip_prefix("/").unwrap_or(group))
+                            .join(file),
+                    )
+                })
+                .min()
+        })
+        .min()
 }
 
 /// The soft address-space limit (`ulimit -v`), when there is one.

@@ -651,6 +651,9 @@ response.json({
   base64: [btoa('hello'), atob('aGVsbG8='), atob(' aGV sbG8 ')],
   invalid,
   random: [random.length, random.some(b => b !== 0)],
+  randomRefused: [new Float32Array(1), new DataView(new ArrayBuffer(1)), new Uint8Array(65537), 5].map((array) => {
+    try { crypto.getRandomValues(array); return 'no error'; } catch (e) { return e.name; }
+  }),
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID()),
   digests,
   monotonic: performance.now() >= t0 && typeof performance.timeOrigin === 'number',
@@ -703,6 +706,15 @@ response.json({
         serde_json::json!([true, "InvalidCharacterError"])
     );
     assert_eq!(got["random"], serde_json::json!([32, true]));
+    assert_eq!(
+        got["randomRefused"],
+        serde_json::json!([
+            "TypeMismatchError",
+            "TypeMismatchError",
+            "QuotaExceededError",
+            "TypeError"
+        ])
+    );
     assert_eq!(got["uuid"], true);
     assert_eq!(
         got["digests"]["SHA-1"],

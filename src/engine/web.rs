@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use boa_engine::job::{NativeAsyncJob, NativeJob};
 use boa_engine::object::builtins::{
-    JsArray, JsArrayBuffer, JsFunction, JsPromise, JsTypedArray, JsUint8Array,
+    JsArray, JsArrayBuffer, JsDataView, JsFunction, JsPromise, JsTypedArray, JsUint8Array,
 };
 use boa_engine::object::{FunctionObjectBuilder, ObjectInitializer};
 use boa_engine::property::{Attribute, PropertyDescriptor};
@@ -362,6 +362,19 @@ fn btoa(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValu
 /// `crypto.getRandomValues(typedArray)`: fills an integer array in place.
 fn get_random_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let value = args.first().cloned().unwrap_or_default();
+    let mismatch = |context: &mut Context| {
+        dom_exception(
+            "TypeMismatchError",
+            "getRandomValues takes an integer typed array",
+            context,
+        )
+    };
+    if value
+        .as_object()
+        .is_some_and(|o| JsDataView::from_object(o.clone()).is_ok())
+    {
+        return Err(mismatch(context));
+    }
     let typed = value
         .as_object()
         .and_then(|o| JsTypedArray::from_object(o.clone()).ok())
@@ -373,11 +386,7 @@ fn get_random_values(_: &JsValue, args: &[JsValue], context: &mut Context) -> Js
         typed.kind(),
         Some(Kind::Float16 | Kind::Float32 | Kind::Float64)
     ) {
-        return Err(dom_exception(
-            "TypeMismatchError",
-            "getRandomValues takes an integer typed array, not a float one",
-            context,
-        ));
+        return Err(mismatch(context));
     }
     let length = typed.byte_length(context)?;
     if length > MAX_RANDOM_BYTES {
@@ -468,7 +477,7 @@ fn bytes_of(value: &JsValue, context: &mut Context) -> JsResult<Vec<u8>> {
             typed.byte_offset(context)?,
             typed.byte_length(context)?,
         )
-    } else if let Ok(view) = boa_engine::object::builtins::JsDataView::from_object(object.clone()) {
+    } else if let Ok(view) = JsDataView::from_object(object.clone()) {
         (
             view.buffer(context)?,
             view.byte_offset(context)? as usize,

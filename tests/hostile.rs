@@ -244,6 +244,38 @@ fn bodies_read_under_an_address_space_limit_never_abort_the_process() {
 }
 
 #[test]
+fn slow_bodies_do_not_hold_the_contexts_other_scripts_need() {
+    let _alone = alone();
+    // 2 workers of 64 contexts: more slow bodies than contexts.
+    let blimp = Blimp::start(&[("echo.js", ECHO), ("hello.js", HELLO)], &[]);
+    let started = Instant::now();
+    let slow: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut stream = connect(&blimp);
+            stream
+                .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab")
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    serving(&blimp);
+    report(
+        "200 bodies sent slowly to a script that reads them (2 × 64 contexts)",
+        "bodies wait outside the contexts",
+        started.elapsed(),
+        Some(&blimp),
+    );
+    drop(slow);
+    let (status, answer, _) = raw(
+        &blimp,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.ends_with("\r\n\r\n5"), "{answer}");
+}
+
+#[test]
 fn a_stalled_body_gets_408() {
     let _alone = alone();
     let blimp = Blimp::start(

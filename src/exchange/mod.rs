@@ -91,9 +91,20 @@ pub struct Worker {
     engine: Engine,
     /// Requests admitted and not yet finished.
     in_flight: Rc<Cell<usize>>,
-    /// Which scripts (at which version) use the session: their sessions are
-    /// loaded before they run, without blocking the thread.
-    session_scripts: RefCell<foldhash::HashMap<Arc<str>, (Stamp, bool)>>,
+    /// What each script (at its current version) uses.
+    scripts_use: RefCell<foldhash::HashMap<Arc<str>, Rc<Uses>>>,
+}
+
+/// What one version of a script was found to use.
+struct Uses {
+    stamp: Stamp,
+    /// The session: it is loaded before the script runs, without blocking
+    /// the thread.
+    session: Cell<bool>,
+    /// The request body (set by the first read): a body is then read
+    /// before the script takes a context, so that clients sending bodies
+    /// slowly hold connections, not the contexts every script needs.
+    body: Rc<Cell<bool>>,
 }
 
 /// Where a connection is: its peer and our own address.
@@ -110,7 +121,7 @@ impl Worker {
             engine: Engine::new(engine_settings(&shared)).expect("checked at start"),
             shared,
             in_flight: Rc::default(),
-            session_scripts: RefCell::default(),
+            scripts_use: RefCell::default(),
         }
     }
 
@@ -171,11 +182,14 @@ impl Worker {
             let message = format!("request body larger than {max_body} bytes (--max-body)");
             return exit.error(StatusCode::PAYLOAD_TOO_LARGE, &message, &parts.headers);
         }
-        // Read when the script asks for it, not before.
+        // Read when the script asks for it, not before (or, for a script
+        // known to read it, before it runs).
+        let uses = self.uses(&route);
         let body = RequestBody::Unread {
             incoming: body,
             limits: self.shared.body_limits.clone(),
             declared,
+            wanted: uses.body.clone(),
         };
         let request = request_data(config, parts, body, (route, tree), peers, began);
         let started = Started::default();
@@ -185,7 +199,7 @@ impl Worker {
                 return admit::deny(exit, &denied, &scope.borrow().request.headers);
             }
         }
-        self.run(scope, started, exit).await
+        self.run(scope, uses, started, exit).await
     }
 
     /// The operators' endpoints under `/_blimp/` (a path no script can
@@ -257,12 +271,13 @@ impl Worker {
     async fn run(
         self: Rc<Self>,
         scope: Rc<RefCell<Scope>>,
+        uses: Rc<Uses>,
         started: Started,
         exit: Exit,
     ) -> HttpResponse {
         let counted = InFlight::new(&self.in_flight);
         // Boxed: the request's future is large.
-        let mut script = Some(Box::pin(self.clone().script(scope.clone(), counted)));
+        let mut script = Some(Box::pin(self.clone().script(scope.clone(), uses, counted)));
         let start = poll_fn(|cx| {
             let running = script.as_mut().expect("polled after the end");
             if running.as_mut().poll(cx).is_ready() {
@@ -291,34 +306,44 @@ impl Worker {
     /// Loads the session, runs the script and finishes the exchange; the
     /// response is handed over (through the scope's `Started`) as soon as
     /// it starts.
-    async fn script(self: Rc<Self>, scope: Rc<RefCell<Scope>>, _: InFlight) {
-        let route = scope.borrow().request.route.clone();
-        if self.uses_session(&route) {
+    async fn script(self: Rc<Self>, scope: Rc<RefCell<Scope>>, uses: Rc<Uses>, _: InFlight) {
+        if uses.body.get() {
+            let reading = scope.borrow_mut().request.body.start();
+            if let Some(reading) = reading {
+                let read = reading.await;
+                scope.borrow_mut().request.body.finish(read);
+            }
+        }
+        if uses.session.get() {
             load_session(&scope).await;
         }
-        let failure = self.engine.run(scope.clone(), route.clone()).await;
+        let route = scope.borrow().request.route.clone();
+        let failure = self.engine.run(scope.clone(), route).await;
         if scope.borrow().session.touched {
             // Learned for scripts that reach the session indirectly.
-            self.session_scripts
-                .borrow_mut()
-                .insert(route.relative.clone(), (route.stamp, true));
+            uses.session.set(true);
         }
         self.finish(&scope, failure).await;
     }
 
-    /// Whether a script mentions the session, judged from its source once
-    /// per version (a module it requires may still touch it: then we learn).
-    fn uses_session(&self, route: &Route) -> bool {
-        if let Some(&(stamp, uses)) = self.session_scripts.borrow().get(&*route.relative) {
-            if stamp == route.stamp {
-                return uses;
+    /// What a script uses, as known for its version. Whether it mentions
+    /// the session is judged from its source once per version (a module it
+    /// requires may still touch it: then we learn).
+    fn uses(&self, route: &Route) -> Rc<Uses> {
+        if let Some(uses) = self.scripts_use.borrow().get(&*route.relative) {
+            if uses.stamp == route.stamp {
+                return uses.clone();
             }
         }
         let source = std::fs::read_to_string(&route.file).unwrap_or_default();
-        let uses = source.contains("session") || source.contains("Session");
-        self.session_scripts
+        let uses = Rc::new(Uses {
+            stamp: route.stamp,
+            session: Cell::new(source.contains("session") || source.contains("Session")),
+            body: Rc::default(),
+        });
+        self.scripts_use
             .borrow_mut()
-            .insert(route.relative.clone(), (route.stamp, uses));
+            .insert(route.relative.clone(), uses.clone());
         uses
     }
 

@@ -1,9 +1,11 @@
 //! A request body, read when the script first asks for it (`getText`, a
 //! form's `getParameter`…): a script that never reads its body never holds
-//! it. Every body byte held in memory is counted against one bound for the
+//! it. (A script seen asking once has its bodies read before it runs.) Every body byte held in memory is counted against one bound for the
 //! whole server; a body that does not fit waits briefly for room, then the
 //! request gets 503; one that stalls gets 408.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +64,8 @@ pub enum RequestBody {
         limits: BodyLimits,
         /// From Content-Length, when the client said.
         declared: Option<u64>,
+        /// Set when the body is first asked for.
+        wanted: Rc<Cell<bool>>,
     },
     /// Being read by a script right now.
     Reading,
@@ -90,10 +94,12 @@ impl RequestBody {
             incoming,
             limits,
             declared,
+            wanted,
         } = std::mem::replace(self, RequestBody::Reading)
         else {
             unreachable!("checked above")
         };
+        wanted.set(true);
         Some(read(incoming, limits, declared))
     }
 

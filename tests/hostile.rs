@@ -678,8 +678,12 @@ fn every_script_ends_by_its_timeout() {
             "const o = { get x() { for (;;) {} } }; o.x;",
         ),
         (
-            "indexOf loop, 500,000-character needle in 1 MB",
-            "const s = 'a'.repeat(1e6) + 'b', n = 'a'.repeat(5e5) + 'c'; for (;;) s.indexOf(n);",
+            "indexOf loop, 5,000,000-character needle in 10 MB",
+            "const s = 'a'.repeat(1e7) + 'b', n = 'a'.repeat(5e6) + 'c'; for (;;) s.indexOf(n);",
+        ),
+        (
+            "regexp /\\d+px/ on 100,000 digits (quadratic, never backtracks)",
+            "/\\d+px/.test('1'.repeat(1e5));",
         ),
     ];
     for (name, script) in cases {

@@ -203,13 +203,16 @@ impl<'a, Input: InputIndexer> MatchAttempter<'a, Input> {
         let min_pos = pos;
 
         // Drive it up to the max.
+        let mut steps = min;
         for _ in 0..(max - min) {
             let saved = pos;
             if !matcher.matches(input, dir, &mut pos) {
                 pos = saved;
                 break;
             }
+            steps += 1;
         }
+        crate::interrupt::charge(steps);
         let max_pos = pos;
         Some((min_pos, max_pos))
     }
@@ -644,6 +647,9 @@ impl<'a, Input: InputIndexer> MatchAttempter<'a, Input> {
             self.bts.len() == 1,
             "Should be only initial exhausted backtrack insn"
         );
+        if self.abandoned {
+            return None;
+        }
         // TODO: we are inconsistent about passing Input by reference or value.
         let input = &inp;
         let re = self.re;

@@ -38,6 +38,18 @@ pub(crate) fn tick() -> bool {
     false
 }
 
+/// Counts `steps` characters a one-character loop went over at once, so
+/// that the hook is asked at the next backtrack when they reach the count:
+/// a loop that never backtracks (`/\d+px/`) still scans the rest of the
+/// input from every start position.
+#[inline(always)]
+pub(crate) fn charge(steps: usize) {
+    #[cfg(feature = "std")]
+    COUNTDOWN.set(COUNTDOWN.get().saturating_sub(steps.min(EVERY as usize) as u32));
+    #[cfg(not(feature = "std"))]
+    let _ = steps;
+}
+
 #[cold]
 #[inline(never)]
 #[allow(dead_code)]

@@ -12,10 +12,18 @@ use boa_string::{JsStr, JsStrVariant};
 use memchr::memmem;
 use std::borrow::Cow;
 
+/// Units past which a search has the host asked at the script's next tick:
+/// a loop of long searches would otherwise run a thousand of them between
+/// two asks.
+const LONG: usize = 1 << 16;
+
 /// The first index at or after `from` where `needle` occurs in `haystack`.
 pub(crate) fn index_of(haystack: JsStr<'_>, needle: JsStr<'_>, from: usize) -> Option<usize> {
     if from > haystack.len() {
         return None;
+    }
+    if haystack.len() - from > LONG {
+        crate::vm::interrupt_soon();
     }
     match same_encoding(haystack, needle)? {
         Pair::Latin1(haystack, needle) => {
@@ -30,6 +38,9 @@ pub(crate) fn index_of(haystack: JsStr<'_>, needle: JsStr<'_>, from: usize) -> O
 /// The last index at or before `start` where `needle` occurs in `haystack`.
 pub(crate) fn last_index_of(haystack: JsStr<'_>, needle: JsStr<'_>, start: usize) -> Option<usize> {
     let end = start.checked_add(needle.len())?.min(haystack.len());
+    if end > LONG {
+        crate::vm::interrupt_soon();
+    }
     match same_encoding(haystack, needle)? {
         Pair::Latin1(haystack, needle) => memmem::rfind(&haystack[..end], &needle),
         Pair::Utf16(haystack, needle) => {

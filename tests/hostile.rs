@@ -729,6 +729,10 @@ fn memory_is_bounded_per_script() {
             "buffers",
             "const keep = []; for (;;) keep.push(new Uint8Array(1 << 20));",
         ),
+        (
+            "one padEnd to a billion characters",
+            "'x'.padEnd(2 ** 30 - 1, 'ab');",
+        ),
     ];
     for (name, script) in cases {
         let (status, body, took, blimp) = attack(script, &["--max-script-memory", "64M"]);

@@ -100,12 +100,13 @@ impl Meter {
         self.charged.get() + memory::live() - self.base.get()
     }
 
-    /// Over a bound even after a collection: which one.
-    fn over(&self) -> Option<Reason> {
+    /// Over a bound even after a collection, with `extra` bytes more than
+    /// it holds: which one.
+    fn over(&self, extra: i64) -> Option<Reason> {
         let over = || {
-            if self.used() > self.limits.script {
+            if self.used() + extra > self.limits.script {
                 Some(Reason::Memory)
-            } else if memory::process_live() > self.limits.server {
+            } else if memory::process_live() + extra > self.limits.server {
                 Some(Reason::ServerMemory)
             } else {
                 None
@@ -173,7 +174,7 @@ fn check() -> Result<(), Reason> {
     }
     if let Some(meter) = &running {
         memory::publish();
-        if let Some(over) = meter.over() {
+        if let Some(over) = meter.over(0) {
             return stop(over);
         }
     }
@@ -194,6 +195,22 @@ pub struct Hooks {
 impl HostHooks for Hooks {
     fn interrupt(&self, _context: &Context) -> JsResult<()> {
         check().map_err(|_| RuntimeLimitError::Interrupted.into())
+    }
+
+    /// Stops the script, before the engine allocates, when `bytes` more
+    /// would take it past its memory.
+    fn may_allocate(&self, bytes: u64, _context: &Context) -> JsResult<()> {
+        let Some(meter) = RUNNING.with_borrow(Clone::clone) else {
+            return Ok(());
+        };
+        memory::publish();
+        match meter.over(i64::try_from(bytes).unwrap_or(i64::MAX)) {
+            Some(reason) => {
+                meter.stop(reason);
+                Err(RuntimeLimitError::Interrupted.into())
+            }
+            None => Ok(()),
+        }
     }
 
     fn max_buffer_size(&self, _context: &mut Context) -> u64 {

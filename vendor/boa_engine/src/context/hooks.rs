@@ -71,6 +71,18 @@ pub trait HostHooks {
         Ok(())
     }
 
+    /// Asked before a builtin makes a string of about `bytes` bytes in one
+    /// piece (`padEnd`, `repeat`): an error here is raised instead, before
+    /// anything is allocated. (A patch of blimp's: one call could otherwise
+    /// ask for gigabytes, and a failed allocation aborts the process.)
+    ///
+    /// # Errors
+    ///
+    /// The error to raise in the running script.
+    fn may_allocate(&self, _bytes: u64, _context: &Context) -> JsResult<()> {
+        Ok(())
+    }
+
     /// [`HostMakeJobCallback ( callback )`][spec]
     ///
     /// # Requirements

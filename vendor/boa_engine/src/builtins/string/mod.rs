@@ -733,6 +733,11 @@ impl String {
         }
 
         let n = n as usize;
+        let unit = if string.as_str().is_latin1() { 1 } else { 2 };
+        let pieces = n * size_of::<JsStr<'_>>();
+        context
+            .host_hooks()
+            .may_allocate((n * len * unit + pieces) as u64, context)?;
 
         // Charge each repetition against the VM loop-iteration limit.
         let mut result = Vec::with_capacity(n);
@@ -1565,6 +1570,10 @@ impl String {
         }
 
         let filler_len = filler.len() as u64;
+        // The filler as UTF-16, then the result.
+        context
+            .host_hooks()
+            .may_allocate(fill_len * 2 + int_max_length * 2, context)?;
 
         // 9. Let truncatedStringFiller be the String value consisting of repeated
         // concatenations of filler truncated to length fillLen.

@@ -733,6 +733,10 @@ fn memory_is_bounded_per_script() {
             "one padEnd to a billion characters",
             "'x'.padEnd(2 ** 30 - 1, 'ab');",
         ),
+        (
+            "a typed array mapped (stopped inside a builtin)",
+            "new Float64Array(7e6).map(() => Math.random()).sort();",
+        ),
     ];
     for (name, script) in cases {
         let (status, body, took, blimp) = attack(script, &["--max-script-memory", "64M"]);

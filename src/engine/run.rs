@@ -48,7 +48,11 @@ pub fn run(runtime: &mut JsRuntime, route: &Route, meter: &Meter) -> Option<Fail
     // script that ended past its deadline unnoticed has still ended.)
     let waited = || crate::fiber::current()?.was_stopped().map(Reason::from);
     match (failure, meter.reason().or_else(waited)) {
-        (Some(Failure::Interrupted), Some(reason)) => Some(stopped(reason, meter)),
+        // Also when the stop surfaced as an engine error (a builtin that
+        // expected no error there: "Get cannot fail here").
+        (Some(Failure::Interrupted | Failure::Limit(_)), Some(reason)) => {
+            Some(stopped(reason, meter))
+        }
         // Stopped where it could not be told (a regex search given up on
         // as its last step): it still failed.
         (None, Some(reason)) => Some(stopped(reason, meter)),

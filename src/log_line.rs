@@ -1,6 +1,7 @@
 //! Text from scripts and clients on its way into the log: one line of it.
-//! Control characters are escaped (a script cannot forge a log line with a
-//! newline) and long text is cut.
+//! Control characters and Unicode's line and paragraph separators are
+//! escaped (a script cannot forge a log line with a newline) and long text
+//! is cut.
 
 /// Longest text kept from one message.
 const MAX: usize = 16 * 1024;
@@ -17,7 +18,9 @@ pub fn escape(text: &str) -> String {
             '\n' => line.push_str("\\n"),
             '\r' => line.push_str("\\r"),
             '\t' => line.push('\t'),
-            c if c.is_control() => line.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                line.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => line.push(c),
         }
     }
@@ -40,6 +43,7 @@ mod tests {
     #[test]
     fn no_line_breaks_or_controls_get_through() {
         assert_eq!(escape("a\nb\r\u{1b}[31mc\td"), "a\\nb\\r\\u{1b}[31mc\td");
+        assert_eq!(escape("a\u{2028}b\u{85}c"), "a\\u{2028}b\\u{85}c");
         let long = "x".repeat(MAX + 10);
         assert!(escape(&long).ends_with("… (10 more bytes)"));
         assert_eq!(

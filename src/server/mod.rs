@@ -25,6 +25,9 @@ use crate::session::Sessions;
 use idle::Idle;
 use limits::{Connections, Open, Seldom};
 
+/// A worker thread's stack.
+const WORKER_STACK: usize = 256 << 20;
+
 /// How long in-flight requests may run on after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -114,11 +117,16 @@ impl Server {
                 std::thread::Builder::new()
                     .name(format!("blimp-worker-{index}"))
                     // Deep JavaScript recursion ends at the recursion limit, well within this.
-                    .stack_size(256 * 1024 * 1024)
+                    .stack_size(WORKER_STACK)
                     .spawn(move || worker_thread(listener, shared, watch, stopped))
-                    .expect("spawn worker thread")
+                    .map_err(|err| {
+                        StartError::Config(format!(
+                            "cannot start a worker thread: {err} (each reserves {} MiB of address space: is `ulimit -v` too low?)",
+                            WORKER_STACK >> 20
+                        ))
+                    })
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(Server {
             addr,
             stop,

@@ -733,6 +733,7 @@ fn memory_is_bounded_per_script() {
             "one padEnd to a billion characters",
             "'x'.padEnd(2 ** 30 - 1, 'ab');",
         ),
+        ("one buffer of 1 GB", "new Uint8Array(1 << 30);"),
         (
             "a typed array mapped (stopped inside a builtin)",
             "new Float64Array(7e6).map(() => Math.random()).sort();",

@@ -71,9 +71,9 @@ pub trait HostHooks {
         Ok(())
     }
 
-    /// Asked before a builtin makes a string of about `bytes` bytes in one
-    /// piece (`padEnd`, `repeat`): an error here is raised instead, before
-    /// anything is allocated. (A patch of blimp's: one call could otherwise
+    /// Asked before a builtin makes a string or a buffer of about `bytes`
+    /// bytes in one piece (`padEnd`, `repeat`, `new ArrayBuffer`): an
+    /// error here is raised instead, before anything is allocated. (A patch of blimp's: one call could otherwise
     /// ask for gigabytes, and a failed allocation aborts the process.)
     ///
     /// # Errors

@@ -953,6 +953,7 @@ pub(crate) fn create_byte_data_block(
 
     assert!(size <= alloc_size);
 
+    context.host_hooks().may_allocate(alloc_size, context)?;
     if alloc_size > context.host_hooks().max_buffer_size(context) {
         return Err(JsNativeError::range()
             .with_message("cannot allocate a buffer that exceeds the maximum buffer size")

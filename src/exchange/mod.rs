@@ -303,9 +303,9 @@ impl Worker {
         }
     }
 
-    /// Loads the session, runs the script and finishes the exchange; the
-    /// response is handed over (through the scope's `Started`) as soon as
-    /// it starts.
+    /// Reads the body (for a script known to read it), loads the session,
+    /// runs the script and finishes the exchange; the response is handed
+    /// over (through the scope's `Started`) as soon as it starts.
     async fn script(self: Rc<Self>, scope: Rc<RefCell<Scope>>, uses: Rc<Uses>, _: InFlight) {
         if uses.body.get() {
             let reading = scope.borrow_mut().request.body.start();

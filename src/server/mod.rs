@@ -25,7 +25,8 @@ use crate::session::Sessions;
 use idle::Idle;
 use limits::{Connections, Open, Seldom};
 
-/// A worker thread's stack.
+/// A worker thread's stack: deep JavaScript recursion ends at the
+/// recursion limit, well within it.
 const WORKER_STACK: usize = 256 << 20;
 
 /// How long in-flight requests may run on after shutdown begins.
@@ -116,7 +117,6 @@ impl Server {
                 let (shared, stopped, watch) = (shared.clone(), stopped.clone(), watch.clone());
                 std::thread::Builder::new()
                     .name(format!("blimp-worker-{index}"))
-                    // Deep JavaScript recursion ends at the recursion limit, well within this.
                     .stack_size(WORKER_STACK)
                     .spawn(move || worker_thread(listener, shared, watch, stopped))
                     .map_err(|err| {

@@ -99,8 +99,8 @@ fn a_crash_no_limit_reaches_is_contained_by_the_supervisor() {
 #[test]
 fn a_stuck_worker_is_found_and_its_process_replaced() {
     // A BigInt's decimal digits come from one native call that checks
-    // nothing while it runs: 25 million digits keep a worker busy for
-    // about half a minute (8 million took 4.7 s).
+    // nothing while it runs: 25 million digits keep a worker busy far past
+    // the watchdog's 4 s here (8 million took 4.7 s).
     let stuck = "(7n ** 30000000n).toString();";
     let blimp = Blimp::start(
         &[("hello.js", HELLO), ("stuck.js", stuck)],

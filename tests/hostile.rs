@@ -276,6 +276,42 @@ fn slow_bodies_do_not_hold_the_contexts_other_scripts_need() {
 }
 
 #[test]
+fn a_large_json_body_parsed_by_a_script_does_not_hold_its_worker() {
+    let _alone = alone();
+    let parse = "const text = require('http/v4/request').getText();
+require('http/v4/response').print(Object.keys(JSON.parse(text)).length);";
+    let blimp = Blimp::start(
+        &[("parse.js", parse), ("hello.js", HELLO)],
+        &["--workers", "1"],
+    );
+    // 9.5 MB: 800,000 keys, under the default --max-body of 10 MiB.
+    let body: String = format!(
+        "{{{}}}",
+        (0..800_000)
+            .map(|i| format!("\"k{i}\":1"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let started = Instant::now();
+    let url = blimp.url("/parse");
+    let parsing = std::thread::spawn(move || {
+        let reply = plain().post(url).body(body).send().unwrap();
+        (reply.status().as_u16(), reply.text().unwrap())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    serving(&blimp); // the one worker is parsing
+    let (status, answer) = parsing.join().unwrap();
+    let took = started.elapsed();
+    assert_eq!((status, answer.as_str()), (200, "800000"));
+    report(
+        "JSON.parse of a 9.5 MB body of 800,000 keys (one worker)",
+        &format!("{status}, /hello served meanwhile"),
+        took,
+        Some(&blimp),
+    );
+}
+
+#[test]
 fn a_stalled_body_gets_408() {
     let _alone = alone();
     let blimp = Blimp::start(

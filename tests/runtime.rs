@@ -773,3 +773,55 @@ require('http/v4/response').print(JSON.stringify({ wrong: wrong.slice(0, 3), fou
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, r#"{"wrong":[],"found":[-1,999,1,-1]}"#);
 }
+
+/// `JSON.parse` (read in one pass by the patched engine) gives what the
+/// JavaScript parser gives: numbers, key order, `__proto__`, escapes,
+/// errors, and the reviver's path.
+#[test]
+fn json_parse_reads_what_the_script_parser_reads() {
+    let script = r#"
+let seed = 11;
+const random = (k) => (seed = (seed * 1103515245 + 12345) % 2147483648) % k;
+let numbers = 0, differ = [];
+for (let i = 0; i < 5000; i++) {
+  const digits = String(random(1e9)) + String(random(1e9));
+  for (const f of [digits, '-' + digits, '0.' + digits, digits.slice(0, 5) + '.' + digits.slice(5),
+                   digits.slice(0, 9) + 'e' + (random(600) - 300), (random(1e6) / 7).toString()]) {
+    numbers++;
+    if (!Object.is(JSON.parse(f), eval('(' + f + ')'))) differ.push(f);
+  }
+}
+const v = JSON.parse('{"b":1,"a":[1,2,{"x":null,"2":true,"1":false}],"__proto__":{"p":1},"b":2,"u":"\\ud83d\\ude00\\u00e9\\n","big":12345678901234567890,"neg":-0.0,"e":1E3}');
+const refused = ['', '{', '[1,]', '{"a":1,}', "{'a':1}", '01', 'NaN', '1 2', 'tru'].map((t) => {
+  try { JSON.parse(t); return 'accepted'; } catch (e) { return e.name; }
+});
+require('http/v4/response').print(JSON.stringify({
+  numbers, differ: differ.slice(0, 3),
+  keys: [Object.keys(v), Object.keys(v.a[2])],
+  proto: [Object.getPrototypeOf(v) === Object.prototype, Object.hasOwn(v, '__proto__'), v.__proto__.p],
+  values: [v.b, v.u, v.big, Object.is(v.neg, -0), v.e],
+  refused: [...new Set(refused)],
+  revived: JSON.parse('{"a":1,"b":[2]}', (k, x) => typeof x === 'number' ? x + 1 : x),
+}));
+"#;
+    let blimp = Blimp::start(&[("json.js", script)], &[]);
+    let (status, body) = get(&plain(), &blimp.url("/json"));
+    assert_eq!(status, 200, "{body}");
+    let got = json(&body);
+    assert_eq!(got["numbers"], 30000);
+    assert_eq!(got["differ"], serde_json::json!([]));
+    assert_eq!(
+        got["keys"],
+        serde_json::json!([
+            ["b", "a", "__proto__", "u", "big", "neg", "e"],
+            ["1", "2", "x"]
+        ])
+    );
+    assert_eq!(got["proto"], serde_json::json!([true, true, 1]));
+    assert_eq!(
+        got["values"],
+        serde_json::json!([2, "😀é\n", 12345678901234567000u64, true, 1000])
+    );
+    assert_eq!(got["refused"], serde_json::json!(["SyntaxError"]));
+    assert_eq!(got["revived"], serde_json::json!({"a": 2, "b": [3]}));
+}
